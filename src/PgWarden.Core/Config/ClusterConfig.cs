@@ -1,0 +1,78 @@
+using System.Collections.Immutable;
+
+namespace PgWarden.Core.Config;
+
+/// <summary>
+/// A validated cluster configuration. Paths are absolute (relative paths in the file are resolved
+/// against the directory of the configuration file, <see cref="BaseDir"/>).
+/// </summary>
+public sealed record ClusterConfig(
+    string Name,
+    string BaseDir,
+    PostgresSettings Postgres,
+    HardwareHints? Hardware,
+    DatabaseSettings Database,
+    ImmutableArray<NodeConfig> Nodes,
+    ImmutableArray<PoolerConfig> Poolers)
+{
+    public NodeConfig Node(string name) =>
+        Nodes.FirstOrDefault(n => n.Name == name)
+        ?? throw new Errors.ConfigException(
+            $"node '{name}' is not in cluster '{Name}' (nodes: {string.Join(", ", Nodes.Select(n => n.Name))})");
+
+    public PoolerConfig Pooler(string name) =>
+        Poolers.FirstOrDefault(p => p.Name == name)
+        ?? throw new Errors.ConfigException(
+            $"pooler '{name}' is not in cluster '{Name}' (poolers: {string.Join(", ", Poolers.Select(p => p.Name))})");
+
+    /// <summary>The node that runs initdb when the cluster is created: the first one listed.</summary>
+    public NodeConfig BootstrapNode => Nodes[0];
+
+    public string SecretsFile => Path.Combine(BaseDir, "secrets.yaml");
+
+    public string AppConnectionFile => Path.Combine(BaseDir, "app-connection.env");
+}
+
+public sealed record PostgresSettings(
+    int Version,
+    string BinDir,
+    string OsUser,
+    int MaxConnections,
+    ImmutableArray<KeyValuePair<string, string>> Parameters);
+
+public sealed record HardwareHints(long RamBytes, int Cpus, Tuning.StorageKind Storage);
+
+public sealed record DatabaseSettings(
+    string Name,
+    string AppUser,
+    string ReplicationUser,
+    string Superuser,
+    string PoolerAdminUser,
+    ImmutableArray<string> AppNetworks);
+
+public sealed record NodeConfig(
+    string Name,
+    string Address,
+    int Port,
+    int ApiPort,
+    string DataDir,
+    int Priority)
+{
+    /// <summary>The node's working directory: sockets, passfile, logs, pid file.</summary>
+    public string HomeDir(ClusterConfig cluster) => Path.Combine(cluster.BaseDir, "nodes", Name);
+
+    public string SocketDir(ClusterConfig cluster) => Path.Combine(HomeDir(cluster), "run");
+
+    public string SlotName => Name.Replace('-', '_').ToLowerInvariant() + "_slot";
+
+    public string ApiUrl => $"http://{Address}:{ApiPort}";
+}
+
+public sealed record PoolerConfig(
+    string Name,
+    string Address,
+    int Port,
+    ImmutableArray<KeyValuePair<string, string>> Settings)
+{
+    public string HomeDir(ClusterConfig cluster) => Path.Combine(cluster.BaseDir, "poolers", Name);
+}

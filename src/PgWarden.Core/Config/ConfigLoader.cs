@@ -1,0 +1,258 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Text.RegularExpressions;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Tuning;
+using PgWarden.Core.Units;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace PgWarden.Core.Config;
+
+/// <summary>Loads a cluster YAML file and validates it; every error names the key and what is wrong.</summary>
+public static partial class ConfigLoader
+{
+    [GeneratedRegex("^[a-z][a-z0-9_-]{0,30}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    private static partial Regex IdentifierPattern();
+
+    public static ClusterConfig LoadFile(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new ConfigException($"configuration file {full} does not exist");
+        }
+        return Parse(File.ReadAllText(full), full, System.IO.Path.GetDirectoryName(full)!);
+    }
+
+    public static ClusterConfig Parse(string yaml, string fileName, string baseDir)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            throw new ConfigException($"{fileName}: line {e.Start.Line}: not valid YAML ({e.Message})");
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode rootNode)
+        {
+            throw new ConfigException($"{fileName}: must be a YAML mapping with at least 'cluster' and 'nodes'");
+        }
+        var root = new YamlMap(rootNode, "", fileName);
+
+        var name = root.String("cluster");
+        if (!NamePattern().IsMatch(name))
+        {
+            throw root.Error("cluster", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-' (at most 31 characters)");
+        }
+        var postgres = ReadPostgres(root.OptMap("postgres"));
+        var hardware = ReadHardware(root.OptMap("hardware"));
+        var database = ReadDatabase(root.OptMap("database"));
+        var nodes = ReadNodes(root, baseDir);
+        var poolers = ReadPoolers(root);
+        root.RejectUnknownKeys();
+
+        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, nodes, poolers);
+        CheckEndpointsUnique(config, fileName);
+        return config;
+    }
+
+    private static PostgresSettings ReadPostgres(YamlMap? map)
+    {
+        if (map is null)
+        {
+            return new PostgresSettings(15, "/usr/lib/postgresql/15/bin", "postgres", 200, []);
+        }
+        var version = map.Int("version", 15, 13, 18);
+        var bin = map.String("bin_dir", $"/usr/lib/postgresql/{version}/bin");
+        var user = map.String("os_user", "postgres");
+        var maxConn = map.Int("max_connections", 200, 10, 10000);
+        var parameters = map.OptMap("parameters")?.FreeForm() ?? [];
+        foreach (var (key, _) in parameters)
+        {
+            if (!IdentifierPattern().IsMatch(key.Replace(".", "_")))
+            {
+                throw map.Error($"parameters.{key}", "is not a valid PostgreSQL parameter name");
+            }
+            if (ManagedParameters.Contains(key))
+            {
+                throw map.Error($"parameters.{key}", "is managed by PgWarden and cannot be overridden here");
+            }
+        }
+        map.RejectUnknownKeys();
+        return new PostgresSettings(version, bin, user, maxConn, [.. parameters]);
+    }
+
+    /// <summary>Parameters PgWarden owns: overriding them would break replication, sockets or failover.</summary>
+    public static readonly ImmutableHashSet<string> ManagedParameters =
+    [
+        "port", "listen_addresses", "unix_socket_directories", "cluster_name", "primary_conninfo",
+        "primary_slot_name", "hba_file", "ident_file", "data_directory", "config_file", "hot_standby",
+        "wal_level", "max_connections",
+    ];
+
+    private static HardwareHints? ReadHardware(YamlMap? map)
+    {
+        if (map is null)
+        {
+            return null;
+        }
+        var ramText = map.String("ram");
+        if (!ByteSize.TryParse(ramText, out var ram) || ram < 256 * ByteSize.MB)
+        {
+            throw map.Error("ram", $"'{ramText}' is not a memory size of at least 256MB (e.g. 16GB)");
+        }
+        var cpus = map.Int("cpus", null, 1, 1024);
+        var storageText = map.String("storage", "ssd");
+        if (!Enum.TryParse<StorageKind>(storageText, ignoreCase: true, out var storage))
+        {
+            throw map.Error("storage", $"'{storageText}' must be one of ssd, hdd, san");
+        }
+        map.RejectUnknownKeys();
+        return new HardwareHints(ram, cpus, storage);
+    }
+
+    private static DatabaseSettings ReadDatabase(YamlMap? map)
+    {
+        string Ident(YamlMap? m, string key, string fallback)
+        {
+            var value = m?.String(key, fallback) ?? fallback;
+            if (!IdentifierPattern().IsMatch(value))
+            {
+                throw m!.Error(key, $"'{value}' must be a lower-case SQL identifier (a-z, 0-9, '_')");
+            }
+            return value;
+        }
+        var name = Ident(map, "name", "bookreader");
+        var app = Ident(map, "app_user", "bookreader_app");
+        var repl = Ident(map, "replication_user", "replicator");
+        var admin = Ident(map, "pooler_admin_user", "pgbouncer_admin");
+        var networks = map?.StringList("app_networks") ?? [];
+        foreach (var net in networks)
+        {
+            if (!IPNetwork.TryParse(net, out _))
+            {
+                throw map!.Error("app_networks", $"'{net}' is not a network in CIDR form (e.g. 10.0.0.0/16)");
+            }
+        }
+        map?.RejectUnknownKeys();
+        var distinct = new[] { app, repl, admin, "postgres" }.Distinct().Count();
+        if (distinct != 4)
+        {
+            throw map!.Error("app_user", "the app, replication and pooler admin roles must be different from each other and from 'postgres'");
+        }
+        return new DatabaseSettings(name, app, repl, "postgres", admin,
+            networks.Count == 0 ? ["127.0.0.1/32"] : [.. networks]);
+    }
+
+    private static ImmutableArray<NodeConfig> ReadNodes(YamlMap root, string baseDir)
+    {
+        var list = root.MapList("nodes");
+        if (list.Count == 0)
+        {
+            throw root.Error("nodes", "at least one node is required");
+        }
+        var nodes = ImmutableArray.CreateBuilder<NodeConfig>();
+        var names = new HashSet<string>();
+        foreach (var m in list)
+        {
+            var name = m.String("name");
+            if (!NamePattern().IsMatch(name))
+            {
+                throw m.Error("name", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-'");
+            }
+            if (!names.Add(name))
+            {
+                throw m.Error("name", $"duplicate node name '{name}'");
+            }
+            var address = ReadAddress(m, "address");
+            var port = m.Int("port", null, 1, 65535);
+            var apiPort = m.Int("api_port", null, 1, 65535);
+            var dataDir = m.String("data_dir", System.IO.Path.Combine("nodes", name, "data"));
+            var priority = m.Int("priority", 100, 0, 1000);
+            m.RejectUnknownKeys();
+            nodes.Add(new NodeConfig(name, address, port, apiPort,
+                System.IO.Path.GetFullPath(dataDir, baseDir), priority));
+        }
+        return nodes.ToImmutable();
+    }
+
+    private static ImmutableArray<PoolerConfig> ReadPoolers(YamlMap root)
+    {
+        var poolers = ImmutableArray.CreateBuilder<PoolerConfig>();
+        var names = new HashSet<string>();
+        foreach (var m in root.MapList("poolers"))
+        {
+            var name = m.String("name");
+            if (!NamePattern().IsMatch(name))
+            {
+                throw m.Error("name", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-'");
+            }
+            if (!names.Add(name))
+            {
+                throw m.Error("name", $"duplicate pooler name '{name}'");
+            }
+            var address = ReadAddress(m, "address");
+            var port = m.Int("port", null, 1, 65535);
+            var settingsMap = m.OptMap("settings");
+            var settings = settingsMap?.FreeForm() ?? [];
+            foreach (var (key, _) in settings)
+            {
+                if (!Rendering.PgBouncerIniRenderer.TunableSettings.Contains(key))
+                {
+                    throw settingsMap!.Error(key, "is not a PgBouncer setting PgWarden lets you override (pool sizes, timeouts, logging)");
+                }
+            }
+            m.RejectUnknownKeys();
+            poolers.Add(new PoolerConfig(name, address, port, [.. settings]));
+        }
+        return poolers.ToImmutable();
+    }
+
+    private static string ReadAddress(YamlMap m, string key)
+    {
+        var address = m.String(key);
+        if (!IPAddress.TryParse(address, out _) && Uri.CheckHostName(address) != UriHostNameType.Dns)
+        {
+            throw m.Error(key, $"'{address}' is not an IP address or host name");
+        }
+        return address;
+    }
+
+    /// <summary>No two listeners (PostgreSQL, agent API, PgBouncer) may share an address and port.</summary>
+    private static void CheckEndpointsUnique(ClusterConfig config, string file)
+    {
+        var seen = new Dictionary<(string, int), string>();
+        void Claim(string address, int port, string owner)
+        {
+            // 0.0.0.0 / * would overlap everything on the same port; compare on port alone then.
+            var key = (address, port);
+            if (seen.TryGetValue(key, out var other))
+            {
+                throw new ConfigException($"{file}: {owner}: duplicate port {port} on {address} (already used by {other})");
+            }
+            seen[key] = owner;
+        }
+        for (var i = 0; i < config.Nodes.Length; i++)
+        {
+            var n = config.Nodes[i];
+            Claim(n.Address, n.Port, $"nodes[{i}].port");
+            Claim(n.Address, n.ApiPort, $"nodes[{i}].api_port");
+        }
+        for (var i = 0; i < config.Poolers.Length; i++)
+        {
+            var p = config.Poolers[i];
+            Claim(p.Address, p.Port, $"poolers[{i}].port");
+        }
+        var dataDirs = config.Nodes.GroupBy(n => n.DataDir).FirstOrDefault(g => g.Count() > 1);
+        if (dataDirs is not null)
+        {
+            throw new ConfigException($"{file}: nodes {string.Join(" and ", dataDirs.Select(n => n.Name))} share the data_dir {dataDirs.Key}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+namespace PgWarden.Core.Ha;
+
+public enum NodeRole
+{
+    Unknown,
+    Starting,
+    Primary,
+    Replica,
+    Stopped,
+}

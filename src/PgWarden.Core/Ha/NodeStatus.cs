@@ -1,0 +1,32 @@
+namespace PgWarden.Core.Ha;
+
+/// <summary>What an agent reports about its node (GET /node). LSNs are PostgreSQL's text form.</summary>
+public sealed record NodeStatus(
+    string Name,
+    NodeRole Role,
+    string State,
+    bool PostgresRunning,
+    long? Timeline,
+    string? CurrentLsn,
+    string? ReceiveLsn,
+    string? ReplayLsn,
+    double? ReplayLagSeconds,
+    string? Upstream,
+    string? SystemIdentifier,
+    string? LastDecision,
+    IReadOnlyList<ReplicaStatus> Replicas,
+    IReadOnlyList<SlotStatus> Slots);
+
+/// <summary>A row of pg_stat_replication, as the runbook's "Verify Replication" query reads it.</summary>
+public sealed record ReplicaStatus(
+    string ApplicationName,
+    string? ClientAddress,
+    string State,
+    string SyncState,
+    long PendingBytes,
+    long WriteLagBytes,
+    long FlushLagBytes,
+    long ReplayLagBytes,
+    double? ReplayLagSeconds);
+
+public sealed record SlotStatus(string Name, bool Active, string? RestartLsn, long? RetainedBytes);

@@ -1,0 +1,18 @@
+using System.Text.RegularExpressions;
+
+namespace PgWarden.Core.Rendering;
+
+/// <summary>Quoting for postgresql.conf and libpq connection strings.</summary>
+public static partial class ConfValue
+{
+    [GeneratedRegex(@"^[A-Za-z0-9._+-]+$")]
+    private static partial Regex Bare();
+
+    /// <summary>A postgresql.conf value: bare when safe, otherwise single-quoted with '' escaping.</summary>
+    public static string Pg(string value) =>
+        Bare().IsMatch(value) ? value : "'" + value.Replace("\\", "\\\\").Replace("'", "''") + "'";
+
+    /// <summary>A libpq conninfo value: bare when safe, otherwise single-quoted with backslash escaping.</summary>
+    public static string Conninfo(string value) =>
+        Bare().IsMatch(value) && !value.Contains('=') ? value : "'" + value.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
+}

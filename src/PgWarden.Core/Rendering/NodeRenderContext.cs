@@ -1,0 +1,19 @@
+using PgWarden.Core.Config;
+using PgWarden.Core.Tuning;
+
+namespace PgWarden.Core.Rendering;
+
+/// <summary>
+/// Everything that decides a node's configuration files: the cluster, the node, the hardware it is
+/// tuned for, the node it replicates from (null for a primary) and the OS users allowed to log in
+/// as the database superuser through the local socket.
+/// </summary>
+public sealed record NodeRenderContext(
+    ClusterConfig Cluster,
+    NodeConfig Node,
+    HardwareProfile Hardware,
+    NodeConfig? Upstream,
+    IReadOnlyList<string> AdminOsUsers)
+{
+    public string PassFile => Path.Combine(Node.HomeDir(Cluster), "replication.pgpass");
+}

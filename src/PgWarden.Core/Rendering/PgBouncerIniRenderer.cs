@@ -1,0 +1,109 @@
+using System.Collections.Immutable;
+using System.Text;
+using PgWarden.Core.Config;
+
+namespace PgWarden.Core.Rendering;
+
+/// <summary>
+/// Renders pgbouncer.ini with the runbook's pool settings and SCRAM authentication. The write
+/// database routes to the primary; the read-only alias routes to the healthy replicas (or to the
+/// primary when no replica is healthy, so reads keep working).
+/// </summary>
+public static class PgBouncerIniRenderer
+{
+    public static readonly ImmutableHashSet<string> TunableSettings =
+    [
+        "pool_mode", "max_client_conn", "default_pool_size", "min_pool_size", "reserve_pool_size",
+        "reserve_pool_timeout", "max_db_connections", "max_user_connections", "server_idle_timeout",
+        "server_lifetime", "server_connect_timeout", "query_timeout", "query_wait_timeout",
+        "client_idle_timeout", "idle_transaction_timeout", "log_connections", "log_disconnections",
+        "log_pooler_errors", "log_stats", "stats_period", "application_name_add_host",
+        "ignore_startup_parameters", "server_reset_query", "server_check_delay", "tcp_keepalive",
+    ];
+
+    public static string ReadOnlyAlias(ClusterConfig cluster) => cluster.Database.Name + "_ro";
+
+    public static string Render(ClusterConfig cluster, PoolerConfig pooler, NodeConfig? primary, IReadOnlyList<NodeConfig> replicas)
+    {
+        var db = cluster.Database;
+        var home = pooler.HomeDir(cluster);
+        var sb = new StringBuilder();
+        sb.AppendLine($"; pgbouncer.ini for pooler {pooler.Name} of cluster {cluster.Name}. Written by PgWarden.");
+        sb.AppendLine("[databases]");
+        if (primary is null)
+        {
+            sb.AppendLine($"; no primary is known yet: {db.Name} has no server until one is elected");
+        }
+        else
+        {
+            sb.AppendLine($"{db.Name} = host={primary.Address} port={primary.Port} dbname={db.Name}    ; primary {primary.Name}");
+        }
+        var readers = replicas.Count > 0 ? replicas : primary is null ? [] : [primary];
+        if (readers.Count > 0)
+        {
+            // PgBouncer takes a host list with one shared port; replicas on other ports get their own alias each.
+            var port = readers[0].Port;
+            var samePort = readers.Where(r => r.Port == port).ToList();
+            sb.AppendLine($"{ReadOnlyAlias(cluster)} = host={string.Join(",", samePort.Select(r => r.Address))} port={port} dbname={db.Name}    ; {string.Join(", ", samePort.Select(r => r.Name))}");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("[pgbouncer]");
+        var settings = new List<KeyValuePair<string, string>>
+        {
+            new("listen_addr", pooler.Address),
+            new("listen_port", pooler.Port.ToString()),
+            new("unix_socket_dir", Path.Combine(home, "run")),
+            new("auth_type", "scram-sha-256"),
+            new("auth_file", Path.Combine(home, "userlist.txt")),
+            new("admin_users", db.PoolerAdminUser),
+            new("stats_users", db.PoolerAdminUser),
+            new("logfile", Path.Combine(home, "pgbouncer.log")),
+            new("pool_mode", "transaction"),
+            new("max_client_conn", "1000"),
+            new("default_pool_size", "50"),
+            new("min_pool_size", "10"),
+            new("reserve_pool_size", "10"),
+            new("reserve_pool_timeout", "3"),
+            new("max_db_connections", "100"),
+            new("max_user_connections", "100"),
+            new("server_idle_timeout", "600"),
+            new("server_lifetime", "3600"),
+            new("server_connect_timeout", "15"),
+            new("query_timeout", "0"),
+            new("query_wait_timeout", "120"),
+            new("client_idle_timeout", "0"),
+            new("log_connections", "1"),
+            new("log_disconnections", "1"),
+            new("log_pooler_errors", "1"),
+            new("application_name_add_host", "1"),
+            new("ignore_startup_parameters", "extra_float_digits"),
+        };
+        var overrides = pooler.Settings.ToDictionary(s => s.Key, s => s.Value);
+        foreach (var (key, value) in settings)
+        {
+            var v = overrides.Remove(key, out var custom) ? custom : value;
+            sb.AppendLine($"{key} = {v}");
+        }
+        foreach (var (key, value) in pooler.Settings.Where(s => overrides.ContainsKey(s.Key)))
+        {
+            sb.AppendLine($"{key} = {value}");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The auth_file: SCRAM secrets only, never a plaintext password.</summary>
+    public static string RenderUserList(IEnumerable<KeyValuePair<string, string>> userScramSecrets)
+    {
+        var sb = new StringBuilder();
+        foreach (var (user, secret) in userScramSecrets)
+        {
+            if (!secret.StartsWith("SCRAM-SHA-256$", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"the userlist entry for {user} is not a SCRAM secret");
+            }
+            sb.AppendLine($"\"{user}\" \"{secret}\"");
+        }
+        return sb.ToString();
+    }
+}

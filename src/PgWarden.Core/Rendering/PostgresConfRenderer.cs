@@ -1,0 +1,104 @@
+using System.Text;
+using PgWarden.Core.Tuning;
+
+namespace PgWarden.Core.Rendering;
+
+/// <summary>Renders a node's postgresql.conf: the runbook's settings, the tuned values, replication and overrides.</summary>
+public static class PostgresConfRenderer
+{
+    public static string Render(NodeRenderContext ctx)
+    {
+        var cluster = ctx.Cluster;
+        var node = ctx.Node;
+        var sb = new StringBuilder();
+        sb.AppendLine($"# postgresql.conf for node {node.Name} of cluster {cluster.Name}.");
+        sb.AppendLine("# Written by PgWarden at every start; edit the cluster configuration instead.");
+        var tuned = TuningCalculator.Compute(ctx.Hardware);
+        var overrides = cluster.Postgres.Parameters.ToDictionary(p => p.Key, p => p.Value);
+
+        void Section(string title) => sb.AppendLine().AppendLine($"# {title}");
+        void Set(string name, string value, string? why = null)
+        {
+            if (overrides.Remove(name, out var custom))
+            {
+                sb.AppendLine($"{name} = {ConfValue.Pg(custom)}    # overridden in {cluster.Name} config (computed: {value})");
+                return;
+            }
+            sb.AppendLine(why is null ? $"{name} = {ConfValue.Pg(value)}" : $"{name} = {ConfValue.Pg(value)}    # {why}");
+        }
+
+        Section("Connections");
+        Set("listen_addresses", node.Address);
+        Set("port", node.Port.ToString());
+        Set("unix_socket_directories", node.SocketDir(cluster));
+        Set("cluster_name", $"{cluster.Name}-{node.Name}");
+        Set("superuser_reserved_connections", "3");
+        Set("password_encryption", "scram-sha-256");
+
+        Section("Memory, checkpoints and planner (computed from the host, see `pgwarden tune`)");
+        foreach (var p in tuned)
+        {
+            Set(p.Name, p.Value, p.Why);
+        }
+        Set("checkpoint_timeout", "15min");
+
+        Section("Replication");
+        Set("wal_level", "replica");
+        Set("max_wal_senders", "10");
+        Set("max_replication_slots", "10");
+        Set("wal_keep_size", "2GB");
+        Set("wal_log_hints", "on", "needed by pg_rewind when a former primary rejoins");
+        Set("hot_standby", "on");
+        Set("hot_standby_feedback", "on");
+        if (ctx.Upstream is { } up)
+        {
+            var conninfo = $"host={ConfValue.Conninfo(up.Address)} port={up.Port} " +
+                           $"user={cluster.Database.ReplicationUser} passfile={ConfValue.Conninfo(ctx.PassFile)} " +
+                           $"application_name={node.Name} sslmode=prefer connect_timeout=5";
+            Set("primary_conninfo", conninfo, $"follows {up.Name}; password only in the passfile");
+            Set("primary_slot_name", node.SlotName);
+        }
+
+        Section("Logging");
+        Set("log_destination", "stderr");
+        Set("logging_collector", "on");
+        Set("log_directory", "log");
+        Set("log_filename", "postgresql-%Y-%m-%d_%H%M%S.log");
+        Set("log_truncate_on_rotation", "off");
+        Set("log_rotation_age", "1d");
+        Set("log_rotation_size", "100MB");
+        Set("log_line_prefix", "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ");
+        Set("log_min_duration_statement", "1000", "slow queries (> 1 s)");
+        Set("log_checkpoints", "on");
+        Set("log_connections", "on");
+        Set("log_disconnections", "on");
+        Set("log_lock_waits", "on");
+        Set("log_statement", "ddl");
+        Set("log_temp_files", "0");
+
+        Section("Statistics");
+        Set("shared_preload_libraries", "pg_stat_statements");
+        Set("pg_stat_statements.track", "all");
+        Set("pg_stat_statements.max", "10000");
+        Set("track_io_timing", "on");
+
+        Section("Autovacuum");
+        Set("autovacuum", "on");
+        Set("autovacuum_max_workers", "3");
+        Set("autovacuum_naptime", "30s");
+        Set("autovacuum_vacuum_threshold", "50");
+        Set("autovacuum_analyze_threshold", "50");
+        Set("autovacuum_vacuum_scale_factor", "0.1");
+        Set("autovacuum_analyze_scale_factor", "0.05");
+
+        if (overrides.Count > 0)
+        {
+            Section($"Overrides from the {cluster.Name} configuration");
+            foreach (var p in cluster.Postgres.Parameters.Where(p => overrides.ContainsKey(p.Key)))
+            {
+                sb.AppendLine($"{p.Key} = {ConfValue.Pg(p.Value)}");
+            }
+        }
+        return sb.ToString();
+    }
+}

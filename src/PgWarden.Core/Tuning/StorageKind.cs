@@ -1,0 +1,8 @@
+namespace PgWarden.Core.Tuning;
+
+public enum StorageKind
+{
+    Ssd,
+    Hdd,
+    San,
+}
