@@ -15,7 +15,13 @@ public sealed record NodeStatus(
     string? SystemIdentifier,
     string? LastDecision,
     IReadOnlyList<ReplicaStatus> Replicas,
-    IReadOnlyList<SlotStatus> Slots);
+    IReadOnlyList<SlotStatus> Slots)
+{
+    /// <summary>pg_stat_wal_receiver.status on a replica ("streaming" when healthy).</summary>
+    public string? WalReceiver { get; init; }
+
+    public bool IsStreamingReplica => Role == NodeRole.Replica && PostgresRunning && WalReceiver == "streaming";
+}
 
 /// <summary>A row of pg_stat_replication, as the runbook's "Verify Replication" query reads it.</summary>
 public sealed record ReplicaStatus(

@@ -23,6 +23,17 @@ public static class ScramSecret
         return $"SCRAM-SHA-256${iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
     }
 
+    /// <summary>
+    /// The secret PgWarden gives a role: the salt is derived from the role and its password, so every
+    /// agent and pooler computes the same verifier without sharing it — which PgBouncer's SCRAM
+    /// pass-through needs (its userlist secret must equal the server's).
+    /// </summary>
+    public static string ForRole(string role, string password)
+    {
+        var salt = HMACSHA256.HashData(Encoding.UTF8.GetBytes(password), Encoding.UTF8.GetBytes("pgwarden-scram-salt:" + role))[..16];
+        return Compute(password, salt);
+    }
+
     /// <summary>True when <paramref name="password"/> matches <paramref name="secret"/>.</summary>
     public static bool Verify(string password, string secret)
     {

@@ -1,0 +1,54 @@
+using Npgsql;
+using PgWarden.Core.Api;
+using PgWarden.Core.Config;
+using PgWarden.Core.Rendering;
+using PgWarden.Core.Security;
+using PgWarden.Core.Tuning;
+using PgWarden.Postgres;
+using PgWarden.Postgres.Os;
+using PgWarden.Postgres.Tools;
+
+namespace PgWarden.Agent;
+
+/// <summary>What one agent works with: its cluster, its node, the secrets, and the process boundaries.</summary>
+public sealed class AgentContext : IAsyncDisposable
+{
+    public AgentContext(ClusterConfig cluster, NodeConfig node, ClusterSecrets secrets)
+    {
+        Cluster = cluster;
+        Node = node;
+        Secrets = secrets;
+        Binaries = new PgBinaries(cluster.Postgres.BinDir, cluster.Postgres.Version);
+        Launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
+        Tools = new ToolRunner(Launcher);
+        Postgres = new PostgresNode(cluster, node, Binaries, Launcher, Tools);
+        Peers = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2)));
+        LocalSuperuser = NpgsqlDataSource.Create(Postgres.LocalConnectionString());
+        Hardware = HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections);
+    }
+
+    public ClusterConfig Cluster { get; }
+    public NodeConfig Node { get; }
+    public ClusterSecrets Secrets { get; }
+    public PgBinaries Binaries { get; }
+    public ProcessLauncher Launcher { get; }
+    public IToolRunner Tools { get; }
+    public PostgresNode Postgres { get; }
+    public AgentClient Peers { get; }
+    public NpgsqlDataSource LocalSuperuser { get; }
+    public HardwareProfile Hardware { get; }
+
+    public IEnumerable<NodeConfig> OtherNodes => Cluster.Nodes.Where(n => n.Name != Node.Name);
+
+    /// <summary>The rendering inputs for this node, following <paramref name="upstream"/> (null as primary).</summary>
+    public NodeRenderContext RenderContext(NodeConfig? upstream) =>
+        new(Cluster, Node, Hardware, upstream, AdminOsUsers());
+
+    /// <summary>OS users that may log in as the superuser through the socket: the server user and whoever runs the agent.</summary>
+    public static IReadOnlyList<string> AdminOsUsers(string serverUser) =>
+        new[] { serverUser, OsUser.Current().Name }.Distinct().ToList();
+
+    private IReadOnlyList<string> AdminOsUsers() => AdminOsUsers(Launcher.ServerUser.Name);
+
+    public async ValueTask DisposeAsync() => await LocalSuperuser.DisposeAsync();
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PgWarden.Core.Config;
+using PgWarden.Core.Security;
+using PgWarden.Pooler;
+using PgWarden.Postgres.Os;
+using PgWarden.Postgres.Tools;
+
+namespace PgWarden.Agent;
+
+/// <summary>Runs `pgwarden pooler`: one PgBouncer and the process that steers it.</summary>
+public static class PoolerHost
+{
+    public static async Task<int> RunAsync(ClusterConfig cluster, string poolerName, CancellationToken ct)
+    {
+        var pooler = cluster.Pooler(poolerName);
+        PgBouncerInstance.EnsureInstalled();
+        var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+        var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
+        var bouncer = new PgBouncerInstance(cluster, pooler, launcher);
+
+        var builder = Host.CreateApplicationBuilder();
+        AgentHost.ConfigureLogging(builder.Logging);
+        builder.Services.AddSingleton(cluster);
+        builder.Services.AddSingleton(bouncer);
+        builder.Services.AddSingleton(secrets);
+        builder.Services.AddHostedService<PoolerService>();
+        using var host = builder.Build();
+        using var pid = new PidFile(Path.Combine(pooler.HomeDir(cluster), "pooler.pid"));
+        await host.RunAsync(ct);
+        return Environment.ExitCode;
+    }
+}

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using PgWarden.Agent;
+using PgWarden.Cli.Runtime;
+using PgWarden.Core.Rendering;
+using PgWarden.Core.Tuning;
+
+namespace PgWarden.Cli.Commands;
+
+/// <summary>`pgwarden config render|check`: the exact files a node or pooler gets, and config validation.</summary>
+public static class ConfigCommand
+{
+    public static Command Create()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var node = new Option<string?>("--node") { Description = "render postgresql.conf, pg_hba.conf and pg_ident.conf of this node" };
+        var pooler = new Option<string?>("--pooler") { Description = "render pgbouncer.ini of this pooler" };
+        var upstream = new Option<string?>("--upstream") { Description = "render the node as a replica of this node (default: the bootstrap node, or primary for the bootstrap node itself)" };
+        var render = new Command("render", "print the configuration files PgWarden writes for a node or a pooler") { config, dir, node, pooler, upstream };
+        CommandAction.Set(render, (p, _) =>
+        {
+            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            if (p.GetValue(node) is { } nodeName)
+            {
+                var n = cluster.Node(nodeName);
+                var up = p.GetValue(upstream) is { } u ? cluster.Node(u) : n.Name == cluster.BootstrapNode.Name ? null : cluster.BootstrapNode;
+                var ctx = new NodeRenderContext(cluster, n, HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections), up,
+                    AgentContext.AdminOsUsers(cluster.Postgres.OsUser));
+                Print($"{n.DataDir}/postgresql.conf", PostgresConfRenderer.Render(ctx));
+                Print($"{n.DataDir}/pg_hba.conf", PgHbaRenderer.Render(ctx));
+                Print($"{n.DataDir}/pg_ident.conf", PgHbaRenderer.RenderIdent(ctx));
+            }
+            else if (p.GetValue(pooler) is { } poolerName)
+            {
+                var pc = cluster.Pooler(poolerName);
+                var replicas = cluster.Nodes.Where(x => x.Name != cluster.BootstrapNode.Name).ToList();
+                Print(Path.Combine(pc.HomeDir(cluster), "pgbouncer.ini"), PgBouncerIniRenderer.Render(cluster, pc, cluster.BootstrapNode, replicas));
+            }
+            else
+            {
+                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.ConfigError, "say what to render: --node NAME or --pooler NAME");
+            }
+            return Task.FromResult(0);
+        });
+
+        var check = new Command("check", "validate a cluster configuration file") { config, dir };
+        CommandAction.Set(check, (p, _) =>
+        {
+            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            Console.WriteLine($"{ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir))}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
+            return Task.FromResult(0);
+        });
+        return new Command("config", "show or check the cluster configuration") { render, check };
+    }
+
+    private static void Print(string title, string content)
+    {
+        Console.WriteLine($"# ===== {title} =====");
+        Console.Write(content);
+        Console.WriteLine();
+    }
+}

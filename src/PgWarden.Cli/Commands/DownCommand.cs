@@ -1,0 +1,62 @@
+using System.CommandLine;
+using PgWarden.Cli.Runtime;
+using PgWarden.Core.Errors;
+
+namespace PgWarden.Cli.Commands;
+
+/// <summary>`pgwarden down [--purge --yes]`: stops every process of the local cluster cleanly.</summary>
+public static class DownCommand
+{
+    public static Command Create()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var purge = new Option<bool>("--purge") { Description = "also delete the cluster directory and all its data" };
+        var yes = new Option<bool>("--yes") { Description = "confirm --purge without asking" };
+        var cmd = new Command("down", "stop the cluster's agents, PostgreSQL servers and PgBouncers (clean shutdown)") { config, dir, purge, yes };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            var configPath = ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir));
+            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            if (p.GetValue(purge) && !p.GetValue(yes) && !Confirm($"Delete {cluster.BaseDir} with all data of cluster {cluster.Name}? Type the cluster name to confirm: ", cluster.Name))
+            {
+                throw new PgWardenException(ExitCodes.UnsafeRefused, $"--purge deletes {cluster.BaseDir} and every database in it: add --yes to confirm");
+            }
+            var daemons = Daemons.All(cluster, configPath);
+            // Poolers first, so clients stop arriving, then the agents (replicas before the primary's agent).
+            var order = daemons.Where(d => d.Kind == "pooler").Concat(daemons.Where(d => d.Kind == "agent").Reverse()).ToList();
+            var running = order.Count(d => d.IsRunning);
+            var left = await Daemons.StopAsync(order, TimeSpan.FromSeconds(120), Console.WriteLine);
+            if (left.Count > 0)
+            {
+                throw new PgWardenException(ExitCodes.Timeout, $"still running after 120 s: {string.Join(", ", left.Select(d => $"{d.Kind} {d.Name} (PID {d.Pid})"))}; see {cluster.BaseDir}/logs");
+            }
+            Console.WriteLine(running == 0 ? $"cluster {cluster.Name} was not running" : $"cluster {cluster.Name} stopped ({running} processes)");
+            if (p.GetValue(purge))
+            {
+                if (!File.Exists(Path.Combine(cluster.BaseDir, ClusterLocator.ConfigFileName)))
+                {
+                    throw new PgWardenException(ExitCodes.UnsafeRefused, $"{cluster.BaseDir} has no {ClusterLocator.ConfigFileName}; not deleting it");
+                }
+                Directory.Delete(cluster.BaseDir, recursive: true);
+                Console.WriteLine($"deleted {cluster.BaseDir}");
+                foreach (var outside in cluster.Nodes.Where(n => !n.DataDir.StartsWith(cluster.BaseDir + "/", StringComparison.Ordinal)))
+                {
+                    Console.WriteLine($"kept data directory {outside.DataDir} of node {outside.Name} (outside the cluster directory; delete it yourself if you mean to)");
+                }
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static bool Confirm(string question, string expected)
+    {
+        if (Console.IsInputRedirected)
+        {
+            return false;
+        }
+        Console.Write(question);
+        return Console.ReadLine()?.Trim() == expected;
+    }
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using PgWarden.Cli.Runtime;
+using PgWarden.Core.Api;
+using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Security;
+using Spectre.Console;
+
+namespace PgWarden.Cli.Commands;
+
+/// <summary>`pgwarden status [--json]`: exit 0 healthy, 1 degraded, 2 unreachable.</summary>
+public static class StatusCommand
+{
+    public static Command Create()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("status", "nodes, roles, LSNs, replication lag, slots and PgBouncers (exit 0 healthy, 1 degraded, 2 unreachable)") { config, dir, json };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            var report = await ProbeAsync(cluster, ct);
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(report, Json.Options));
+            }
+            else
+            {
+                Print(report);
+            }
+            return ExitCode(report);
+        });
+        return cmd;
+    }
+
+    public static async Task<ClusterReport> ProbeAsync(ClusterConfig cluster, CancellationToken ct)
+    {
+        ClusterSecrets? secrets = null;
+        try
+        {
+            secrets = ClusterSecrets.Load(cluster.SecretsFile);
+        }
+        catch (PgWardenException)
+        {
+            // Without the secrets PgBouncers are only checked for a listening port.
+        }
+        return await ClusterProbe.ProbeAsync(cluster, secrets, checkPoolers: true, ct);
+    }
+
+    public static int ExitCode(ClusterReport report) => report.Health switch
+    {
+        "healthy" => ExitCodes.Ok,
+        "degraded" => ExitCodes.Degraded,
+        _ => ExitCodes.Unreachable,
+    };
+
+    public static void Print(ClusterReport report)
+    {
+        var color = report.Health switch { "healthy" => "green", "degraded" => "yellow", _ => "red" };
+        AnsiConsole.MarkupLine($"Cluster [bold]{Markup.Escape(report.Cluster)}[/]: [{color}]{report.Health}[/], primary {Markup.Escape(report.Primary ?? "none")}");
+        var nodes = new Table().AddColumns("node", "address", "role", "state", "TL", "current/receive LSN", "replay LSN", "lag bytes", "lag s", "slot");
+        foreach (var n in report.Nodes)
+        {
+            nodes.AddRow(n.Name, $"{n.Address}:{n.Port}", n.Role.ToString().ToLowerInvariant(), Markup.Escape(n.State + (n.WalReceiver is { } w ? $" ({w})" : "")),
+                n.Timeline?.ToString(CultureInfo.InvariantCulture) ?? "-", n.CurrentLsn ?? n.ReceiveLsn ?? "-", n.ReplayLsn ?? "-",
+                n.LagBytes?.ToString(CultureInfo.InvariantCulture) ?? "-", n.LagSeconds?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-",
+                n.SlotName is null ? "-" : $"{n.SlotName} ({(n.SlotActive == true ? "active" : "inactive")})");
+        }
+        AnsiConsole.Write(nodes);
+        if (report.Poolers.Count > 0)
+        {
+            var poolers = new Table().AddColumns("pooler", "address", "listening", "write route", "read route");
+            foreach (var p in report.Poolers)
+            {
+                poolers.AddRow(p.Name, $"{p.Address}:{p.Port}", p.Reachable ? "yes" : "no", Route(p.WriteRouteWorks), Route(p.ReadRouteWorks));
+            }
+            AnsiConsole.Write(poolers);
+        }
+        foreach (var problem in report.Problems)
+        {
+            AnsiConsole.MarkupLine($"[yellow]problem:[/] {Markup.Escape(problem)}");
+        }
+        static string Route(bool? ok) => ok switch { true => "ok", false => "failing", null => "-" };
+    }
+}

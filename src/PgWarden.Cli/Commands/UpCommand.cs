@@ -1,0 +1,216 @@
+using System.CommandLine;
+using System.Diagnostics;
+using PgWarden.Cli.Runtime;
+using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Rendering;
+using PgWarden.Core.Security;
+using PgWarden.Pooler;
+using PgWarden.Postgres;
+using PgWarden.Postgres.Os;
+using PgWarden.Postgres.Tools;
+using Spectre.Console;
+
+namespace PgWarden.Cli.Commands;
+
+/// <summary>
+/// `pgwarden up`: creates (first time) or starts (later) the local cluster — one agent per node and
+/// one steering process per PgBouncer — waits until it is healthy, applies the schema and prints
+/// the endpoints. Returns with the cluster running, or stays attached with --foreground.
+/// </summary>
+public static class UpCommand
+{
+    public static Command Create()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var foreground = new Option<bool>("--foreground") { Description = "stay attached; Ctrl+C stops the cluster" };
+        var timeout = new Option<int>("--timeout") { Description = "seconds to wait for a healthy cluster", DefaultValueFactory = _ => 180 };
+        var cmd = new Command("up", "create or start the cluster (default: a 3-node demo with 2 PgBouncers under ./.pgwarden/demo)") { config, dir, foreground, timeout };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            var clock = Stopwatch.StartNew();
+            var configPath = ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir));
+            if (!File.Exists(configPath) && p.GetValue(config) is null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(configPath)!);
+                await File.WriteAllTextAsync(configPath, DemoCluster.Yaml(), ct);
+                Console.WriteLine($"created the demo cluster configuration {configPath}");
+            }
+            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            var started = await StartAsync(cluster, configPath, ct);
+            await WaitHealthyAsync(cluster, started, TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
+            await MigrateCommand.RunAsync(cluster, Console.WriteLine, ct);
+            var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+            WriteConnectionFile(cluster, secrets);
+            PrintEndpoints(cluster);
+            Console.WriteLine($"cluster {cluster.Name} is up and healthy ({clock.Elapsed.TotalSeconds:0.0} s)");
+            if (p.GetValue(foreground))
+            {
+                Console.WriteLine("running in the foreground; press Ctrl+C to stop the cluster");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                var left = await Daemons.StopAsync(Daemons.All(cluster, configPath), TimeSpan.FromSeconds(120), Console.WriteLine);
+                return left.Count == 0 ? 0 : ExitCodes.Timeout;
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>Checks everything that can be checked before starting, then starts the missing daemons.</summary>
+    private static async Task<IReadOnlyList<Daemons.Daemon>> StartAsync(ClusterConfig cluster, string configPath, CancellationToken ct)
+    {
+        var binaries = new PgBinaries(cluster.Postgres.BinDir, cluster.Postgres.Version);
+        binaries.EnsureInstalled();
+        if (cluster.Poolers.Length > 0)
+        {
+            PgBouncerInstance.EnsureInstalled();
+        }
+        var daemons = Daemons.All(cluster, configPath);
+        var missing = daemons.Where(d => !d.IsRunning).ToList();
+        if (missing.Count == 0)
+        {
+            throw new PgWardenException(ExitCodes.AlreadyRunning,
+                $"cluster {cluster.Name} is already up ({daemons.Count} processes running); nothing to do (`pgwarden status` shows its health)");
+        }
+        if (!File.Exists(cluster.SecretsFile))
+        {
+            ClusterSecrets.Generate().Save(cluster.SecretsFile);
+            Console.WriteLine($"generated passwords into {cluster.SecretsFile} (mode 0600)");
+        }
+
+        var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
+        var tools = new ToolRunner(launcher);
+        foreach (var d in missing)
+        {
+            if (d.Kind == "agent")
+            {
+                var node = cluster.Node(d.Name);
+                var pg = new PostgresNode(cluster, node, binaries, launcher, tools);
+                DirectoryAccess.EnsureTraversable(node.DataDir, launcher.ServerUser);
+                await pg.InspectDataAsync(ct);
+                var ownPostmaster = OwnPostmasterPid(node);
+                CheckPort(node.Address, node.Port, $"PostgreSQL of node {node.Name}", ownPostmaster);
+                CheckPort(node.Address, node.ApiPort, $"agent API of node {node.Name}", null);
+            }
+            else
+            {
+                var pooler = cluster.Pooler(d.Name);
+                CheckPort(pooler.Address, pooler.Port, $"PgBouncer {pooler.Name}", null);
+            }
+        }
+        foreach (var d in missing)
+        {
+            Daemons.Start(d);
+            Console.WriteLine($"started {d.Kind} {d.Name} (log: {d.LogFile})");
+        }
+        return missing;
+    }
+
+    /// <summary>The PID of a postmaster left running on this node's data directory (its agent will take it over).</summary>
+    private static int? OwnPostmasterPid(NodeConfig node)
+    {
+        var pidFile = Path.Combine(node.DataDir, "postmaster.pid");
+        return File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Libc.IsAlive(pid) ? pid : null;
+    }
+
+    private static void CheckPort(string address, int port, string what, int? ownPid)
+    {
+        if (PortProbe.IsFree(address, port))
+        {
+            return;
+        }
+        var holder = PortProbe.Holder(port);
+        if (ownPid is { } pid && holder?.Contains($"PID {pid})", StringComparison.Ordinal) == true)
+        {
+            return;
+        }
+        throw new PgWardenException(ExitCodes.PortInUse,
+            $"port {port} on {address} (for {what}) is already in use{(holder is null ? "" : $" by {holder}")}; stop it or change the port in the cluster configuration");
+    }
+
+    private static async Task WaitHealthyAsync(ClusterConfig cluster, IReadOnlyList<Daemons.Daemon> started, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var lastLine = "";
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            foreach (var d in started.Where(d => !d.IsRunning))
+            {
+                await Task.Delay(300, ct);
+                if (!d.IsRunning)
+                {
+                    throw new PgWardenException(ExitCodes.OperationFailed, $"{d.Kind} {d.Name} exited: {LastError(d.LogFile)} (log: {d.LogFile})");
+                }
+            }
+            var report = await ClusterProbe.ProbeAsync(cluster, ClusterSecrets.Load(cluster.SecretsFile), checkPoolers: true, ct);
+            var line = string.Join(", ", report.Nodes.Select(n => $"{n.Name} {(n.Role is Core.Ha.NodeRole.Unknown ? "" : n.Role.ToString().ToLowerInvariant() + " ")}{n.State}{(n.WalReceiver is { } w ? $" ({w})" : "")}"));
+            if (line != lastLine)
+            {
+                Console.WriteLine($"  {line}");
+                lastLine = line;
+            }
+            if (report.Health == "healthy")
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new PgWardenException(ExitCodes.Timeout,
+                    $"cluster {cluster.Name} is not healthy after {timeout.TotalSeconds:0} s: {string.Join("; ", report.Problems)} (logs in {cluster.BaseDir}/logs)");
+            }
+            await Task.Delay(500, ct);
+        }
+    }
+
+    private static string LastError(string logFile)
+    {
+        if (!File.Exists(logFile))
+        {
+            return "no log";
+        }
+        var lines = File.ReadAllLines(logFile).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
+        return lines.LastOrDefault(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase))?.Trim()
+            ?? lines.LastOrDefault()?.Trim() ?? "no output";
+    }
+
+    private static void WriteConnectionFile(ClusterConfig cluster, ClusterSecrets secrets)
+    {
+        var db = cluster.Database;
+        var lines = new List<string> { $"# Connection strings for the {db.Name} application (cluster {cluster.Name}). Keep this file private (0600)." };
+        for (var i = 0; i < cluster.Poolers.Length; i++)
+        {
+            var p = cluster.Poolers[i];
+            var suffix = i == 0 ? "" : $"_{i + 1}";
+            lines.Add($"DATABASE_URL{suffix}=postgresql://{db.AppUser}:{secrets.AppPassword}@{p.Address}:{p.Port}/{db.Name}");
+            lines.Add($"DATABASE_URL_RO{suffix}=postgresql://{db.AppUser}:{secrets.AppPassword}@{p.Address}:{p.Port}/{PgBouncerIniRenderer.ReadOnlyAlias(cluster)}");
+        }
+        lines.Add($"PGUSER={db.AppUser}");
+        lines.Add($"PGPASSWORD={secrets.AppPassword}");
+        SecureFile.WriteAllText(cluster.AppConnectionFile, string.Join('\n', lines) + "\n");
+    }
+
+    private static void PrintEndpoints(ClusterConfig cluster)
+    {
+        var table = new Table().AddColumns("endpoint", "address", "what");
+        foreach (var p in cluster.Poolers)
+        {
+            table.AddRow($"PgBouncer {p.Name}", $"{p.Address}:{p.Port}", $"{cluster.Database.Name} (primary), {PgBouncerIniRenderer.ReadOnlyAlias(cluster)} (replicas)");
+        }
+        foreach (var n in cluster.Nodes)
+        {
+            table.AddRow($"PostgreSQL {n.Name}", $"{n.Address}:{n.Port}", "direct (admin, replication)");
+            table.AddRow($"agent {n.Name}", n.ApiUrl, "GET /health, GET /node");
+        }
+        AnsiConsole.Write(table);
+        Console.WriteLine($"app connection strings and credentials: {cluster.AppConnectionFile} (mode 0600)");
+        Console.WriteLine($"all generated passwords: {cluster.SecretsFile} (mode 0600)");
+    }
+}

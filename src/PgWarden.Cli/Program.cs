@@ -1,0 +1,29 @@
+using System.CommandLine;
+using PgWarden.Cli.Commands;
+using PgWarden.Core.Errors;
+
+namespace PgWarden.Cli;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("pgwarden — runs a highly available PostgreSQL cluster the way the production runbook says");
+        root.Subcommands.Add(UpCommand.Create());
+        root.Subcommands.Add(DownCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(TuneCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(AgentCommand.Create());
+        root.Subcommands.Add(PoolerCommand.Create());
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"pgwarden: error: {parse.Errors[0].Message} (see `pgwarden {string.Join(' ', args.Take(1))} --help`)");
+            return ExitCodes.Unreachable;
+        }
+        return await parse.InvokeAsync();
+    }
+}

@@ -1,0 +1,122 @@
+using Npgsql;
+using PgWarden.Core.Api;
+using PgWarden.Core.Config;
+using PgWarden.Core.Ha;
+using PgWarden.Core.Rendering;
+using PgWarden.Core.Security;
+
+namespace PgWarden.Cli.Runtime;
+
+/// <summary>Builds a <see cref="ClusterReport"/> from the agents' APIs and a login through each PgBouncer.</summary>
+public static class ClusterProbe
+{
+    public static async Task<ClusterReport> ProbeAsync(ClusterConfig cluster, ClusterSecrets? secrets, bool checkPoolers, CancellationToken ct)
+    {
+        var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
+        var statuses = await client.GetAllAsync(cluster.Nodes, ct);
+        var primaries = statuses.Values.Where(s => s is { Role: NodeRole.Primary, PostgresRunning: true }).ToList();
+        var primary = primaries.Count == 1 ? primaries[0] : null;
+        var problems = new List<string>();
+        var nodes = new List<NodeReport>();
+        foreach (var n in cluster.Nodes)
+        {
+            var s = statuses[n.Name];
+            var row = primary?.Replicas.FirstOrDefault(r => r.ApplicationName == n.Name);
+            var slot = primary?.Slots.FirstOrDefault(sl => sl.Name == n.SlotName);
+            var isReplica = s?.Role == NodeRole.Replica;
+            nodes.Add(new NodeReport(n.Name, n.Address, n.Port, s is not null, s?.Role ?? NodeRole.Unknown,
+                s is null ? "agent unreachable" : s.State, s?.Timeline, s?.CurrentLsn, s?.ReceiveLsn, s?.ReplayLsn,
+                isReplica ? row?.ReplayLagBytes : null, isReplica ? s?.ReplayLagSeconds ?? row?.ReplayLagSeconds : null,
+                s?.WalReceiver, s?.Upstream, isReplica ? slot?.Name : null, isReplica ? slot?.Active : null));
+            if (s is null)
+            {
+                problems.Add($"{n.Name}: agent at {n.ApiUrl} does not answer");
+            }
+            else if (!s.PostgresRunning)
+            {
+                problems.Add($"{n.Name}: PostgreSQL is not running ({s.State})");
+            }
+            else if (isReplica && !s.IsStreamingReplica)
+            {
+                problems.Add($"{n.Name}: replica is not streaming (wal receiver: {s.WalReceiver ?? "none"})");
+            }
+            else if (isReplica && slot is { Active: false })
+            {
+                problems.Add($"{n.Name}: replication slot {slot.Name} is inactive");
+            }
+        }
+        if (primaries.Count == 0)
+        {
+            problems.Insert(0, "no primary is running");
+        }
+        else if (primaries.Count > 1)
+        {
+            problems.Insert(0, $"several primaries: {string.Join(", ", primaries.Select(p => p!.Name))}");
+        }
+
+        var poolers = new List<PoolerReport>();
+        foreach (var p in cluster.Poolers)
+        {
+            var report = checkPoolers ? await ProbePoolerAsync(cluster, p, secrets, ct) : new PoolerReport(p.Name, p.Address, p.Port, false, null, null, "not checked");
+            poolers.Add(report);
+            if (checkPoolers && (!report.Reachable || report.WriteRouteWorks == false || report.ReadRouteWorks == false))
+            {
+                problems.Add($"{p.Name}: {report.Error ?? "not reachable"}");
+            }
+        }
+
+        var health = statuses.Values.All(s => s is null) || primary is null && primaries.Count == 0 && statuses.Values.All(s => s is not { PostgresRunning: true })
+            ? "unreachable"
+            : problems.Count == 0 ? "healthy" : "degraded";
+        return new ClusterReport(cluster.Name, health, problems, primary?.Name, nodes, poolers);
+    }
+
+    /// <summary>Logs in through the PgBouncer as the app (SCRAM) on the write and read-only databases.</summary>
+    private static async Task<PoolerReport> ProbePoolerAsync(ClusterConfig cluster, PoolerConfig p, ClusterSecrets? secrets, CancellationToken ct)
+    {
+        if (!PortOpen(p.Address, p.Port))
+        {
+            return new PoolerReport(p.Name, p.Address, p.Port, false, null, null, $"nothing listens on {p.Address}:{p.Port}");
+        }
+        if (secrets is null)
+        {
+            return new PoolerReport(p.Name, p.Address, p.Port, true, null, null, null);
+        }
+        async Task<string?> Try(string database)
+        {
+            try
+            {
+                var cs = new NpgsqlConnectionStringBuilder
+                {
+                    Host = p.Address, Port = p.Port, Database = database, Username = cluster.Database.AppUser,
+                    Password = secrets.AppPassword, Timeout = 3, CommandTimeout = 3, Pooling = false,
+                };
+                await using var conn = new NpgsqlConnection(cs.ConnectionString);
+                await conn.OpenAsync(ct);
+                await using var cmd = new NpgsqlCommand("SELECT 1", conn);
+                await cmd.ExecuteScalarAsync(ct);
+                return null;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                return $"{database} through {p.Name}: {e.Message}";
+            }
+        }
+        var write = await Try(cluster.Database.Name);
+        var read = await Try(PgBouncerIniRenderer.ReadOnlyAlias(cluster));
+        return new PoolerReport(p.Name, p.Address, p.Port, true, write is null, read is null, write ?? read);
+    }
+
+    private static bool PortOpen(string address, int port)
+    {
+        try
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            return tcp.ConnectAsync(address, port).Wait(TimeSpan.FromSeconds(2)) && tcp.Connected;
+        }
+        catch (AggregateException)
+        {
+            return false;
+        }
+    }
+}

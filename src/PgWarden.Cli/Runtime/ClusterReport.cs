@@ -1,0 +1,32 @@
+using PgWarden.Core.Ha;
+
+namespace PgWarden.Cli.Runtime;
+
+/// <summary>`pgwarden status`: every node, every pooler, and the verdict with its reasons.</summary>
+public sealed record ClusterReport(
+    string Cluster,
+    string Health,
+    IReadOnlyList<string> Problems,
+    string? Primary,
+    IReadOnlyList<NodeReport> Nodes,
+    IReadOnlyList<PoolerReport> Poolers);
+
+public sealed record NodeReport(
+    string Name,
+    string Address,
+    int Port,
+    bool AgentReachable,
+    NodeRole Role,
+    string State,
+    long? Timeline,
+    string? CurrentLsn,
+    string? ReceiveLsn,
+    string? ReplayLsn,
+    long? LagBytes,
+    double? LagSeconds,
+    string? WalReceiver,
+    string? Upstream,
+    string? SlotName,
+    bool? SlotActive);
+
+public sealed record PoolerReport(string Name, string Address, int Port, bool Reachable, bool? WriteRouteWorks, bool? ReadRouteWorks, string? Error);

@@ -1,0 +1,39 @@
+using System.Net.Http.Json;
+using PgWarden.Core.Config;
+using PgWarden.Core.Ha;
+
+namespace PgWarden.Core.Api;
+
+/// <summary>Reads other agents' GET /node. An agent that does not answer within the timeout is unreachable.</summary>
+public sealed class AgentClient(HttpClient http)
+{
+    public static HttpClient CreateHttpClient(TimeSpan timeout) => new(new SocketsHttpHandler
+    {
+        ConnectTimeout = timeout,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+        UseProxy = false,
+    }) { Timeout = timeout };
+
+    public async Task<NodeStatus?> GetNodeAsync(NodeConfig node, CancellationToken ct)
+    {
+        try
+        {
+            return await http.GetFromJsonAsync<NodeStatus>($"{node.ApiUrl}/node", Json.Options, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every listed node's status, fetched in parallel; null where the agent did not answer.</summary>
+    public async Task<IReadOnlyDictionary<string, NodeStatus?>> GetAllAsync(IEnumerable<NodeConfig> nodes, CancellationToken ct)
+    {
+        var list = nodes.ToList();
+        var results = await Task.WhenAll(list.Select(n => GetNodeAsync(n, ct)));
+        return list.Select((n, i) => (n.Name, results[i])).ToDictionary(x => x.Name, x => x.Item2);
+    }
+
+    public static PeerView ToPeerView(string name, NodeStatus? status) =>
+        new(name, status is not null && status.PostgresRunning, status?.Role ?? NodeRole.Unknown);
+}

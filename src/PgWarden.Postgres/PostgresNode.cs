@@ -1,0 +1,176 @@
+using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
+using PgWarden.Core.Rendering;
+using PgWarden.Core.Security;
+using PgWarden.Postgres.Os;
+using PgWarden.Postgres.Tools;
+
+namespace PgWarden.Postgres;
+
+/// <summary>
+/// One node's PostgreSQL on this host: its data directory, configuration files, initdb, cloning
+/// and the postmaster process. Never deletes a data directory: anything in the way is refused or
+/// moved aside.
+/// </summary>
+public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinaries bin, ProcessLauncher launcher, IToolRunner tools)
+{
+    public NodeConfig Node => node;
+
+    public string DataDir => node.DataDir;
+
+    public string HomeDir => node.HomeDir(cluster);
+
+    public string SocketDir => node.SocketDir(cluster);
+
+    public OsUser ServerUser => launcher.ServerUser;
+
+    /// <summary>The system identifier this node's data belongs to, recorded when it was created or cloned.</summary>
+    private string SystemIdFile => Path.Combine(HomeDir, "system-identifier");
+
+    public string PassFile => Path.Combine(HomeDir, "replication.pgpass");
+
+    public string ServerLog => Path.Combine(HomeDir, "postgres.log");
+
+    public void PrepareDirectories()
+    {
+        DirectoryAccess.EnsureTraversable(HomeDir, ServerUser);
+        DirectoryAccess.CreatePrivate(HomeDir, ServerUser);
+        DirectoryAccess.CreatePrivate(SocketDir, ServerUser);
+        File.SetUnixFileMode(SocketDir, (UnixFileMode)0b111_101_101);
+        DirectoryAccess.EnsureTraversable(DataDir, ServerUser);
+    }
+
+    /// <summary>Classifies the data directory; refuses one that is not this node's.</summary>
+    public async Task<LocalDataState> InspectDataAsync(CancellationToken ct)
+    {
+        if (!Directory.Exists(DataDir) || !Directory.EnumerateFileSystemEntries(DataDir).Any())
+        {
+            return LocalDataState.Empty;
+        }
+        if (!File.Exists(Path.Combine(DataDir, "PG_VERSION")))
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused,
+                $"data directory {DataDir} of node {node.Name} is not empty and is not a PostgreSQL data directory; refusing to touch it (move it away or set data_dir)");
+        }
+        var actual = await ReadSystemIdentifierAsync(ct);
+        var recorded = File.Exists(SystemIdFile) ? (await File.ReadAllTextAsync(SystemIdFile, ct)).Trim() : null;
+        if (recorded is null || recorded != actual)
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused,
+                $"data directory {DataDir} holds a PostgreSQL cluster (system identifier {actual}) that is not node {node.Name} of cluster {cluster.Name}; refusing to touch it (move it away or set data_dir)");
+        }
+        return File.Exists(Path.Combine(DataDir, "standby.signal")) ? LocalDataState.Standby : LocalDataState.Primary;
+    }
+
+    public async Task<string> ReadSystemIdentifierAsync(CancellationToken ct)
+    {
+        var result = await tools.RunAsync(new ToolCommand(bin.PgControlData, ["-D", DataDir]), ct);
+        if (!result.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"pg_controldata failed on {DataDir}: {result.Tail()}");
+        }
+        var line = result.StandardOutput.Split('\n').FirstOrDefault(l => l.StartsWith("Database system identifier:", StringComparison.Ordinal))
+            ?? throw new PgWardenException(ExitCodes.OperationFailed, $"pg_controldata printed no system identifier for {DataDir}");
+        return line.Split(':', 2)[1].Trim();
+    }
+
+    private async Task RecordSystemIdentifierAsync(CancellationToken ct) =>
+        await File.WriteAllTextAsync(SystemIdFile, await ReadSystemIdentifierAsync(ct) + "\n", ct);
+
+    /// <summary>initdb with data checksums, UTF-8 and SCRAM; the superuser password is set later as a SCRAM secret.</summary>
+    public async Task InitDbAsync(CancellationToken ct)
+    {
+        DirectoryAccess.CreatePrivate(DataDir, ServerUser);
+        var result = await tools.RunAsync(new ToolCommand(bin.InitDb,
+        [
+            "-D", DataDir, "--data-checksums", "--encoding=UTF8", "--locale=C.UTF-8",
+            "--username=" + cluster.Database.Superuser, "--auth-local=peer", "--auth-host=scram-sha-256",
+        ]) { Timeout = TimeSpan.FromMinutes(5) }, ct);
+        if (!result.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"initdb of node {node.Name} failed: {result.Tail()}");
+        }
+        await RecordSystemIdentifierAsync(ct);
+    }
+
+    /// <summary>
+    /// pg_basebackup -Xs -R -S into a staging directory that becomes the data directory only when
+    /// complete. The replication password comes from the 0600 passfile, never the command line.
+    /// </summary>
+    public async Task CloneAsync(NodeConfig source, CancellationToken ct)
+    {
+        var staging = DataDir + ".cloning";
+        if (Directory.Exists(staging))
+        {
+            var aside = $"{staging}.interrupted-{DateTime.UtcNow:yyyyMMddHHmmss}";
+            Directory.Move(staging, aside);
+        }
+        DirectoryAccess.CreatePrivate(staging, ServerUser);
+        var result = await tools.RunAsync(new ToolCommand(bin.PgBaseBackup,
+        [
+            "-h", source.Address, "-p", source.Port.ToString(), "-U", cluster.Database.ReplicationUser,
+            "-D", staging, "-Fp", "-Xs", "-R", "-S", node.SlotName, "--checkpoint=fast", "--no-password",
+        ])
+        {
+            Environment = new Dictionary<string, string> { ["PGPASSFILE"] = PassFile, ["PGAPPNAME"] = node.Name, ["PGCONNECT_TIMEOUT"] = "10" },
+            Timeout = TimeSpan.FromHours(12),
+        }, ct);
+        if (!result.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"cloning node {node.Name} from {source.Name} failed: {result.Tail()}");
+        }
+        // -R wrote primary_conninfo into postgresql.auto.conf; PgWarden renders it itself (with a
+        // passfile, never a password), so drop those lines and keep standby.signal.
+        var autoConf = Path.Combine(staging, "postgresql.auto.conf");
+        if (File.Exists(autoConf))
+        {
+            var kept = File.ReadAllLines(autoConf).Where(l => !l.StartsWith("primary_conninfo", StringComparison.Ordinal) && !l.StartsWith("primary_slot_name", StringComparison.Ordinal));
+            DirectoryAccess.WriteOwnedFile(autoConf, string.Join('\n', kept) + "\n", ServerUser);
+        }
+        if (Directory.Exists(DataDir))
+        {
+            // Only an empty directory can be here (InspectDataAsync refuses anything else).
+            Directory.Delete(DataDir, recursive: false);
+        }
+        Directory.Move(staging, DataDir);
+        await RecordSystemIdentifierAsync(ct);
+    }
+
+    /// <summary>Writes the passfile the replica (and pg_basebackup) read the replication password from.</summary>
+    public void WritePassFile(ClusterSecrets secrets)
+    {
+        var lines = cluster.Nodes.Select(n => $"{Escape(n.Address)}:{n.Port}:replication:{cluster.Database.ReplicationUser}:{Escape(secrets.ReplicationPassword)}");
+        DirectoryAccess.WriteOwnedFile(PassFile, string.Join('\n', lines) + "\n", ServerUser);
+        static string Escape(string s) => s.Replace("\\", "\\\\").Replace(":", "\\:");
+    }
+
+    /// <summary>Writes postgresql.conf, pg_hba.conf, pg_ident.conf (and standby.signal for a replica).</summary>
+    public void WriteConfiguration(NodeRenderContext ctx)
+    {
+        DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "postgresql.conf"), PostgresConfRenderer.Render(ctx), ServerUser);
+        DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "pg_hba.conf"), PgHbaRenderer.Render(ctx), ServerUser);
+        DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "pg_ident.conf"), PgHbaRenderer.RenderIdent(ctx), ServerUser);
+        var signal = Path.Combine(DataDir, "standby.signal");
+        if (ctx.Upstream is not null && !File.Exists(signal))
+        {
+            DirectoryAccess.WriteOwnedFile(signal, "", ServerUser);
+        }
+    }
+
+    /// <summary>Starts the postmaster in the foreground as a child of this process.</summary>
+    public ServerProcess StartServer()
+    {
+        var stalePid = Path.Combine(DataDir, "postmaster.pid");
+        if (File.Exists(stalePid) && int.TryParse(File.ReadLines(stalePid).FirstOrDefault(), out var pid) && Libc.IsAlive(pid))
+        {
+            throw new PgWardenException(ExitCodes.AlreadyRunning,
+                $"PostgreSQL of node {node.Name} is already running (postmaster PID {pid}) without its agent; stop it first (pg_ctl stop -D {DataDir})");
+        }
+        return ServerProcess.Start(launcher, new ToolCommand(bin.Postgres, ["-D", DataDir]), ServerLog);
+    }
+
+    public string LocalConnectionString(string database = "postgres") =>
+        $"Host={SocketDir};Port={node.Port};Username={cluster.Database.Superuser};Database={database};" +
+        "Timeout=5;Command Timeout=10;Pooling=true;Maximum Pool Size=4;Application Name=pgwarden-agent";
+}
