@@ -64,7 +64,7 @@ public static class UpCommand
     }
 
     /// <summary>Checks everything that can be checked before starting, then starts the missing daemons.</summary>
-    private static async Task<IReadOnlyList<Daemons.Daemon>> StartAsync(ClusterConfig cluster, string configPath, CancellationToken ct)
+    private static async Task<IReadOnlyList<(Daemons.Daemon Daemon, int Pid)>> StartAsync(ClusterConfig cluster, string configPath, CancellationToken ct)
     {
         var binaries = new PgBinaries(cluster.Postgres.BinDir, cluster.Postgres.Version);
         binaries.EnsureInstalled();
@@ -105,12 +105,13 @@ public static class UpCommand
                 CheckPort(pooler.Address, pooler.Port, $"PgBouncer {pooler.Name}", null);
             }
         }
+        var started = new List<(Daemons.Daemon, int)>();
         foreach (var d in missing)
         {
-            Daemons.Start(d);
+            started.Add((d, Daemons.Start(d)));
             Console.WriteLine($"started {d.Kind} {d.Name} (log: {d.LogFile})");
         }
-        return missing;
+        return started;
     }
 
     /// <summary>The PID of a postmaster left running on this node's data directory (its agent will take it over).</summary>
@@ -135,20 +136,16 @@ public static class UpCommand
             $"port {port} on {address} (for {what}) is already in use{(holder is null ? "" : $" by {holder}")}; stop it or change the port in the cluster configuration");
     }
 
-    private static async Task WaitHealthyAsync(ClusterConfig cluster, IReadOnlyList<Daemons.Daemon> started, TimeSpan timeout, CancellationToken ct)
+    private static async Task WaitHealthyAsync(ClusterConfig cluster, IReadOnlyList<(Daemons.Daemon Daemon, int Pid)> started, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
         var lastLine = "";
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            foreach (var d in started.Where(d => !d.IsRunning))
+            foreach (var (d, _) in started.Where(s => !Libc.IsAlive(s.Pid)))
             {
-                await Task.Delay(300, ct);
-                if (!d.IsRunning)
-                {
-                    throw new PgWardenException(ExitCodes.OperationFailed, $"{d.Kind} {d.Name} exited: {LastError(d.LogFile)} (log: {d.LogFile})");
-                }
+                throw new PgWardenException(ExitCodes.OperationFailed, $"{d.Kind} {d.Name} exited: {LastError(d.LogFile)} (log: {d.LogFile})");
             }
             var report = await ClusterProbe.ProbeAsync(cluster, ClusterSecrets.Load(cluster.SecretsFile), checkPoolers: true, ct);
             var line = string.Join(", ", report.Nodes.Select(n => $"{n.Name} {(n.Role is Core.Ha.NodeRole.Unknown ? "" : n.Role.ToString().ToLowerInvariant() + " ")}{n.State}{(n.WalReceiver is { } w ? $" ({w})" : "")}"));

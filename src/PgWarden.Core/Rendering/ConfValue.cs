@@ -5,7 +5,7 @@ namespace PgWarden.Core.Rendering;
 /// <summary>Quoting for postgresql.conf and libpq connection strings.</summary>
 public static partial class ConfValue
 {
-    [GeneratedRegex(@"^[A-Za-z0-9._+-]+$")]
+    [GeneratedRegex(@"^(-?[0-9]+(\.[0-9]+)?[A-Za-z]*|[A-Za-z_][A-Za-z0-9_]*)$")]
     private static partial Regex Bare();
 
     /// <summary>A postgresql.conf value: bare when safe, otherwise single-quoted with '' escaping.</summary>

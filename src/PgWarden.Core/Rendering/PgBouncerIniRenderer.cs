@@ -36,7 +36,8 @@ public static class PgBouncerIniRenderer
         }
         else
         {
-            sb.AppendLine($"{db.Name} = host={primary.Address} port={primary.Port} dbname={db.Name}    ; primary {primary.Name}");
+            sb.AppendLine($"; write route: primary {primary.Name}");
+            sb.AppendLine($"{db.Name} = host={primary.Address} port={primary.Port} dbname={db.Name}");
         }
         var readers = replicas.Count > 0 ? replicas : primary is null ? [] : [primary];
         if (readers.Count > 0)
@@ -44,7 +45,8 @@ public static class PgBouncerIniRenderer
             // PgBouncer takes a host list with one shared port; replicas on other ports get their own alias each.
             var port = readers[0].Port;
             var samePort = readers.Where(r => r.Port == port).ToList();
-            sb.AppendLine($"{ReadOnlyAlias(cluster)} = host={string.Join(",", samePort.Select(r => r.Address))} port={port} dbname={db.Name}    ; {string.Join(", ", samePort.Select(r => r.Name))}");
+            sb.AppendLine($"; read-only route: {string.Join(", ", samePort.Select(r => r.Name))}");
+            sb.AppendLine($"{ReadOnlyAlias(cluster)} = host={string.Join(",", samePort.Select(r => r.Address))} port={port} dbname={db.Name}");
         }
 
         sb.AppendLine();
@@ -58,7 +60,6 @@ public static class PgBouncerIniRenderer
             new("auth_file", Path.Combine(home, "userlist.txt")),
             new("admin_users", db.PoolerAdminUser),
             new("stats_users", db.PoolerAdminUser),
-            new("logfile", Path.Combine(home, "pgbouncer.log")),
             new("pool_mode", "transaction"),
             new("max_client_conn", "1000"),
             new("default_pool_size", "50"),
