@@ -1,6 +1,7 @@
 using System.CommandLine;
 using PgWarden.Cli.Commands;
 using PgWarden.Core.Errors;
+using Spectre.Console;
 
 namespace PgWarden.Cli;
 
@@ -8,6 +9,12 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (Console.IsOutputRedirected)
+        {
+            // Piped or logged output: no colours, and tables as wide as their content needs.
+            AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+            AnsiConsole.Profile.Width = 240;
+        }
         var root = new RootCommand("pgwarden — runs a highly available PostgreSQL cluster the way the production runbook says");
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(DownCommand.Create());
