@@ -37,7 +37,7 @@ public static class PgHbaRenderer
             Line("host", "replication", db.ReplicationUser, address, "scram-sha-256");
         }
         sb.AppendLine("# The application: its own database only, from the PgBouncers and the app networks");
-        foreach (var address in c.Poolers.Select(p => Cidr(p.Address)).Concat(db.AppNetworks).Distinct())
+        foreach (var address in c.Poolers.SelectMany(p => Sources(p.Address)).Concat(db.AppNetworks).Distinct())
         {
             Line("host", db.Name, db.AppUser, address, "scram-sha-256");
         }
@@ -57,7 +57,21 @@ public static class PgHbaRenderer
     }
 
     private static IEnumerable<string> NodeAddresses(NodeRenderContext ctx) =>
-        ctx.Cluster.Nodes.Select(n => Cidr(n.Address)).Distinct();
+        ctx.Cluster.Nodes.SelectMany(n => Sources(n.Address)).Distinct();
+
+    /// <summary>
+    /// The addresses connections from a host arrive from. Linux sends every connection to a
+    /// 127.x.y.z address from 127.0.0.1, so a node on another loopback address (the one-machine
+    /// demo and tests) connects as 127.0.0.1.
+    /// </summary>
+    private static IEnumerable<string> Sources(string address)
+    {
+        yield return Cidr(address);
+        if (IPAddress.TryParse(address, out var ip) && IPAddress.IsLoopback(ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            yield return "127.0.0.1/32";
+        }
+    }
 
     /// <summary>An IP becomes a single-host network; a host name stays a host name.</summary>
     public static string Cidr(string address) => IPAddress.TryParse(address, out var ip)

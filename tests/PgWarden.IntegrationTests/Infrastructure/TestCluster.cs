@@ -1,0 +1,208 @@
+using System.Net.Http.Json;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Npgsql;
+
+namespace PgWarden.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A cluster of its own for one test: its own directory under /tmp and its own loopback subnet
+/// 127.0.N.0/24 (nodes on .1/.2/.3, PgBouncers on .1), so no port is shared with anything else.
+/// Disposing runs `pgwarden down` and then kills by PID whatever it started that is still alive.
+/// </summary>
+public sealed partial class TestCluster : IAsyncDisposable
+{
+    public const int PgPort = 5532;
+    public const int ApiPort = 8008;
+
+    public TestCluster(int subnet, int nodes = 3, string? extraYaml = null)
+    {
+        Subnet = subnet;
+        Dir = Path.Combine(Path.GetTempPath(), $"pgwarden-it-{subnet}-{Guid.NewGuid():N}"[..40]);
+        Directory.CreateDirectory(Dir);
+        File.SetUnixFileMode(Dir, (UnixFileMode)0b111_101_101);
+        NodeCount = nodes;
+        File.WriteAllText(ConfigFile, Yaml(subnet, nodes, extraYaml));
+    }
+
+    public int Subnet { get; }
+    public int NodeCount { get; }
+    public string Dir { get; }
+    public string ConfigFile => Path.Combine(Dir, "cluster.yaml");
+
+    public string Address(int node) => $"127.0.{Subnet}.{node}";
+
+    public string NodeName(int node) => $"pg{node}";
+
+    public string DataDir(int node) => Path.Combine(Dir, "nodes", NodeName(node), "data");
+
+    public int PoolerPort(int pooler) => 6431 + pooler;
+
+    public static string Yaml(int subnet, int nodes, string? extraYaml = null)
+    {
+        var lines = new List<string>
+        {
+            $"cluster: it{subnet}",
+            "hardware: { ram: 1GB, cpus: 2, storage: ssd }",
+            "postgres:",
+            "  max_connections: 100",
+            "database:",
+            $"  app_networks: [127.0.0.1/32]",
+            "nodes:",
+        };
+        for (var i = 1; i <= nodes; i++)
+        {
+            lines.Add($"  - {{ name: pg{i}, address: 127.0.{subnet}.{i}, port: {PgPort}, api_port: {ApiPort} }}");
+        }
+        lines.Add("poolers:");
+        lines.Add($"  - {{ name: pgb1, address: 127.0.{subnet}.1, port: 6432 }}");
+        lines.Add($"  - {{ name: pgb2, address: 127.0.{subnet}.1, port: 6433 }}");
+        if (extraYaml is not null)
+        {
+            lines.Add(extraYaml);
+        }
+        return string.Join('\n', lines) + "\n";
+    }
+
+    public Task<CliResult> RunAsync(params string[] args) =>
+        PgWardenCli.RunAsync(args.Concat(["--dir", Dir]));
+
+    public async Task<CliResult> UpAsync()
+    {
+        var result = await RunAsync("up");
+        Assert.True(result.ExitCode == 0, $"pgwarden up failed: {result}\n{Logs()}");
+        return result;
+    }
+
+    public string Logs()
+    {
+        var logs = Path.Combine(Dir, "logs");
+        return Directory.Exists(logs)
+            ? string.Join('\n', Directory.GetFiles(logs).Select(f => $"--- {Path.GetFileName(f)} ---\n{string.Join('\n', File.ReadLines(f).TakeLast(15))}"))
+            : "(no logs)";
+    }
+
+    public Secrets ReadSecrets()
+    {
+        var text = File.ReadAllLines(Path.Combine(Dir, "secrets.yaml"));
+        string Get(string key) => text.First(l => l.StartsWith(key + ":", StringComparison.Ordinal)).Split(':', 2)[1].Trim().Trim('"');
+        return new Secrets(Get("superuser_password"), Get("app_password"), Get("api_token"));
+    }
+
+    public sealed record Secrets(string Superuser, string App, string ApiToken);
+
+    /// <summary>A superuser connection straight to a node (SCRAM over TCP).</summary>
+    public NpgsqlConnection Superuser(int node, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    {
+        Host = Address(node), Port = PgPort, Username = "postgres", Password = ReadSecrets().Superuser,
+        Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
+    }.ConnectionString);
+
+    /// <summary>The app's connection through a PgBouncer.</summary>
+    public NpgsqlConnection ThroughPooler(int pooler, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    {
+        Host = Address(1), Port = PoolerPort(pooler), Username = "bookreader_app", Password = ReadSecrets().App,
+        Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
+    }.ConnectionString);
+
+    public async Task<JsonElement> StatusJsonAsync()
+    {
+        var result = await RunAsync("status", "--json");
+        return JsonDocument.Parse(result.Stdout).RootElement;
+    }
+
+    public async Task<JsonElement> NodeApiAsync(int node)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        return await http.GetFromJsonAsync<JsonElement>($"http://{Address(node)}:{ApiPort}/node");
+    }
+
+    public static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (await probe() is { } value)
+                {
+                    return value;
+                }
+            }
+            catch (Exception e)
+            {
+                last = e;
+            }
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"timed out after {timeout.TotalSeconds:0} s waiting for {what}{(last is null ? "" : $" (last error: {last.Message})")}");
+    }
+
+    public static int? ReadPid(string file) =>
+        File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault()?.Trim(), out var pid) ? pid : null;
+
+    public int? PostmasterPid(int node) => ReadPid(Path.Combine(DataDir(node), "postmaster.pid"));
+
+    /// <summary>Every PID this cluster's processes recorded: agents, poolers, postmasters, PgBouncers.</summary>
+    public IEnumerable<int> RecordedPids()
+    {
+        var files = new List<string>();
+        for (var i = 1; i <= NodeCount; i++)
+        {
+            files.Add(Path.Combine(Dir, "nodes", NodeName(i), "agent.pid"));
+            files.Add(Path.Combine(DataDir(i), "postmaster.pid"));
+        }
+        foreach (var p in new[] { "pgb1", "pgb2" })
+        {
+            files.Add(Path.Combine(Dir, "poolers", p, "pooler.pid"));
+            files.Add(Path.Combine(Dir, "poolers", p, "run", "pgbouncer.pid"));
+        }
+        return files.Select(ReadPid).OfType<int>();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int sig);
+
+    public static void Signal(int pid, int sig) => Kill(pid, sig);
+
+    private static bool IsOurs(int pid)
+    {
+        try
+        {
+            var cmd = File.ReadAllText($"/proc/{pid}/cmdline");
+            return cmd.Contains("pgwarden", StringComparison.Ordinal) || cmd.Contains("postgres", StringComparison.Ordinal) || cmd.Contains("pgbouncer", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await RunAsync("down");
+        }
+        catch (Exception)
+        {
+            // Fall through to killing by PID.
+        }
+        foreach (var pid in RecordedPids())
+        {
+            if (IsOurs(pid))
+            {
+                Kill(pid, 9);
+            }
+        }
+        await Task.Delay(200);
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
