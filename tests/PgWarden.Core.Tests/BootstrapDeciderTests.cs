@@ -130,4 +130,13 @@ public class BootstrapDeciderTests
         Decide<RoleDecision.StartPrimary>("pg1", LocalDataState.Primary, [Up("pg1", NodeRole.Primary), Up("pg2", NodeRole.Replica)]);
         Decide<RoleDecision.InitializePrimary>("pg1", LocalDataState.Empty, [Up("pg1", NodeRole.Primary)]);
     }
+
+    [Fact]
+    public void BootstrapNodeDoesNotInitialiseWhileAPeerAgentIsSilent()
+    {
+        // A wiped bootstrap node that cannot ask every peer must not create a second, separate cluster.
+        var silent = new PeerView("pg2", false, NodeRole.Unknown, AgentAnswered: false);
+        var d = Decide<RoleDecision.Wait>("pg1", LocalDataState.Empty, [silent, Up("pg3", NodeRole.Starting)]);
+        Assert.Contains("pg2", d.Reason);
+    }
 }

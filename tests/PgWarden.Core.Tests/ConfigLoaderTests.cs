@@ -150,14 +150,14 @@ public class ConfigLoaderTests
     {
         var e = Fails(TwoNodes.Replace("port: 5433", "port: 5432"));
         Assert.Contains("duplicate port", e.Message);
-        Assert.Equal("test.yaml: nodes[1].port: duplicate port 5432 on 127.0.0.1 (already used by nodes[0].port)", e.Message);
+        Assert.Equal("test.yaml: nodes[1].port: duplicate port 5432 on 127.0.0.1 (already used by nodes[0].port on 127.0.0.1)", e.Message);
     }
 
     [Fact]
     public void PoolerPortClashingWithAnApiPort()
     {
         var e = Fails(TwoNodes + "\npoolers:\n  - { name: pgb1, address: 127.0.0.1, port: 8008 }\n");
-        Assert.Equal("test.yaml: poolers[0].port: duplicate port 8008 on 127.0.0.1 (already used by nodes[0].api_port)", e.Message);
+        Assert.Equal("test.yaml: poolers[0].port: duplicate port 8008 on 127.0.0.1 (already used by nodes[0].api_port on 127.0.0.1)", e.Message);
     }
 
     [Fact]
@@ -227,7 +227,7 @@ public class ConfigLoaderTests
     public void BadHardwareRam(string ram)
     {
         var e = Fails(TwoNodes + $"\nhardware: {{ ram: {ram}, cpus: 4 }}\n");
-        Assert.Equal($"test.yaml: hardware.ram: '{ram}' is not a memory size of at least 256MB (e.g. 16GB)", e.Message);
+        Assert.Equal($"test.yaml: hardware.ram: '{ram}' is not a memory size between 256MB and 64TB (e.g. 16GB)", e.Message);
     }
 
     [Fact]

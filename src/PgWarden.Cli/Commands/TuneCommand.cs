@@ -20,9 +20,9 @@ public static class TuneCommand
         CommandAction.Set(cmd, (p, _) =>
         {
             var ramBytes = HostDetector.RamBytes();
-            if (p.GetValue(ram) is { } ramText && (!ByteSize.TryParse(ramText, out ramBytes) || ramBytes < 256 * ByteSize.MB))
+            if (p.GetValue(ram) is { } ramText && (!ByteSize.TryParse(ramText, out ramBytes) || ramBytes < 256 * ByteSize.MB || ramBytes > 64 * ByteSize.TB))
             {
-                throw new PgWardenException(ExitCodes.ConfigError, $"--ram: '{ramText}' is not a memory size of at least 256MB (e.g. 16GB)");
+                throw new PgWardenException(ExitCodes.ConfigError, $"--ram: '{ramText}' is not a memory size between 256MB and 64TB (e.g. 16GB)");
             }
             var cpuCount = p.GetValue(cpus) ?? Environment.ProcessorCount;
             if (cpuCount is < 1 or > 1024)
@@ -35,9 +35,9 @@ public static class TuneCommand
                 throw new PgWardenException(ExitCodes.ConfigError, $"--connections: {conns} is out of range (10..10000)");
             }
             var kind = HostDetector.Storage();
-            if (p.GetValue(storage) is { } s && !Enum.TryParse(s, ignoreCase: true, out kind))
+            if (p.GetValue(storage) is { } s)
             {
-                throw new PgWardenException(ExitCodes.ConfigError, $"--storage: '{s}' must be one of ssd, hdd, san");
+                kind = Core.Config.ConfigLoader.ParseStorage(s) ?? throw new PgWardenException(ExitCodes.ConfigError, $"--storage: '{s}' must be one of ssd, hdd, san");
             }
             var hw = new HardwareProfile(ramBytes, cpuCount, kind, conns);
             var tuned = TuningCalculator.Compute(hw);

@@ -35,5 +35,5 @@ public sealed class AgentClient(HttpClient http)
     }
 
     public static PeerView ToPeerView(string name, NodeStatus? status) =>
-        new(name, status is not null && status.PostgresRunning, status?.Role ?? NodeRole.Unknown);
+        new(name, status is not null && status.PostgresRunning, status?.Role ?? NodeRole.Unknown, status is not null);
 }

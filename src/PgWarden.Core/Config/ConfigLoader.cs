@@ -103,19 +103,25 @@ public static partial class ConfigLoader
             return null;
         }
         var ramText = map.String("ram");
-        if (!ByteSize.TryParse(ramText, out var ram) || ram < 256 * ByteSize.MB)
+        if (!ByteSize.TryParse(ramText, out var ram) || ram < 256 * ByteSize.MB || ram > 64 * ByteSize.TB)
         {
-            throw map.Error("ram", $"'{ramText}' is not a memory size of at least 256MB (e.g. 16GB)");
+            throw map.Error("ram", $"'{ramText}' is not a memory size between 256MB and 64TB (e.g. 16GB)");
         }
         var cpus = map.Int("cpus", null, 1, 1024);
         var storageText = map.String("storage", "ssd");
-        if (!Enum.TryParse<StorageKind>(storageText, ignoreCase: true, out var storage))
-        {
-            throw map.Error("storage", $"'{storageText}' must be one of ssd, hdd, san");
-        }
+        var storage = ParseStorage(storageText) ?? throw map.Error("storage", $"'{storageText}' must be one of ssd, hdd, san");
         map.RejectUnknownKeys();
         return new HardwareHints(ram, cpus, storage);
     }
+
+    /// <summary>ssd, hdd or san (any case); null for anything else, numbers included.</summary>
+    public static StorageKind? ParseStorage(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "ssd" => StorageKind.Ssd,
+        "hdd" => StorageKind.Hdd,
+        "san" => StorageKind.San,
+        _ => null,
+    };
 
     private static DatabaseSettings ReadDatabase(YamlMap? map)
     {
@@ -176,8 +182,13 @@ public static partial class ConfigLoader
             var dataDir = m.String("data_dir", System.IO.Path.Combine("nodes", name, "data"));
             var priority = m.Int("priority", 100, 0, 1000);
             m.RejectUnknownKeys();
-            nodes.Add(new NodeConfig(name, address, port, apiPort,
-                System.IO.Path.GetFullPath(dataDir, baseDir), priority));
+            var node = new NodeConfig(name, address, port, apiPort, System.IO.Path.GetFullPath(dataDir, baseDir), priority);
+            var clash = nodes.FirstOrDefault(n => n.SlotName == node.SlotName);
+            if (clash is not null)
+            {
+                throw m.Error("name", $"'{name}' and '{clash.Name}' would share the replication slot {node.SlotName}; rename one");
+            }
+            nodes.Add(node);
         }
         return nodes.ToImmutable();
     }
@@ -227,16 +238,17 @@ public static partial class ConfigLoader
     /// <summary>No two listeners (PostgreSQL, agent API, PgBouncer) may share an address and port.</summary>
     private static void CheckEndpointsUnique(ClusterConfig config, string file)
     {
-        var seen = new Dictionary<(string, int), string>();
+        var seen = new List<(string Address, int Port, string Owner)>();
+        static bool Wildcard(string a) => a is "0.0.0.0" or "::" or "*";
         void Claim(string address, int port, string owner)
         {
-            // 0.0.0.0 / * would overlap everything on the same port; compare on port alone then.
-            var key = (address, port);
-            if (seen.TryGetValue(key, out var other))
+            // A wildcard address listens on every address, so it clashes with any listener on the same port.
+            var other = seen.FirstOrDefault(s => s.Port == port && (s.Address == address || Wildcard(s.Address) || Wildcard(address)));
+            if (other.Owner is not null)
             {
-                throw new ConfigException($"{file}: {owner}: duplicate port {port} on {address} (already used by {other})");
+                throw new ConfigException($"{file}: {owner}: duplicate port {port} on {address} (already used by {other.Owner} on {other.Address})");
             }
-            seen[key] = owner;
+            seen.Add((address, port, owner));
         }
         for (var i = 0; i < config.Nodes.Length; i++)
         {
@@ -248,6 +260,10 @@ public static partial class ConfigLoader
         {
             var p = config.Poolers[i];
             Claim(p.Address, p.Port, $"poolers[{i}].port");
+        }
+        if (config.Poolers.Length > 0 && config.Nodes.Select(n => n.Port).Distinct().Count() > 1)
+        {
+            throw new ConfigException($"{file}: nodes: with poolers, every node needs the same port (PgBouncer's read-only host list shares one port); give the nodes different addresses instead (e.g. 127.0.0.1, 127.0.0.2, 127.0.0.3 on one machine)");
         }
         var dataDirs = config.Nodes.GroupBy(n => n.DataDir).FirstOrDefault(g => g.Count() > 1);
         if (dataDirs is not null)

@@ -24,6 +24,11 @@ public static class BootstrapDecider
             case LocalDataState.Empty when primaries.Count > 1:
                 return new RoleDecision.Wait($"data directory is empty and several nodes claim to be primary ({string.Join(", ", primaries)}): not cloning until one remains");
             case LocalDataState.Empty when self == bootstrapNode:
+                var unseen = peers.Where(p => p.Name != self && !p.AgentAnswered).Select(p => p.Name).ToList();
+                if (unseen.Count > 0)
+                {
+                    return new RoleDecision.Wait($"data directory is empty but {string.Join(", ", unseen)} cannot be asked whether a cluster already exists: not initialising a new one until every node's agent answers");
+                }
                 if (peers.Any(p => p.Name != self && p.Reachable && p.Role == NodeRole.Replica))
                 {
                     return new RoleDecision.Wait("data directory is empty but other nodes already hold replicas of a cluster: refusing to initialise a new one");

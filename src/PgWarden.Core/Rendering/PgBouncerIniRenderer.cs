@@ -42,7 +42,8 @@ public static class PgBouncerIniRenderer
         var readers = replicas.Count > 0 ? replicas : primary is null ? [] : [primary];
         if (readers.Count > 0)
         {
-            // PgBouncer takes a host list with one shared port; replicas on other ports get their own alias each.
+            // PgBouncer takes a host list with one shared port; the configuration loader requires all
+            // nodes to share it, so this keeps everyone (a defensive filter, not a routing choice).
             var port = readers[0].Port;
             var samePort = readers.Where(r => r.Port == port).ToList();
             sb.AppendLine($"; read-only route: {string.Join(", ", samePort.Select(r => r.Name))}");
