@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using PgWarden.Core.Api;
 using PgWarden.Core.Config;
 using PgWarden.Core.Security;
+using PgWarden.Monitoring.Metrics;
 
 namespace PgWarden.Agent;
 
@@ -25,11 +26,14 @@ public static class AgentHost
         ConfigureLogging(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(90));
         builder.Services.AddSingleton(context);
-        builder.Services.AddSingleton(new NodeState(node.Name));
+        var state = new NodeState(node.Name);
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(new AgentMetrics(registry, state));
         builder.Services.AddHostedService<NodeAgent>();
+        await using var collector = new PostgresMetricsCollector(context.Postgres.LocalConnectionString(cluster.Database.Name), registry);
 
         var app = builder.Build();
-        var state = app.Services.GetRequiredService<NodeState>();
         app.MapGet("/health", () =>
         {
             var s = state.Current;
@@ -37,6 +41,13 @@ public static class AgentHost
                 Json.Options, statusCode: s.PostgresRunning ? 200 : 503);
         });
         app.MapGet("/node", () => Results.Json(state.Current, Json.Options));
+        app.MapGet("/metrics", async (HttpContext http) =>
+        {
+            // Collected on request, on its own connection pool and with a deadline: a slow or
+            // stopped PostgreSQL gives pg_up 0 quickly and never blocks the supervision loop.
+            http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await registry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
+        });
 
         using var pid = new PidFile(Path.Combine(node.HomeDir(cluster), "agent.pid"));
         await app.RunAsync(ct);

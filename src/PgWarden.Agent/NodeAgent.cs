@@ -16,7 +16,7 @@ namespace PgWarden.Agent;
 /// PostgreSQL as a child process, restarts it when it crashes, publishes its status, and stops it
 /// cleanly when the agent is stopped.
 /// </summary>
-public sealed class NodeAgent(AgentContext ctx, NodeState state, ILogger<NodeAgent> log, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed class NodeAgent(AgentContext ctx, NodeState state, AgentMetrics metrics, ILogger<NodeAgent> log, IHostApplicationLifetime lifetime) : BackgroundService
 {
     private static readonly TimeSpan LoopPeriod = TimeSpan.FromSeconds(1);
     private ServerProcess? _server;
@@ -172,6 +172,7 @@ public sealed class NodeAgent(AgentContext ctx, NodeState state, ILogger<NodeAge
                         await _server.DisposeAsync();
                     }
                     await StartAsync(_upstream, ct);
+                    metrics.PostgresRestarted();
                     backoff = TimeSpan.FromSeconds(1);
                     Decided("PostgreSQL restarted after a crash");
                 }
@@ -182,7 +183,9 @@ public sealed class NodeAgent(AgentContext ctx, NodeState state, ILogger<NodeAge
                 }
                 continue;
             }
+            var cycle = System.Diagnostics.Stopwatch.StartNew();
             await RefreshStatusAsync(ct);
+            metrics.LoopTook(cycle.Elapsed);
             await Task.WhenAny(Task.Delay(LoopPeriod, ct), _server!.Exited);
         }
     }
