@@ -24,6 +24,8 @@ public static class Program
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(PoolerCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(DiagnoseCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

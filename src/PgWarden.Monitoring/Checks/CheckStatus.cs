@@ -1,0 +1,8 @@
+namespace PgWarden.Monitoring.Checks;
+
+public enum CheckStatus
+{
+    Ok,
+    Warn,
+    Fail,
+}

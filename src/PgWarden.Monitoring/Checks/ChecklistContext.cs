@@ -1,0 +1,15 @@
+using PgWarden.Core.Ha;
+
+namespace PgWarden.Monitoring.Checks;
+
+/// <summary>
+/// What the checklist looks at besides SQL on the primary: every node's status (from the agents),
+/// where to keep the database-size history for capacity planning, and the primary's data directory
+/// when it is on this host (for free disk space).
+/// </summary>
+public sealed record ChecklistContext(
+    IReadOnlyDictionary<string, NodeStatus?> Nodes,
+    string SizeHistoryFile,
+    string? LocalDataDir,
+    CheckThresholds Thresholds,
+    DateTimeOffset Now);
