@@ -35,19 +35,30 @@ public static class DiagnoseCommand
             else
             {
                 var nodes = await new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3))).GetAllAsync(cluster.Nodes, ct);
-                findings = await Diagnoser.ReplicationLagAsync(conn, nodes, async (name, token) =>
+                var replicaSources = new List<NpgsqlDataSource>();
+                try
                 {
-                    try
+                    findings = await Diagnoser.ReplicationLagAsync(conn, nodes, async (name, token) =>
                     {
-                        var c = new NpgsqlConnection(PrimaryLocator.Superuser(cluster, cluster.Node(name), secrets, "postgres").ConnectionString);
-                        await c.OpenAsync(token);
-                        return c;
-                    }
-                    catch (NpgsqlException)
+                        var replicaSource = PrimaryLocator.Superuser(cluster, cluster.Node(name), secrets, "postgres");
+                        replicaSources.Add(replicaSource);
+                        try
+                        {
+                            return await replicaSource.OpenConnectionAsync(token);
+                        }
+                        catch (NpgsqlException)
+                        {
+                            return null;
+                        }
+                    }, ct);
+                }
+                finally
+                {
+                    foreach (var s in replicaSources)
                     {
-                        return null;
+                        await s.DisposeAsync();
                     }
-                }, ct);
+                }
             }
             if (p.GetValue(json))
             {

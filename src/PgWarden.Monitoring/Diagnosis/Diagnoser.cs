@@ -45,6 +45,10 @@ public static class Diagnoser
             {
                 paused = (string)(await new NpgsqlCommand("SELECT pg_get_wal_replay_pause_state()::text", replica).ExecuteScalarAsync(ct))! != "not paused";
             }
+            else
+            {
+                findings.Add(new Finding(name, "could not connect to the replica to see whether its replay is paused", null));
+            }
             if (paused)
             {
                 findings.Add(new Finding(name, "WAL replay is paused on this replica: it receives WAL but does not apply it", "resume it: SELECT pg_wal_replay_resume(); on the replica"));
