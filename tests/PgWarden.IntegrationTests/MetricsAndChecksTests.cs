@@ -55,6 +55,16 @@ public sealed class MetricsAndChecksTests
 
         var replica = await ScrapeAsync(cluster, 2);
         Assert.Equal(1, replica["pg_in_recovery"]);
+
+        // Every metric the shipped dashboard and alert rules use is exported.
+        var exported = primary.Keys.Concat(replica.Keys).Select(k => k.Split('{')[0]).ToHashSet();
+        foreach (var file in new[] { "alerts.yml", "grafana-dashboard.json" })
+        {
+            var text = File.ReadAllText(Path.Combine(PgWardenCli.RepoRoot, "deploy", "monitoring", file));
+            var used = System.Text.RegularExpressions.Regex.Matches(text, @"\b(?:pg|pgwarden)_[a-z0-9_]+").Select(m => m.Value).ToHashSet();
+            Assert.NotEmpty(used);
+            Assert.All(used, name => Assert.True(exported.Contains(name), $"{file} uses {name}, which /metrics does not export"));
+        }
         Assert.Equal(0, replica["pgwarden_node_is_primary"]);
         Assert.True(replica["pg_replication_lag_seconds"] >= 0);
 
