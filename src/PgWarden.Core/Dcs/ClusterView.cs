@@ -1,0 +1,13 @@
+using System.Collections.Immutable;
+
+namespace PgWarden.Core.Dcs;
+
+/// <summary>One consistent read of the cluster's keys in the DCS.</summary>
+public sealed record ClusterView(
+    LeaderInfo? Leader,
+    ImmutableDictionary<string, MemberInfo> Members,
+    DcsConfig Config,
+    string? Initialize,
+    FailoverRequest? Failover,
+    ImmutableArray<TimelineHistoryEntry> History,
+    string? SyncStandby);

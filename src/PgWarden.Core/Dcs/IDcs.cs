@@ -1,0 +1,37 @@
+namespace PgWarden.Core.Dcs;
+
+/// <summary>
+/// The distributed configuration store as the HA loop sees it: one cluster's keys. Every call
+/// answers within a short deadline or throws <see cref="DcsUnavailableException"/>; none blocks
+/// the loop for longer than that.
+/// </summary>
+public interface IDcs
+{
+    Task<ClusterView> ReadAsync(CancellationToken cancellationToken);
+
+    /// <summary>Creates the leader key for <paramref name="node"/> with a lease of <paramref name="ttl"/>, only if no leader key exists. True if it now holds it.</summary>
+    Task<bool> TryAcquireLeaderAsync(string node, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>Refreshes the leader lease; true only if the key still names <paramref name="node"/> afterwards.</summary>
+    Task<bool> RenewLeaderAsync(string node, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the leader key if it names <paramref name="node"/>.</summary>
+    Task ReleaseLeaderAsync(string node, CancellationToken cancellationToken);
+
+    /// <summary>Writes the member key of <paramref name="member"/>, attached to a lease of <paramref name="ttl"/>.</summary>
+    Task PublishMemberAsync(MemberInfo member, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>Claims the right to run initdb: true for exactly one caller, ever, per cluster.</summary>
+    Task<bool> TryInitializeAsync(string node, CancellationToken cancellationToken);
+
+    Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken);
+
+    Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken);
+
+    Task ClearFailoverAsync(CancellationToken cancellationToken);
+
+    Task AppendHistoryAsync(TimelineHistoryEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>Records which standby is synchronous (null: none), only while <paramref name="leader"/> holds the leader key.</summary>
+    Task<bool> SetSyncStandbyAsync(string leader, string? standby, CancellationToken cancellationToken);
+}
