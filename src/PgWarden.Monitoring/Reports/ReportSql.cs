@@ -257,8 +257,8 @@ internal static class ReportSql
         ), te AS (
             SELECT 'table' AS kind, name, name AS "table", bytes,
                    CASE WHEN width IS NULL
-                        THEN round(bytes * n_dead_tup / nullif(n_live_tup + n_dead_tup, 0))
-                        ELSE greatest(bytes - ceil(n_live_tup * (ceil((24 + width) / 8.0) * 8 + 4) / ((bs.bs - 24) * ff / 100)) * bs.bs, 0)
+                        THEN round(bytes::numeric * n_dead_tup / nullif(n_live_tup + n_dead_tup, 0))
+                        ELSE greatest(bytes::numeric - ceil(n_live_tup * (ceil((24 + width) / 8.0) * 8 + 4) / ((bs.bs - 24) * ff / 100)) * bs.bs, 0)
                    END AS wasted,
                    CASE WHEN width IS NULL THEN 'dead tuples' ELSE 'live rows x width' END AS method
             FROM t, bs
@@ -278,13 +278,13 @@ internal static class ReportSql
             WHERE x.indexprs IS NULL AND x.indpred IS NULL AND x.indisvalid
         ), ie AS (
             SELECT 'index' AS kind, name, "table", bytes,
-                   greatest(bytes - (ceil(n_live_tup * (ceil((8 + width) / 8.0) * 8 + 4) / ((bs.bs - 40) * ff / 100)) + 1) * bs.bs, 0) AS wasted,
+                   greatest(bytes::numeric - (ceil(n_live_tup * (ceil((8 + width) / 8.0) * 8 + 4) / ((bs.bs - 40) * ff / 100)) + 1) * bs.bs, 0) AS wasted,
                    'live rows x key width' AS method
             FROM i, bs
             WHERE width IS NOT NULL
         )
         SELECT kind, name, "table", bytes, wasted::bigint AS est_wasted_bytes,
-               round(100.0 * wasted / nullif(bytes, 0), 1) AS wasted_pct, method
+               round((100.0 * wasted / nullif(bytes, 0))::numeric, 1) AS wasted_pct, method
         FROM (SELECT * FROM te UNION ALL SELECT * FROM ie) b
         WHERE bytes >= 1048576 AND wasted >= 0.2 * bytes
         ORDER BY wasted DESC, name
