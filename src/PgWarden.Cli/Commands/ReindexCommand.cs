@@ -75,12 +75,13 @@ public static class ReindexCommand
             FROM pg_index i
             JOIN pg_class c ON c.oid = i.indexrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE i.indexrelid = @oid OR i.indrelid = @oid
+            WHERE i.indexrelid = to_regclass(@name) OR i.indrelid = to_regclass(@name)
             ORDER BY 1
             LIMIT 1000
             """;
         await using var cmd = new NpgsqlCommand(sql, conn);
-        cmd.Parameters.AddWithValue("oid", NpgsqlTypes.NpgsqlDbType.Oid, rel.Oid);
+        // By name: REINDEX … CONCURRENTLY swaps in a new index, so the old OID is gone.
+        cmd.Parameters.AddWithValue("name", rel.QuotedName);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var list = new List<(string, bool)>();
         while (await reader.ReadAsync(ct))
