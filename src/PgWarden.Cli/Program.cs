@@ -22,6 +22,10 @@ public static class Program
         root.Subcommands.Add(TuneCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(KillCommand.Create());
+        root.Subcommands.Add(VacuumCommand.Create());
+        root.Subcommands.Add(ReindexCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(PoolerCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
