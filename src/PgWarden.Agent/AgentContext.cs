@@ -1,6 +1,7 @@
 using Npgsql;
 using PgWarden.Core.Api;
 using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
 using PgWarden.Core.Rendering;
 using PgWarden.Core.Security;
 using PgWarden.Core.Tuning;
@@ -13,8 +14,9 @@ namespace PgWarden.Agent;
 /// <summary>What one agent works with: its cluster, its node, the secrets, and the process boundaries.</summary>
 public sealed class AgentContext : IAsyncDisposable
 {
-    public AgentContext(ClusterConfig cluster, NodeConfig node, ClusterSecrets secrets)
+    public AgentContext(ClusterConfig cluster, NodeConfig node, ClusterSecrets secrets, IDcs dcs)
     {
+        Dcs = dcs;
         Cluster = cluster;
         Node = node;
         Secrets = secrets;
@@ -27,6 +29,7 @@ public sealed class AgentContext : IAsyncDisposable
         Hardware = HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections);
     }
 
+    public IDcs Dcs { get; }
     public ClusterConfig Cluster { get; }
     public NodeConfig Node { get; }
     public ClusterSecrets Secrets { get; }

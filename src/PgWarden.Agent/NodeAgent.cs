@@ -1,8 +1,9 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using PgWarden.Core.Api;
 using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
 using PgWarden.Core.Errors;
 using PgWarden.Core.Ha;
 using PgWarden.Postgres.Os;
@@ -12,20 +13,46 @@ using PgWarden.Postgres.Tools;
 namespace PgWarden.Agent;
 
 /// <summary>
-/// Owns one node: decides its role at start (a pure decision), initialises or clones it, runs its
-/// PostgreSQL as a child process, restarts it when it crashes, publishes its status, and stops it
-/// cleanly when the agent is stopped.
+/// Owns one node. At start it brings PostgreSQL up in the role the DCS allows (initialise, clone,
+/// primary only while holding the leader lease, replica otherwise); then, every loop_wait, it
+/// observes PostgreSQL and the DCS, asks <see cref="HaDecider"/> what to do, does it and logs the
+/// one-sentence reason. It restarts a crashed PostgreSQL, fences a hung one, and stops it (and
+/// gives the lease up) when the agent stops. Actions are in NodeAgent.Actions.cs.
 /// </summary>
-public sealed class NodeAgent(AgentContext ctx, NodeState state, AgentMetrics metrics, ILogger<NodeAgent> log, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMetrics metrics, ILogger<NodeAgent> log, IHostApplicationLifetime lifetime) : BackgroundService
 {
-    private static readonly TimeSpan LoopPeriod = TimeSpan.FromSeconds(1);
+    /// <summary>A crashed primary gets this long to come back before its lease is released.</summary>
+    private static readonly TimeSpan PrimaryRestartBudget = TimeSpan.FromSeconds(5);
+
+    /// <summary>Status queries that time out in a row before a running PostgreSQL counts as hung and is fenced.</summary>
+    private const int HungAfterUnansweredChecks = 3;
+
     private ServerProcess? _server;
+    private bool _serverShouldRun;
     private NodeConfig? _upstream;
+    private DateTimeOffset? _leaseExpiresAt;
+    private bool _postgresFailed;
+    private bool _primaryRestartUsed;
+    private int _unansweredChecks;
+    private int _cycle;
     private string? _lastReason;
+    private ClusterView? _lastView;
+    private TimeSpan _replicaBackoff = TimeSpan.FromSeconds(1);
+    private DateTimeOffset _replicaRestartAt;
 
     private string Name => ctx.Node.Name;
 
+    private IDcs Dcs => ctx.Dcs;
+
+    private DcsConfig Config => _lastView?.Config ?? ctx.Cluster.Dcs.Initial;
+
+    private TimeSpan Ttl => TimeSpan.FromSeconds(Config.Ttl);
+
+    private TimeSpan LoopWait => TimeSpan.FromSeconds(Config.LoopWait);
+
     private string UpstreamFile => Path.Combine(ctx.Postgres.HomeDir, "upstream");
+
+    private bool ServerAlive => _server is { HasExited: false };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -34,8 +61,18 @@ public sealed class NodeAgent(AgentContext ctx, NodeState state, AgentMetrics me
             ctx.Postgres.PrepareDirectories();
             ctx.Postgres.WritePassFile(ctx.Secrets);
             await StopOrphanedServerAsync(stoppingToken);
-            await BootstrapAsync(stoppingToken);
-            await SuperviseAsync(stoppingToken);
+            await StartupAsync(stoppingToken);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var clock = Stopwatch.StartNew();
+                await CycleAsync(stoppingToken);
+                metrics.LoopTook(clock.Elapsed);
+                var wait = LoopWait - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.WhenAny(Task.Delay(wait, stoppingToken), _server?.Exited ?? Task.Delay(Timeout.Infinite, stoppingToken));
+                }
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -51,6 +88,7 @@ public sealed class NodeAgent(AgentContext ctx, NodeState state, AgentMetrics me
         finally
         {
             await StopServerAsync();
+            await ReleaseLeaseOnShutdownAsync();
         }
     }
 
@@ -64,168 +102,270 @@ public sealed class NodeAgent(AgentContext ctx, NodeState state, AgentMetrics me
         state.Update(s => s with { LastDecision = reason });
     }
 
-    /// <summary>
-    /// A postmaster left running by a previous agent (killed without a clean stop) is stopped, so
-    /// that this agent starts it as its own child and supervises it.
-    /// </summary>
-    private async Task StopOrphanedServerAsync(CancellationToken ct)
+    private async Task<ClusterView?> TryReadAsync(CancellationToken ct)
     {
-        var pidFile = Path.Combine(ctx.Postgres.DataDir, "postmaster.pid");
-        if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Libc.IsAlive(pid))
+        try
         {
-            Decided($"PostgreSQL (PID {pid}) is still running from a previous agent: stopping it to take it over");
-            var result = await ctx.Tools.RunAsync(new ToolCommand(ctx.Binaries.PgCtl, ["stop", "-D", ctx.Postgres.DataDir, "-m", "fast", "-w", "-t", "60"]), ct);
-            if (!result.Succeeded)
-            {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"could not stop the orphaned PostgreSQL of node {Name} (PID {pid}): {result.Tail()}");
-            }
+            var view = await Dcs.ReadAsync(ct);
+            _lastView = view;
+            return view;
+        }
+        catch (DcsUnavailableException e)
+        {
+            state.Update(s => s with { DcsError = e.Message });
+            return null;
         }
     }
 
-    private async Task BootstrapAsync(CancellationToken ct)
+    /// <summary>Brings PostgreSQL up in the role the DCS allows; loops until it is running.</summary>
+    private async Task StartupAsync(CancellationToken ct)
     {
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var data = await ctx.Postgres.InspectDataAsync(ct);
-            var statuses = await ctx.Peers.GetAllAsync(ctx.OtherNodes, ct);
-            var peers = statuses.Select(kv => AgentClient.ToPeerView(kv.Key, kv.Value)).ToList();
-            var configuredUpstream = File.Exists(UpstreamFile) ? File.ReadAllText(UpstreamFile).Trim() : null;
-            var decision = BootstrapDecider.Decide(Name, ctx.Cluster.BootstrapNode.Name, data, peers, configuredUpstream);
-            Decided(decision.Reason);
-            switch (decision)
+            var view = await TryReadAsync(ct);
+            if (view is null)
             {
-                case RoleDecision.Wait:
-                    state.Update(s => s with { State = "waiting" });
-                    await Task.Delay(LoopPeriod, ct);
-                    continue;
-                case RoleDecision.InitializePrimary:
-                    state.Update(s => s with { State = "initializing" });
-                    await ctx.Postgres.InitDbAsync(ct);
-                    await StartAsync(null, ct);
-                    await ClusterBootstrapSql.ApplyAsync(ctx.LocalSuperuser, ctx.Cluster, Name, ctx.Secrets, ct);
-                    return;
-                case RoleDecision.CloneFrom clone:
+                Decided("the DCS is unreachable: waiting for it before starting PostgreSQL");
+                await Task.Delay(LoopWait, ct);
+                continue;
+            }
+            var data = await ctx.Postgres.InspectDataAsync(ct);
+            var leader = view.Leader?.Name;
+            var leaderNode = leader is not null && leader != Name ? ctx.Cluster.Node(leader) : null;
+            switch (data)
+            {
+                case LocalDataState.Empty when leaderNode is not null && view.Members.TryGetValue(leaderNode.Name, out var lm) && lm is { PostgresRunning: true, Role: NodeRole.Primary }:
+                    Decided($"data directory is empty and {leaderNode.Name} leads: cloning it");
                     state.Update(s => s with { State = "cloning" });
-                    var source = ctx.Cluster.Node(clone.Source);
-                    await ctx.Postgres.CloneAsync(source, ct);
-                    await StartAsync(source, ct);
+                    await ctx.Postgres.CloneAsync(leaderNode, ct);
+                    await StartServerAsync(leaderNode, ct);
                     return;
-                case RoleDecision.StartPrimary:
-                    await StartAsync(null, ct);
-                    await ClusterBootstrapSql.ApplyAsync(ctx.LocalSuperuser, ctx.Cluster, Name, ctx.Secrets, ct);
+                case LocalDataState.Empty when view.Initialize is null:
+                    if (await Dcs.TryInitializeAsync(Name, ct))
+                    {
+                        Decided("data directory is empty and nobody initialised the cluster: this node runs initdb");
+                        await Dcs.WriteConfigAsync(ctx.Cluster.Dcs.Initial, ct);
+                        state.Update(s => s with { State = "initializing" });
+                        await ctx.Postgres.InitDbAsync(ct);
+                        if (!await TryAcquireAsync(ct))
+                        {
+                            throw new PgWardenException(ExitCodes.OperationFailed, $"node {Name} initialised the cluster but could not take the leader lease");
+                        }
+                        await StartServerAsync(null, ct);
+                        await ClusterBootstrapSql.ApplyAsync(ctx.LocalSuperuser, ctx.Cluster, Name, ctx.Secrets, ct);
+                        return;
+                    }
+                    continue;
+                case LocalDataState.Empty:
+                    Decided($"data directory is empty: waiting for a leader to clone from (cluster initialised by {view.Initialize})");
+                    break;
+                case LocalDataState.Primary when leader == Name:
+                    Decided("this node's data is a primary and it still holds the leader lease: starting as primary");
+                    await StartServerAsync(null, ct);
                     return;
-                case RoleDecision.StartReplica replica:
-                    await StartAsync(ctx.Cluster.Node(replica.Upstream), ct);
+                case LocalDataState.Primary when leaderNode is not null:
+                    await RejoinAsync(leaderNode, ct);
+                    return;
+                case LocalDataState.Primary:
+                    if (await TryAcquireAsync(ct))
+                    {
+                        Decided("this node's data is a primary and no node leads: took the lease, starting as primary");
+                        await StartServerAsync(null, ct);
+                        await ClusterBootstrapSql.ApplyAsync(ctx.LocalSuperuser, ctx.Cluster, Name, ctx.Secrets, ct);
+                        return;
+                    }
+                    Decided("this node's data is a primary but another node took the lease first");
+                    break;
+                case LocalDataState.Standby:
+                    var upstream = leaderNode ?? ReadUpstream();
+                    Decided(leaderNode is not null ? $"data directory holds a replica: following leader {leaderNode.Name}" : "data directory holds a replica and no node leads: starting read-only");
+                    await StartServerAsync(upstream, ct);
                     return;
             }
+            state.Update(s => s with { State = "waiting" });
+            await Task.Delay(LoopWait, ct);
         }
     }
 
-    /// <summary>Renders the configuration for the role, starts the postmaster and waits until it accepts connections.</summary>
-    private async Task StartAsync(NodeConfig? upstream, CancellationToken ct)
+    private NodeConfig? ReadUpstream()
     {
-        _upstream = upstream;
-        if (upstream is not null)
+        var name = File.Exists(UpstreamFile) ? File.ReadAllText(UpstreamFile).Trim() : null;
+        return name is not null && name != Name && ctx.Cluster.Nodes.Any(n => n.Name == name) ? ctx.Cluster.Node(name) : null;
+    }
+
+    /// <summary>One HA cycle: observe, decide, act, publish.</summary>
+    private async Task CycleAsync(CancellationToken ct)
+    {
+        _cycle++;
+        var view = await TryReadAsync(ct);
+        await SuperviseAsync(ct);
+        var local = Observe();
+        var decision = HaDecider.Decide(view, local, DateTimeOffset.UtcNow, Ttl);
+        Decided(decision.Reason);
+        state.Update(s => s with { Leader = view?.Leader?.Name ?? (view is null ? s.Leader : null), Paused = view?.Config.Paused ?? s.Paused, LeaseExpiresAt = _leaseExpiresAt });
+        try
         {
-            await File.WriteAllTextAsync(UpstreamFile, upstream.Name + "\n", ct);
+            await ActAsync(decision, ct);
         }
-        ctx.Postgres.WriteConfiguration(ctx.RenderContext(upstream));
-        state.Update(s => s with { State = "starting", Upstream = upstream?.Name });
-        _server = ctx.Postgres.StartServer();
-        AgentLog.Started(log, Name, _server.Pid, upstream is null ? "primary" : $"replica of {upstream.Name}");
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (true)
+        catch (DcsUnavailableException e)
         {
-            if (_server.HasExited)
+            state.Update(s => s with { DcsError = e.Message });
+        }
+        catch (PgWardenException e)
+        {
+            AgentLog.Failed(log, Name, e.Message);
+        }
+        if (view is not null)
+        {
+            await PublishAsync(ct);
+        }
+    }
+
+    private LocalState Observe()
+    {
+        var s = state.Current;
+        var running = ServerAlive && s.PostgresRunning;
+        var role = running ? s.Role : Directory.Exists(ctx.Postgres.DataDir) && !ctx.Postgres.IsMarkedStandby ? NodeRole.Primary : NodeRole.Replica;
+        var wal = role == NodeRole.Primary ? Lsn.ParseOrNull(s.CurrentLsn) : Lsn.ParseOrNull(s.ReceiveLsn ?? s.ReplayLsn);
+        return new LocalState(Name, running, role, s.Timeline ?? 0, wal, _leaseExpiresAt, _postgresFailed, ctx.Node.NoFailover, ctx.Node.Priority);
+    }
+
+    private async Task PublishAsync(CancellationToken ct)
+    {
+        var s = state.Current;
+        var running = ServerAlive && s.PostgresRunning;
+        var member = new MemberInfo(Name, running ? s.Role : NodeRole.Stopped,
+            running && s.Role == NodeRole.Replica && s.WalReceiver == "streaming" ? "streaming" : s.State,
+            running, s.Timeline ?? 0,
+            s.Role == NodeRole.Primary ? Lsn.ParseOrNull(s.CurrentLsn) : Lsn.ParseOrNull(s.ReceiveLsn ?? s.ReplayLsn),
+            Lsn.ParseOrNull(s.ReplayLsn), ctx.Node.ApiUrl, ctx.Node.Address, ctx.Node.Port, ctx.Node.Priority, ctx.Node.NoFailover, DateTimeOffset.UtcNow);
+        try
+        {
+            await Dcs.PublishMemberAsync(member, Ttl, ct);
+        }
+        catch (DcsUnavailableException e)
+        {
+            state.Update(x => x with { DcsError = e.Message });
+        }
+    }
+
+    /// <summary>Restarts a crashed PostgreSQL (a primary once, within its budget) and fences a hung one.</summary>
+    private async Task SuperviseAsync(CancellationToken ct)
+    {
+        if (!_serverShouldRun)
+        {
+            return;
+        }
+        if (!ServerAlive)
+        {
+            var wasPrimary = state.Current.Role == NodeRole.Primary && _upstream is null;
+            AgentLog.Crashed(log, Name, _server?.ExitCode, 0);
+            state.Update(s => s with { PostgresRunning = false, State = "restarting" });
+            if (wasPrimary)
             {
-                throw new PgWardenException(ExitCodes.OperationFailed,
-                    $"PostgreSQL of node {Name} exited during start-up (code {_server.ExitCode}); see {ctx.Postgres.ServerLog} and {ctx.Postgres.DataDir}/log");
+                if (_primaryRestartUsed || _leaseExpiresAt is null)
+                {
+                    _postgresFailed = true;
+                    _serverShouldRun = false;
+                    return;
+                }
+                _primaryRestartUsed = true;
+                using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                budget.CancelAfter(PrimaryRestartBudget);
+                try
+                {
+                    await StartServerAsync(null, budget.Token);
+                    metrics.PostgresRestarted();
+                    Decided("the primary's PostgreSQL crashed and was restarted in place");
+                }
+                catch (Exception e) when (e is PgWardenException or OperationCanceledException && !ct.IsCancellationRequested)
+                {
+                    AgentLog.Failed(log, Name, $"the primary's PostgreSQL did not come back within {PrimaryRestartBudget.TotalSeconds:0} s: {e.Message}");
+                    await FenceAsync("it did not come back after a crash");
+                }
+                return;
             }
-            if (await RefreshStatusAsync(ct))
+            if (DateTimeOffset.UtcNow < _replicaRestartAt)
             {
                 return;
             }
-            if (DateTime.UtcNow > deadline)
+            try
             {
-                throw new PgWardenException(ExitCodes.Timeout, $"PostgreSQL of node {Name} did not accept connections within 5 minutes");
+                await StartServerAsync(_upstream, ct);
+                metrics.PostgresRestarted();
+                _replicaBackoff = TimeSpan.FromSeconds(1);
+                Decided("PostgreSQL crashed and was restarted");
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
+            catch (PgWardenException e)
+            {
+                AgentLog.Failed(log, Name, e.Message);
+                _replicaRestartAt = DateTimeOffset.UtcNow + _replicaBackoff;
+                _replicaBackoff = TimeSpan.FromSeconds(Math.Min(30, _replicaBackoff.TotalSeconds * 2));
+            }
+            return;
         }
-    }
-
-    private async Task SuperviseAsync(CancellationToken ct)
-    {
-        var backoff = TimeSpan.FromSeconds(1);
-        while (!ct.IsCancellationRequested)
+        if (await RefreshStatusAsync(TimeSpan.FromSeconds(2), ct))
         {
-            var exited = _server is null || _server.HasExited;
-            if (exited)
+            _unansweredChecks = 0;
+            if (_cycle % 60 == 0)
             {
-                AgentLog.Crashed(log, Name, _server?.ExitCode, backoff.TotalSeconds);
-                state.Update(s => s with { PostgresRunning = false, State = "restarting" });
-                await Task.Delay(backoff, ct);
-                try
-                {
-                    if (_server is not null)
-                    {
-                        await _server.DisposeAsync();
-                    }
-                    await StartAsync(_upstream, ct);
-                    metrics.PostgresRestarted();
-                    backoff = TimeSpan.FromSeconds(1);
-                    Decided("PostgreSQL restarted after a crash");
-                }
-                catch (PgWardenException e)
-                {
-                    AgentLog.Failed(log, Name, e.Message);
-                    backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
-                }
-                continue;
+                _primaryRestartUsed = false;
             }
-            var cycle = System.Diagnostics.Stopwatch.StartNew();
-            await RefreshStatusAsync(ct);
-            metrics.LoopTook(cycle.Elapsed);
-            await Task.WhenAny(Task.Delay(LoopPeriod, ct), _server!.Exited);
+        }
+        else if (++_unansweredChecks >= HungAfterUnansweredChecks)
+        {
+            await FenceAsync($"it did not answer {_unansweredChecks} status checks in a row (hung)");
         }
     }
 
-    /// <summary>Reads the node's status into <see cref="NodeState"/>; false while PostgreSQL does not answer.</summary>
-    private async Task<bool> RefreshStatusAsync(CancellationToken ct)
+    /// <summary>Kills a hung or failed PostgreSQL and every backend, so it cannot accept another write.</summary>
+    private async Task FenceAsync(string why)
     {
+        if (_server is { HasExited: false } server)
+        {
+            var killed = ProcessTree.KillTree(server.Pid);
+            AgentLog.Failed(log, Name, $"fenced PostgreSQL ({killed} processes killed): {why}");
+            await server.Exited;
+        }
+        _postgresFailed = true;
+        _serverShouldRun = false;
+        _unansweredChecks = 0;
+        state.Update(s => s with { PostgresRunning = false, State = "fenced" });
+    }
+
+    /// <summary>Reads the node's status into <see cref="NodeState"/>; false if PostgreSQL does not answer in time.</summary>
+    private async Task<bool> RefreshStatusAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
         try
         {
-            var s = await NodeStatusReader.ReadAsync(ctx.LocalSuperuser, ct);
-            var systemId = File.Exists(Path.Combine(ctx.Postgres.HomeDir, "system-identifier"))
-                ? File.ReadAllText(Path.Combine(ctx.Postgres.HomeDir, "system-identifier")).Trim() : null;
-            state.Update(old => new Core.Ha.NodeStatus(Name, s.InRecovery ? NodeRole.Replica : NodeRole.Primary, "running", true,
-                s.Timeline, s.CurrentLsn, s.ReceiveLsn, s.ReplayLsn, s.ReplayLagSeconds,
-                s.InRecovery ? _upstream?.Name : null, systemId, old.LastDecision, s.Replicas, s.Slots)
+            var s = await NodeStatusReader.ReadAsync(ctx.LocalSuperuser, deadline.Token);
+            var systemIdFile = Path.Combine(ctx.Postgres.HomeDir, "system-identifier");
+            var systemId = File.Exists(systemIdFile) ? File.ReadAllText(systemIdFile).Trim() : null;
+            state.Update(old => old with
             {
+                Role = s.InRecovery ? NodeRole.Replica : NodeRole.Primary,
+                State = "running",
+                PostgresRunning = true,
+                Timeline = s.Timeline,
+                CurrentLsn = s.CurrentLsn,
+                ReceiveLsn = s.ReceiveLsn,
+                ReplayLsn = s.ReplayLsn,
+                ReplayLagSeconds = s.ReplayLagSeconds,
+                Upstream = s.InRecovery ? _upstream?.Name : null,
+                SystemIdentifier = systemId,
+                Replicas = s.Replicas,
+                Slots = s.Slots,
                 WalReceiver = s.WalReceiverStatus,
             });
             return true;
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException && !ct.IsCancellationRequested)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or OperationCanceledException && !ct.IsCancellationRequested)
         {
-            state.Update(old => old with { PostgresRunning = false, State = _server is { HasExited: false } ? "starting" : "stopped" });
+            state.Update(old => old with { PostgresRunning = false, State = ServerAlive ? "not answering" : "stopped" });
             return false;
         }
-    }
-
-    private async Task StopServerAsync()
-    {
-        if (_server is null)
-        {
-            return;
-        }
-        if (!_server.HasExited)
-        {
-            AgentLog.Stopping(log, Name);
-            // SIGINT = fast shutdown: roll back open transactions, checkpoint, exit.
-            await _server.StopAsync(Libc.SIGINT, TimeSpan.FromSeconds(60));
-        }
-        await _server.DisposeAsync();
-        state.Update(s => s with { PostgresRunning = false, State = "stopped" });
     }
 }

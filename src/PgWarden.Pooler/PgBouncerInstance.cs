@@ -61,7 +61,7 @@ public sealed class PgBouncerInstance(ClusterConfig cluster, PoolerConfig pooler
         _renderedIni = ini;
         if (_process is null || _process.HasExited)
         {
-            _process = ServerProcess.Start(launcher, new ToolCommand(binary, [IniFile]), Path.Combine(HomeDir, "pgbouncer.log"));
+            _process = ServerProcess.Start(launcher, new ToolCommand(binary, [IniFile]) { ParentDeathSignal = "SIGTERM" }, Path.Combine(HomeDir, "pgbouncer.log"));
         }
         else
         {

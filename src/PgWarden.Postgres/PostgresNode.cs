@@ -140,7 +140,12 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
     /// <summary>Writes the passfile the replica (and pg_basebackup) read the replication password from.</summary>
     public void WritePassFile(ClusterSecrets secrets)
     {
-        var lines = cluster.Nodes.Select(n => $"{Escape(n.Address)}:{n.Port}:replication:{cluster.Database.ReplicationUser}:{Escape(secrets.ReplicationPassword)}");
+        // Replication (streaming, pg_basebackup) and the superuser (pg_rewind reads from the new primary).
+        var lines = cluster.Nodes.SelectMany(n => new[]
+        {
+            $"{Escape(n.Address)}:{n.Port}:replication:{cluster.Database.ReplicationUser}:{Escape(secrets.ReplicationPassword)}",
+            $"{Escape(n.Address)}:{n.Port}:*:{cluster.Database.Superuser}:{Escape(secrets.SuperuserPassword)}",
+        });
         DirectoryAccess.WriteOwnedFile(PassFile, string.Join('\n', lines) + "\n", ServerUser);
         static string Escape(string s) => s.Replace("\\", "\\\\").Replace(":", "\\:");
     }
@@ -167,8 +172,52 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
             throw new PgWardenException(ExitCodes.AlreadyRunning,
                 $"PostgreSQL of node {node.Name} is already running (postmaster PID {pid}) without its agent; stop it first (pg_ctl stop -D {DataDir})");
         }
-        return ServerProcess.Start(launcher, new ToolCommand(bin.Postgres, ["-D", DataDir]), ServerLog);
+        // SIGQUIT on agent death: immediate shutdown, the postmaster takes every backend down with it.
+        return ServerProcess.Start(launcher, new ToolCommand(bin.Postgres, ["-D", DataDir]) { ParentDeathSignal = "SIGQUIT" }, ServerLog);
     }
+
+    /// <summary>Promotes this replica (pg_ctl promote -w): it leaves recovery on a new timeline.</summary>
+    public async Task PromoteAsync(CancellationToken ct)
+    {
+        var result = await tools.RunAsync(new ToolCommand(bin.PgCtl, ["promote", "-D", DataDir, "-w", "-t", "30"]) { Timeout = TimeSpan.FromSeconds(40) }, ct);
+        if (!result.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"promoting node {node.Name} failed: {result.Tail()}");
+        }
+    }
+
+    /// <summary>
+    /// pg_rewind from <paramref name="source"/> (the new primary) after this node, a former primary,
+    /// was stopped. PostgreSQL 13+ runs crash recovery itself first if it was not shut down cleanly.
+    /// </summary>
+    public async Task<ToolResult> RewindAsync(NodeConfig source, CancellationToken ct)
+    {
+        var conninfo = $"host={source.Address} port={source.Port} user={cluster.Database.Superuser} dbname=postgres passfile={PassFile} connect_timeout=5";
+        return await tools.RunAsync(new ToolCommand(bin.PgRewind, ["--target-pgdata", DataDir, "--source-server", conninfo, "--progress"])
+        {
+            Timeout = TimeSpan.FromHours(2),
+        }, ct);
+    }
+
+    /// <summary>Moves the data directory aside (never deletes it) so the node can be re-cloned; returns where it went.</summary>
+    public string MoveDataAside(string why)
+    {
+        var aside = $"{DataDir}.{why}-{DateTime.UtcNow:yyyyMMddHHmmss}";
+        Directory.Move(DataDir, aside);
+        return aside;
+    }
+
+    /// <summary>Marks the data directory as a standby (standby.signal), e.g. before restarting a demoted primary read-only.</summary>
+    public void MarkStandby()
+    {
+        var signal = Path.Combine(DataDir, "standby.signal");
+        if (!File.Exists(signal))
+        {
+            DirectoryAccess.WriteOwnedFile(signal, "", ServerUser);
+        }
+    }
+
+    public bool IsMarkedStandby => File.Exists(Path.Combine(DataDir, "standby.signal"));
 
     public string LocalConnectionString(string database = "postgres") =>
         $"Host={SocketDir};Port={node.Port};Username={cluster.Database.Superuser};Database={database};" +

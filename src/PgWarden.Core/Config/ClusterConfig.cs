@@ -13,7 +13,8 @@ public sealed record ClusterConfig(
     HardwareHints? Hardware,
     DatabaseSettings Database,
     ImmutableArray<NodeConfig> Nodes,
-    ImmutableArray<PoolerConfig> Poolers)
+    ImmutableArray<PoolerConfig> Poolers,
+    DcsSettings Dcs)
 {
     public NodeConfig Node(string name) =>
         Nodes.FirstOrDefault(n => n.Name == name)
@@ -56,7 +57,8 @@ public sealed record NodeConfig(
     int Port,
     int ApiPort,
     string DataDir,
-    int Priority)
+    int Priority,
+    bool NoFailover = false)
 {
     /// <summary>The node's working directory: sockets, passfile, logs, pid file.</summary>
     public string HomeDir(ClusterConfig cluster) => Path.Combine(cluster.BaseDir, "nodes", Name);
@@ -75,4 +77,18 @@ public sealed record PoolerConfig(
     ImmutableArray<KeyValuePair<string, string>> Settings)
 {
     public string HomeDir(ClusterConfig cluster) => Path.Combine(cluster.BaseDir, "poolers", Name);
+}
+
+/// <summary>
+/// Where the leader lease lives. <see cref="Embedded"/>: `pgwarden up` runs a single-member etcd
+/// itself (demo, tests); otherwise <see cref="Endpoints"/> name the user's own etcd cluster.
+/// The Initial* values seed the cluster's dynamic configuration in the DCS the first time.
+/// </summary>
+public sealed record DcsSettings(
+    ImmutableArray<string> Endpoints,
+    bool Embedded,
+    string? EmbeddedPeerUrl,
+    Dcs.DcsConfig Initial)
+{
+    public string EmbeddedDataDir(ClusterConfig cluster) => Path.Combine(cluster.BaseDir, "etcd");
 }

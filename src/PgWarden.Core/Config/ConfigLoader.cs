@@ -55,9 +55,10 @@ public static partial class ConfigLoader
         var database = ReadDatabase(root.OptMap("database"));
         var nodes = ReadNodes(root, baseDir);
         var poolers = ReadPoolers(root);
+        var dcs = ReadDcs(root.OptMap("dcs"), nodes[0]);
         root.RejectUnknownKeys();
 
-        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, nodes, poolers);
+        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, nodes, poolers, dcs);
         CheckEndpointsUnique(config, fileName);
         return config;
     }
@@ -181,8 +182,9 @@ public static partial class ConfigLoader
             var apiPort = m.Int("api_port", null, 1, 65535);
             var dataDir = m.String("data_dir", System.IO.Path.Combine("nodes", name, "data"));
             var priority = m.Int("priority", 100, 0, 1000);
+            var noFailover = m.Bool("nofailover", false);
             m.RejectUnknownKeys();
-            var node = new NodeConfig(name, address, port, apiPort, System.IO.Path.GetFullPath(dataDir, baseDir), priority);
+            var node = new NodeConfig(name, address, port, apiPort, System.IO.Path.GetFullPath(dataDir, baseDir), priority, noFailover);
             var clash = nodes.FirstOrDefault(n => n.SlotName == node.SlotName);
             if (clash is not null)
             {
@@ -191,6 +193,48 @@ public static partial class ConfigLoader
             nodes.Add(node);
         }
         return nodes.ToImmutable();
+    }
+
+    /// <summary>
+    /// The dcs section. Without one (or with embedded: true) `pgwarden up` runs a single-member etcd
+    /// on the first node's address, client port 2479, peer port 2480.
+    /// </summary>
+    private static DcsSettings ReadDcs(YamlMap? map, NodeConfig first)
+    {
+        var defaults = new Dcs.DcsConfig();
+        var endpoints = map?.StringList("endpoints") ?? [];
+        var embedded = map?.Bool("embedded", endpoints.Count == 0) ?? true;
+        foreach (var e in endpoints)
+        {
+            if (!Uri.TryCreate(e, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw map!.Error("endpoints", $"'{e}' is not an etcd client URL (e.g. http://10.0.0.5:2379)");
+            }
+        }
+        if (embedded && endpoints.Count > 1)
+        {
+            throw map!.Error("embedded", "an embedded etcd has one endpoint; list your own etcd cluster's endpoints with embedded: false");
+        }
+        var host = first.Address.Contains(':') ? $"[{first.Address}]" : first.Address;
+        // 2479/2480, not etcd's 2379/2380: a Debian etcd-server package may already run on those.
+        var clientUrls = endpoints.Count > 0 ? endpoints : [$"http://{host}:2479"];
+        var peer = embedded ? map?.OptString("peer_url") ?? $"http://{host}:2480" : null;
+        var ttl = map?.Int("ttl", defaults.Ttl, 2, 300) ?? defaults.Ttl;
+        var loopWait = map?.Int("loop_wait", defaults.LoopWait, 1, 60) ?? defaults.LoopWait;
+        if (loopWait * 2 > ttl)
+        {
+            throw map!.Error("loop_wait", $"{loopWait} s is too long for a ttl of {ttl} s: the leader must renew at least twice per ttl");
+        }
+        var lagText = map?.OptString("maximum_lag_on_failover");
+        var maxLag = defaults.MaximumLagOnFailover;
+        if (lagText is not null && !ByteSize.TryParse(lagText, out maxLag))
+        {
+            throw map!.Error("maximum_lag_on_failover", $"'{lagText}' is not a size (e.g. 1MB)");
+        }
+        var sync = map?.Bool("synchronous_mode", false) ?? false;
+        map?.RejectUnknownKeys();
+        return new DcsSettings([.. clientUrls], embedded, peer,
+            new Dcs.DcsConfig { Ttl = ttl, LoopWait = loopWait, MaximumLagOnFailover = maxLag, SynchronousMode = sync });
     }
 
     private static ImmutableArray<PoolerConfig> ReadPoolers(YamlMap root)
@@ -264,6 +308,14 @@ public static partial class ConfigLoader
         if (config.Poolers.Length > 0 && config.Nodes.Select(n => n.Port).Distinct().Count() > 1)
         {
             throw new ConfigException($"{file}: nodes: with poolers, every node needs the same port (PgBouncer's read-only host list shares one port); give the nodes different addresses instead (e.g. 127.0.0.1, 127.0.0.2, 127.0.0.3 on one machine)");
+        }
+        if (config.Dcs.Embedded)
+        {
+            foreach (var url in config.Dcs.Endpoints.Append(config.Dcs.EmbeddedPeerUrl!))
+            {
+                var uri = new Uri(url);
+                Claim(uri.Host.Trim('[', ']'), uri.Port, "dcs (embedded etcd)");
+            }
         }
         var dataDirs = config.Nodes.GroupBy(n => n.DataDir).FirstOrDefault(g => g.Count() > 1);
         if (dataDirs is not null)

@@ -73,6 +73,18 @@ internal sealed class YamlMap
         return value;
     }
 
+    public bool Bool(string key, bool fallback)
+    {
+        var text = OptString(key);
+        return text?.ToLowerInvariant() switch
+        {
+            null => fallback,
+            "true" or "yes" or "on" => true,
+            "false" or "no" or "off" => false,
+            _ => throw Error(key, $"'{text}' must be true or false"),
+        };
+    }
+
     public YamlMap? OptMap(string key)
     {
         var raw = Raw(key);

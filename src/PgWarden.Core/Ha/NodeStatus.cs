@@ -20,6 +20,18 @@ public sealed record NodeStatus(
     /// <summary>pg_stat_wal_receiver.status on a replica ("streaming" when healthy).</summary>
     public string? WalReceiver { get; init; }
 
+    /// <summary>The leader lease holder as this agent last read it from the DCS.</summary>
+    public string? Leader { get; init; }
+
+    /// <summary>Automatic failover is paused (DCS config).</summary>
+    public bool Paused { get; init; }
+
+    /// <summary>When this node's lease can expire at the earliest (null: it holds none).</summary>
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
+
+    /// <summary>The last DCS error this agent saw, if the DCS is unreachable.</summary>
+    public string? DcsError { get; init; }
+
     public bool IsStreamingReplica => Role == NodeRole.Replica && PostgresRunning && WalReceiver == "streaming";
 }
 

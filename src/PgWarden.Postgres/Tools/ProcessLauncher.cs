@@ -15,21 +15,41 @@ public sealed class ProcessLauncher(OsUser serverUser)
     public ProcessStartInfo StartInfo(ToolCommand command, bool redirect)
     {
         var switchUser = command.AsServerUser && Libc.IsRoot && ServerUser.Uid != 0;
+        var viaSetpriv = switchUser || command.ParentDeathSignal is not null;
         var psi = new ProcessStartInfo
         {
-            FileName = switchUser ? "/usr/bin/setpriv" : command.FileName,
+            FileName = viaSetpriv ? "/usr/bin/setpriv" : command.FileName,
             UseShellExecute = false,
             RedirectStandardOutput = redirect,
             RedirectStandardError = redirect,
             RedirectStandardInput = redirect,
             WorkingDirectory = command.WorkingDirectory ?? (switchUser ? "/" : Environment.CurrentDirectory),
         };
-        if (switchUser)
+        if (viaSetpriv)
         {
-            foreach (var a in new[] { $"--reuid={ServerUser.Uid}", $"--regid={ServerUser.Gid}", "--init-groups", "--", command.FileName })
+            // A uid change clears the parent-death signal, so a second setpriv (already running as
+            // the server user) sets it; both exec, so the server keeps this child's PID.
+            var args = new List<string>();
+            if (switchUser)
+            {
+                args.AddRange([$"--reuid={ServerUser.Uid}", $"--regid={ServerUser.Gid}", "--init-groups", "--"]);
+                if (command.ParentDeathSignal is not null)
+                {
+                    args.Add("/usr/bin/setpriv");
+                }
+            }
+            if (command.ParentDeathSignal is { } signal)
+            {
+                args.AddRange(["--pdeathsig", signal, "--"]);
+            }
+            args.Add(command.FileName);
+            foreach (var a in args)
             {
                 psi.ArgumentList.Add(a);
             }
+        }
+        if (switchUser)
+        {
             psi.Environment["HOME"] = ServerUser.Home;
             psi.Environment["USER"] = ServerUser.Name;
             psi.Environment["LOGNAME"] = ServerUser.Name;

@@ -31,7 +31,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public static ServerProcess Start(ProcessLauncher launcher, ToolCommand command, string logFile)
     {
         var process = new Process { StartInfo = launcher.StartInfo(command, redirect: true) };
-        process.Start();
+        DedicatedLauncherThread.Run(process.Start);
         process.StandardInput.Close();
         var pump = PumpAsync(process, logFile);
         return new ServerProcess(process, pump);

@@ -15,6 +15,12 @@ public sealed record ToolCommand(string FileName, IReadOnlyList<string> Argument
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Signal the program gets when this process dies, however it dies (SIGKILL included): a
+    /// primary's PostgreSQL must not outlive its agent. Null: none.
+    /// </summary>
+    public string? ParentDeathSignal { get; init; }
+
     /// <summary>Text for logs and errors: the program name and its arguments (never secrets).</summary>
     public override string ToString() => $"{Path.GetFileName(FileName)} {string.Join(' ', Arguments)}";
 }
