@@ -1,0 +1,133 @@
+using System.Net.Sockets;
+using dotnet_etcd;
+using Grpc.Core;
+using Grpc.Net.Client.Configuration;
+using PgWarden.Core.Dcs;
+
+namespace PgWarden.Dcs;
+
+/// <summary>
+/// One gRPC client per etcd endpoint, and the rule for calling them: start with the endpoint that
+/// answered last, move on to the next when one does not answer, never past the operation's
+/// deadline, and turn every failure into one <see cref="DcsUnavailableException"/> line.
+/// </summary>
+internal sealed class EtcdEndpoints : IDisposable
+{
+    private readonly string[] _urls;
+    private readonly EtcdClient[] _clients;
+    private int _preferred;
+
+    public EtcdEndpoints(IReadOnlyList<string> endpoints, TimeSpan timeout)
+    {
+        if (endpoints.Count == 0)
+        {
+            throw new ArgumentException("at least one etcd endpoint is needed", nameof(endpoints));
+        }
+        foreach (var url in endpoints)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https") || uri.AbsolutePath != "/")
+            {
+                throw new ArgumentException($"etcd endpoint '{url}' is not of the form http://host:port", nameof(endpoints));
+            }
+        }
+        _urls = endpoints.Select(u => u.TrimEnd('/')).ToArray();
+        _clients = _urls.Select(u => CreateClient(u, timeout)).ToArray();
+    }
+
+    public string Describe() => string.Join(",", _urls);
+
+    private static EtcdClient CreateClient(string url, TimeSpan timeout) =>
+        new(url, configureChannelOptions: options =>
+        {
+            // The library's default policy retries Unavailable 5 times with backoff from 1 s; the
+            // HA loop wants an answer (or a failure) within its deadline, and we move to the next
+            // endpoint ourselves. Pick-first: one address per client.
+            options.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new PickFirstConfig() } };
+            // After an etcd restart, reconnect within a second rather than the default up to 120 s.
+            options.InitialReconnectBackoff = TimeSpan.FromMilliseconds(200);
+            options.MaxReconnectBackoff = TimeSpan.FromSeconds(1);
+            if (options.HttpHandler is SocketsHttpHandler handler)
+            {
+                handler.ConnectTimeout = timeout;
+                // Find a dead connection (a partition) in seconds; etcd accepts pings every 5 s or more.
+                handler.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+                handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+            }
+        });
+
+    /// <summary>
+    /// Runs <paramref name="call"/> against one endpoint after the other until one answers or
+    /// <paramref name="deadlineUtc"/> passes. Each attempt gets an equal share of the time left, so
+    /// a hung endpoint cannot eat the time of the ones after it.
+    /// </summary>
+    public async Task<T> CallAsync<T>(string doing, DateTime deadlineUtc, Func<EtcdClient, DateTime, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var errors = new List<string>();
+        var start = Volatile.Read(ref _preferred);
+        for (var i = 0; i < _clients.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var remaining = deadlineUtc - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                break;
+            }
+            var index = (start + i) % _clients.Length;
+            var share = remaining / (_clients.Length - i);
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            // The gRPC deadline ends the call; the token is a safety net should a step not honour it.
+            attempt.CancelAfter(share + TimeSpan.FromMilliseconds(100));
+            try
+            {
+                var result = await call(_clients[index], DateTime.UtcNow + share, attempt.Token).ConfigureAwait(false);
+                if (index != start)
+                {
+                    Volatile.Write(ref _preferred, index);
+                }
+                return result;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (RpcException e) when (!IsTransient(e.StatusCode))
+            {
+                throw new DcsUnavailableException($"etcd at {_urls[index]} refused {doing}: {Describe(e)}", e);
+            }
+            catch (Exception e) when (e is RpcException or OperationCanceledException or HttpRequestException or IOException or SocketException or InvalidOperationException)
+            {
+                errors.Add($"{_urls[index]}: {Describe(e)}");
+            }
+        }
+        if (errors.Count == 0)
+        {
+            errors.Add($"{Describe()}: out of time");
+        }
+        throw new DcsUnavailableException($"etcd did not answer while {doing} ({string.Join("; ", errors)})");
+    }
+
+    /// <summary>Failures another endpoint (or a later try) may not have; the rest are etcd's answer.</summary>
+    private static bool IsTransient(StatusCode code) => code is StatusCode.Unavailable or StatusCode.DeadlineExceeded
+        or StatusCode.Cancelled or StatusCode.Internal or StatusCode.Unknown or StatusCode.ResourceExhausted or StatusCode.Aborted;
+
+    private static string Describe(Exception e)
+    {
+        var text = e switch
+        {
+            RpcException r when r.StatusCode == StatusCode.DeadlineExceeded => "no answer in time",
+            RpcException r => $"{r.StatusCode}: {(string.IsNullOrWhiteSpace(r.Status.Detail) ? r.Status.DebugException?.Message : r.Status.Detail)}",
+            OperationCanceledException => "no answer in time",
+            _ => e.Message,
+        };
+        text = string.Join(' ', (text ?? "").Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+        return text.Length > 200 ? text[..200] + "…" : text;
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in _clients)
+        {
+            client.Dispose();
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace PgWarden.Dcs;
+
+/// <summary>The key layout of one cluster in etcd, all under <c>/pgwarden/&lt;cluster&gt;/</c>.</summary>
+internal sealed class EtcdKeys
+{
+    public EtcdKeys(string cluster)
+    {
+        Prefix = $"/pgwarden/{cluster}/";
+        // The smallest key greater than every key with the prefix: its last byte plus one ('/' + 1 = '0').
+        PrefixEnd = Prefix[..^1] + (char)(Prefix[^1] + 1);
+    }
+
+    public string Prefix { get; }
+
+    public string PrefixEnd { get; }
+
+    public string Leader => Prefix + "leader";
+
+    public string MembersPrefix => Prefix + "members/";
+
+    public string Initialize => Prefix + "initialize";
+
+    public string Config => Prefix + "config";
+
+    public string Failover => Prefix + "failover";
+
+    public string History => Prefix + "history";
+
+    public string Sync => Prefix + "sync";
+
+    public string Member(string node) => MembersPrefix + node;
+}

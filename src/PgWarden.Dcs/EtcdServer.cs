@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Net.Http;
+using System.Runtime.InteropServices;
+using PgWarden.Core.Errors;
+
+namespace PgWarden.Dcs;
+
+/// <summary>
+/// A single-member etcd run as a child process (the demo cluster and the tests; in production etcd
+/// is the user's own cluster). Its output is appended to <c>etcd-&lt;name&gt;.log</c> next to the
+/// data directory. Stopped by PID: SIGTERM, then SIGKILL after a grace period.
+/// </summary>
+public sealed class EtcdServer : IAsyncDisposable
+{
+    public const string Binary = "/usr/bin/etcd";
+
+    private static readonly TimeSpan s_defaultGrace = TimeSpan.FromSeconds(5);
+
+    private readonly Process _process;
+    private readonly Task _pump;
+
+    private EtcdServer(Process process, Task pump, string name, string clientUrl, string peerUrl, string dataDir, string logFile)
+    {
+        _process = process;
+        _pump = pump;
+        Name = name;
+        ClientUrl = clientUrl;
+        PeerUrl = peerUrl;
+        DataDir = dataDir;
+        LogFile = logFile;
+        Pid = process.Id;
+        Exited = process.WaitForExitAsync();
+    }
+
+    public string Name { get; }
+
+    public string ClientUrl { get; }
+
+    public string PeerUrl { get; }
+
+    public string DataDir { get; }
+
+    public string LogFile { get; }
+
+    public int Pid { get; }
+
+    /// <summary>Completes when etcd exits, for whatever reason.</summary>
+    public Task Exited { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Throws the missing-dependency error when Debian's etcd is not installed.</summary>
+    public static void EnsureInstalled()
+    {
+        if (!File.Exists(Binary))
+        {
+            throw new PgWardenException(ExitCodes.MissingDependency,
+                $"etcd is not installed ({Binary} not found); install it with: apt-get install etcd-server etcd-client");
+        }
+    }
+
+    /// <summary>
+    /// Starts etcd on <paramref name="clientUrl"/> / <paramref name="peerUrl"/> (e.g.
+    /// http://127.0.0.1:2379 and :2380) with its data in <paramref name="dataDir"/>, and returns once
+    /// it reports healthy. On failure the process is killed and the error names the log file.
+    /// </summary>
+    public static async Task<EtcdServer> StartAsync(string name, string clientUrl, string peerUrl, string dataDir, TimeSpan startTimeout, CancellationToken cancellationToken)
+    {
+        EnsureInstalled();
+        dataDir = Path.GetFullPath(dataDir);
+        var parent = Path.GetDirectoryName(dataDir.TrimEnd('/')) ?? throw new ArgumentException("the data directory needs a parent", nameof(dataDir));
+        Directory.CreateDirectory(parent);
+        var logFile = Path.Combine(parent, $"etcd-{name}.log");
+        var psi = new ProcessStartInfo(Binary)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = parent,
+        };
+        foreach (var arg in new[]
+        {
+            "--name", name,
+            "--data-dir", dataDir,
+            "--listen-client-urls", clientUrl,
+            "--advertise-client-urls", clientUrl,
+            "--listen-peer-urls", peerUrl,
+            "--initial-advertise-peer-urls", peerUrl,
+            "--initial-cluster", $"{name}={peerUrl}",
+            "--initial-cluster-state", "new",
+            "--initial-cluster-token", $"pgwarden-{name}",
+            "--logger", "zap",
+            "--log-outputs", "stderr",
+        })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        // The caller's ETCD_* settings must not reconfigure the server we start.
+        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ETCD", StringComparison.Ordinal)).ToList())
+        {
+            psi.Environment.Remove(key);
+        }
+        if (UnsupportedArch() is { } arch)
+        {
+            psi.Environment["ETCD_UNSUPPORTED_ARCH"] = arch;
+        }
+
+        var process = new Process { StartInfo = psi };
+        process.Start();
+        process.StandardInput.Close();
+        var server = new EtcdServer(process, PumpAsync(process, logFile), name, clientUrl, peerUrl, dataDir, logFile);
+        try
+        {
+            await server.WaitHealthyAsync(startTimeout, cancellationToken).ConfigureAwait(false);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task WaitHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        var started = Stopwatch.StartNew();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_process.HasExited)
+            {
+                throw new PgWardenException(ExitCodes.OperationFailed,
+                    $"etcd {Name} exited with code {_process.ExitCode} while starting; see {LogFile}");
+            }
+            try
+            {
+                using var response = await http.GetAsync($"{ClientUrl.TrimEnd('/')}/health", cancellationToken).ConfigureAwait(false);
+                var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode && body.Contains("\"health\":\"true\"", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+            }
+            if (started.Elapsed > timeout)
+            {
+                throw new PgWardenException(ExitCodes.Timeout,
+                    $"etcd {Name} did not become healthy on {ClientUrl} within {timeout.TotalSeconds:0.#} s; see {LogFile}");
+            }
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>SIGTERM, then SIGKILL if etcd has not exited after <paramref name="grace"/>. True if it stopped on SIGTERM.</summary>
+    public async Task<bool> StopAsync(TimeSpan grace)
+    {
+        var clean = true;
+        if (!_process.HasExited)
+        {
+            Signals.Send(Pid, Signals.SIGTERM);
+            clean = await Task.WhenAny(Exited, Task.Delay(grace)).ConfigureAwait(false) == Exited;
+            if (!clean)
+            {
+                Signals.Send(Pid, Signals.SIGKILL);
+            }
+        }
+        await Exited.ConfigureAwait(false);
+        await _pump.ConfigureAwait(false);
+        return clean;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(s_defaultGrace).ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    private static string? UnsupportedArch() => RuntimeInformation.OSArchitecture switch
+    {
+        // etcd 3.4 refuses to start on architectures it does not officially support unless told.
+        Architecture.X64 => null,
+        Architecture.Arm64 => "arm64",
+        Architecture.Arm => "arm",
+        Architecture.S390x => "s390x",
+        Architecture.Ppc64le => null,
+        Architecture.X86 => "386",
+        var other => other.ToString().ToLowerInvariant(),
+    };
+
+    private static async Task PumpAsync(Process process, string logFile)
+    {
+        await using var log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        async Task Copy(StreamReader reader)
+        {
+            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                lock (log)
+                {
+                    log.WriteLine(line);
+                }
+            }
+        }
+        await Task.WhenAll(Copy(process.StandardOutput), Copy(process.StandardError)).ConfigureAwait(false);
+    }
+}
