@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using PgWarden.Core.Api;
 using PgWarden.Core.Config;
 using PgWarden.Core.Security;
+using PgWarden.Dcs;
 using PgWarden.Monitoring.Metrics;
 
 namespace PgWarden.Agent;
@@ -18,7 +19,8 @@ public static class AgentHost
     {
         var node = cluster.Node(nodeName);
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
-        await using var context = new AgentContext(cluster, node, secrets);
+        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints);
+        await using var context = new AgentContext(cluster, node, secrets, dcs);
         context.Binaries.EnsureInstalled();
 
         var builder = WebApplication.CreateSlimBuilder();

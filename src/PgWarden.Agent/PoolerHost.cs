@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PgWarden.Core.Config;
 using PgWarden.Core.Security;
+using PgWarden.Dcs;
 using PgWarden.Pooler;
 using PgWarden.Postgres.Os;
 using PgWarden.Postgres.Tools;
@@ -19,11 +20,13 @@ public static class PoolerHost
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
         var bouncer = new PgBouncerInstance(cluster, pooler, launcher);
 
+        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints);
         var builder = Host.CreateApplicationBuilder();
         AgentHost.ConfigureLogging(builder.Logging);
         builder.Services.AddSingleton(cluster);
         builder.Services.AddSingleton(bouncer);
         builder.Services.AddSingleton(secrets);
+        builder.Services.AddSingleton<Core.Dcs.IDcs>(dcs);
         builder.Services.AddHostedService<PoolerService>();
         using var host = builder.Build();
         using var pid = new PidFile(Path.Combine(pooler.HomeDir(cluster), "pooler.pid"));

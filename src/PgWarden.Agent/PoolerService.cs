@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using PgWarden.Core.Api;
 using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
 using PgWarden.Core.Ha;
 using PgWarden.Core.Security;
 using PgWarden.Pooler;
@@ -9,38 +9,58 @@ using PgWarden.Pooler;
 namespace PgWarden.Agent;
 
 /// <summary>
-/// Steers one PgBouncer on its own, apart from the database agents: every second it asks the
-/// agents who is primary and which replicas stream, and repoints PgBouncer when that changes.
-/// The crash of a database host therefore never takes a PgBouncer's steering down with it.
+/// Steers one PgBouncer on its own, apart from the database agents: it watches the DCS (the leader
+/// lease and the members) twice a second and repoints PgBouncer when the leader or the set of
+/// streaming replicas changes. The crash of a database host therefore never takes a PgBouncer's
+/// steering down with it.
 /// </summary>
-public sealed class PoolerService(ClusterConfig cluster, PgBouncerInstance bouncer, ClusterSecrets secrets, ILogger<PoolerService> log) : BackgroundService
+public sealed class PoolerService(ClusterConfig cluster, PgBouncerInstance bouncer, ClusterSecrets secrets, IDcs dcs, ILogger<PoolerService> log) : BackgroundService
 {
-    private readonly AgentClient _agents = new(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2)));
+    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(500);
     private string? _primary;
+    private bool _dcsDown;
 
-    public string Name => bouncer.HomeDir;
+    private string PoolerName => Path.GetFileName(bouncer.HomeDir);
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         bouncer.Prepare(secrets);
         while (!ct.IsCancellationRequested)
         {
-            var statuses = await _agents.GetAllAsync(cluster.Nodes, ct);
-            var (primary, replicas) = PoolerRoutes.Choose(cluster, statuses, _primary);
+            ClusterView? view = null;
+            try
+            {
+                view = await dcs.ReadAsync(ct);
+                _dcsDown = false;
+            }
+            catch (DcsUnavailableException e)
+            {
+                if (!_dcsDown)
+                {
+                    AgentLog.PoolerWarning(log, PoolerName, $"the DCS is unreachable, keeping the current routes: {e.Message}");
+                }
+                _dcsDown = true;
+            }
             if (bouncer.Process is { HasExited: true })
             {
-                AgentLog.PoolerWarning(log, Path.GetFileName(bouncer.HomeDir), $"pgbouncer exited (code {bouncer.Process.ExitCode}); restarting it");
+                AgentLog.PoolerWarning(log, PoolerName, $"pgbouncer exited (code {bouncer.Process.ExitCode}); restarting it");
                 bouncer.Invalidate();
             }
-            if (bouncer.Apply(primary, replicas))
+            if (view is not null || bouncer.Process is null or { HasExited: true })
             {
-                _primary = primary?.Name;
-                AgentLog.Routed(log, Path.GetFileName(bouncer.HomeDir), cluster.Database.Name, primary?.Name ?? "(none)",
-                    replicas.Count == 0 ? "(primary)" : string.Join(",", replicas.Select(r => r.Name)));
+                var (primary, replicas) = view is null ? (Current(), []) : PoolerRoutes.Choose(cluster, view, _primary);
+                if (bouncer.Apply(primary, replicas))
+                {
+                    _primary = primary?.Name;
+                    AgentLog.Routed(log, PoolerName, cluster.Database.Name, primary?.Name ?? "(none)",
+                        replicas.Count == 0 ? "(primary)" : string.Join(",", replicas.Select(r => r.Name)));
+                }
             }
-            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            await Task.Delay(Period, ct);
         }
     }
+
+    private NodeConfig? Current() => cluster.Nodes.FirstOrDefault(n => n.Name == _primary);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -53,21 +73,19 @@ public sealed class PoolerService(ClusterConfig cluster, PgBouncerInstance bounc
 public static class PoolerRoutes
 {
     /// <summary>
-    /// The write route goes to the one running primary. If several claim it, the pooler keeps the
-    /// primary it had (never moves writes on ambiguous information); if none answers, it keeps the
-    /// last one so clients get errors from it rather than from an empty route. Reads go to the
-    /// replicas that are streaming.
+    /// Writes go to the leader-lease holder once it reports a running primary; while no node holds
+    /// the lease the pooler keeps its current route (the fenced old primary refuses writes, so
+    /// clients get errors rather than a second writer). Reads go to the streaming replicas.
     /// </summary>
-    public static (NodeConfig? Primary, IReadOnlyList<NodeConfig> Replicas) Choose(
-        ClusterConfig cluster, IReadOnlyDictionary<string, NodeStatus?> statuses, string? currentPrimary)
+    public static (NodeConfig? Primary, IReadOnlyList<NodeConfig> Replicas) Choose(ClusterConfig cluster, ClusterView view, string? currentPrimary)
     {
-        var primaries = cluster.Nodes.Where(n => statuses.GetValueOrDefault(n.Name) is { Role: NodeRole.Primary, PostgresRunning: true }).ToList();
-        NodeConfig? primary = primaries.Count switch
-        {
-            1 => primaries[0],
-            _ => cluster.Nodes.FirstOrDefault(n => n.Name == currentPrimary),
-        };
-        var replicas = cluster.Nodes.Where(n => statuses.GetValueOrDefault(n.Name) is { IsStreamingReplica: true }).ToList();
+        var leader = view.Leader?.Name;
+        NodeConfig? primary = leader is not null && view.Members.TryGetValue(leader, out var m) && m is { PostgresRunning: true, Role: NodeRole.Primary }
+            ? cluster.Nodes.FirstOrDefault(n => n.Name == leader)
+            : cluster.Nodes.FirstOrDefault(n => n.Name == currentPrimary);
+        var replicas = cluster.Nodes
+            .Where(n => n.Name != primary?.Name && view.Members.TryGetValue(n.Name, out var r) && r is { PostgresRunning: true, Role: NodeRole.Replica, State: "streaming" })
+            .ToList();
         return (primary, replicas);
     }
 }

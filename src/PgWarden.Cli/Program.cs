@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(ReindexCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(PoolerCommand.Create());
+        root.Subcommands.Add(DcsServerCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(DiagnoseCommand.Create());
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PgWarden.Cli.Runtime;
+using PgWarden.Core.Api;
 using PgWarden.Core.Errors;
 
 namespace PgWarden.Cli.Commands;
@@ -23,10 +24,23 @@ public static class DownCommand
                 throw new PgWardenException(ExitCodes.UnsafeRefused, $"--purge deletes {cluster.BaseDir} and every database in it: add --yes to confirm");
             }
             var daemons = Daemons.All(cluster, configPath);
-            // Poolers first, so clients stop arriving, then the agents (replicas before the primary's agent).
-            var order = daemons.Where(d => d.Kind == "pooler").Concat(daemons.Where(d => d.Kind == "agent").Reverse()).ToList();
-            var running = order.Count(d => d.IsRunning);
-            var left = await Daemons.StopAsync(order, TimeSpan.FromSeconds(120), Console.WriteLine);
+            var running = daemons.Count(d => d.IsRunning);
+            // Poolers first, so clients stop arriving; then the replicas' agents, so that none takes
+            // over when the primary's agent releases its lease; then the primary's; the DCS last.
+            var statuses = await new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2))).GetAllAsync(cluster.Nodes, ct);
+            bool IsPrimary(Daemons.Daemon d) => statuses.GetValueOrDefault(d.Name) is { Role: Core.Ha.NodeRole.Primary };
+            var stages = new[]
+            {
+                daemons.Where(d => d.Kind == "pooler"),
+                daemons.Where(d => d.Kind == "agent" && !IsPrimary(d)),
+                daemons.Where(d => d.Kind == "agent" && IsPrimary(d)),
+                daemons.Where(d => d.Kind == "etcd"),
+            };
+            var left = new List<Daemons.Daemon>();
+            foreach (var stage in stages)
+            {
+                left.AddRange(await Daemons.StopAsync(stage, TimeSpan.FromSeconds(120), Console.WriteLine));
+            }
             if (left.Count > 0)
             {
                 throw new PgWardenException(ExitCodes.Timeout, $"still running after 120 s: {string.Join(", ", left.Select(d => $"{d.Kind} {d.Name} (PID {d.Pid})"))}; see {cluster.BaseDir}/logs");

@@ -72,6 +72,10 @@ public static class UpCommand
         {
             PgBouncerInstance.EnsureInstalled();
         }
+        if (cluster.Dcs.Embedded)
+        {
+            Dcs.EtcdServer.EnsureInstalled();
+        }
         var daemons = Daemons.All(cluster, configPath);
         var missing = daemons.Where(d => !d.IsRunning).ToList();
         if (missing.Count == 0)
@@ -99,10 +103,18 @@ public static class UpCommand
                 CheckPort(node.Address, node.Port, $"PostgreSQL of node {node.Name}", ownPostmaster);
                 CheckPort(node.Address, node.ApiPort, $"agent API of node {node.Name}", null);
             }
-            else
+            else if (d.Kind == "pooler")
             {
                 var pooler = cluster.Pooler(d.Name);
                 CheckPort(pooler.Address, pooler.Port, $"PgBouncer {pooler.Name}", null);
+            }
+            else
+            {
+                foreach (var url in cluster.Dcs.Endpoints.Append(cluster.Dcs.EmbeddedPeerUrl!))
+                {
+                    var uri = new Uri(url);
+                    CheckPort(uri.Host.Trim('[', ']'), uri.Port, "the embedded etcd", null);
+                }
             }
         }
         var started = new List<(Daemons.Daemon, int)>();
@@ -110,8 +122,34 @@ public static class UpCommand
         {
             started.Add((d, Daemons.Start(d)));
             Console.WriteLine($"started {d.Kind} {d.Name} (log: {d.LogFile})");
+            if (d.Kind == "etcd")
+            {
+                await WaitForEtcdAsync(cluster, d, started[^1].Item2, ct);
+            }
         }
         return started;
+    }
+
+    private static async Task WaitForEtcdAsync(ClusterConfig cluster, Daemons.Daemon daemon, int pid, CancellationToken ct)
+    {
+        await using var dcs = new Dcs.EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, TimeSpan.FromSeconds(1));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            if (!Libc.IsAlive(pid))
+            {
+                throw new PgWardenException(ExitCodes.OperationFailed, $"the embedded etcd exited: {LastError(daemon.LogFile)} (log: {daemon.LogFile})");
+            }
+            try
+            {
+                await dcs.ReadAsync(ct);
+                return;
+            }
+            catch (Core.Dcs.DcsUnavailableException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200, ct);
+            }
+        }
     }
 
     /// <summary>The PID of a postmaster left running on this node's data directory (its agent will take it over).</summary>

@@ -22,6 +22,11 @@ public static class Daemons
     public static IReadOnlyList<Daemon> All(ClusterConfig cluster, string configPath)
     {
         var list = new List<Daemon>();
+        if (cluster.Dcs.Embedded)
+        {
+            list.Add(new Daemon("etcd", cluster.Name, Path.Combine(cluster.BaseDir, "etcd.pid"), Path.Combine(cluster.BaseDir, "logs", "dcs-server.log"),
+                ["dcs-server", "--config", configPath]));
+        }
         foreach (var n in cluster.Nodes)
         {
             var home = n.HomeDir(cluster);

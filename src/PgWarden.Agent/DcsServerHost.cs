@@ -1,0 +1,34 @@
+using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Dcs;
+
+namespace PgWarden.Agent;
+
+/// <summary>`pgwarden dcs-server`: the embedded single-member etcd of a demo or test cluster, until SIGTERM.</summary>
+public static class DcsServerHost
+{
+    public static async Task<int> RunAsync(ClusterConfig cluster, CancellationToken ct)
+    {
+        if (!cluster.Dcs.Embedded)
+        {
+            throw new PgWardenException(ExitCodes.ConfigError, $"cluster {cluster.Name} uses an external etcd ({string.Join(", ", cluster.Dcs.Endpoints)}); there is no embedded DCS server to run");
+        }
+        var dataDir = cluster.Dcs.EmbeddedDataDir(cluster);
+        await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct);
+        using var pid = new PidFile(Path.Combine(cluster.BaseDir, "etcd.pid"));
+        Console.WriteLine($"etcd {cluster.Dcs.Endpoints[0]} running (PID {server.Pid}, data {dataDir})");
+        try
+        {
+            await Task.WhenAny(server.Exited, Task.Delay(Timeout.Infinite, ct));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        if (server.HasExited)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"etcd exited unexpectedly; see {server.LogFile}");
+        }
+        await server.StopAsync(TimeSpan.FromSeconds(10));
+        return 0;
+    }
+}
