@@ -38,6 +38,8 @@ public static class Program
             Console.Error.WriteLine($"pgwarden: error: {parse.Errors[0].Message} (see `pgwarden {string.Join(' ', args.Take(1))} --help`)");
             return ExitCodes.Unreachable;
         }
-        return await parse.InvokeAsync();
+        // SIGTERM/SIGINT cancel the command's token; daemons (agent, pooler, dcs-server) need time to
+        // stop their servers cleanly before the process may exit.
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(150) });
     }
 }

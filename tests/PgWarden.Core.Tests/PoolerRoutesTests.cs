@@ -1,5 +1,7 @@
+using System.Collections.Immutable;
 using PgWarden.Agent;
 using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
 using PgWarden.Core.Ha;
 
 namespace PgWarden.Core.Tests;
@@ -8,100 +10,65 @@ public class PoolerRoutesTests
 {
     private readonly ClusterConfig _cluster = TestClusters.Demo();
 
-    private static NodeStatus Status(string name, NodeRole role, bool running = true, string? walReceiver = null) =>
-        new(name, role, running ? "running" : "stopped", running, 1, null, null, null, null, null, null, null, [], [])
-        {
-            WalReceiver = walReceiver,
-        };
+    private static MemberInfo Member(string name, NodeRole role, bool running = true, string state = "running") =>
+        new(name, role, state, running, 1, 100, 100, $"http://{name}", "127.0.0.1", 5432, 100, false, DateTimeOffset.UnixEpoch);
 
-    private (string? Primary, string[] Replicas) Choose(string? current, params NodeStatus?[] statuses)
+    private (string? Primary, string[] Replicas) Choose(string? leader, string? current, params MemberInfo[] members)
     {
-        var map = _cluster.Nodes.Select((n, i) => (n.Name, Status: i < statuses.Length ? statuses[i] : null))
-            .ToDictionary(x => x.Name, x => x.Status);
-        var (primary, replicas) = PoolerRoutes.Choose(_cluster, map, current);
+        var view = new ClusterView(leader is null ? null : new LeaderInfo(leader, 1), members.ToImmutableDictionary(m => m.Name),
+            new DcsConfig(), "pg1", null, [], null);
+        var (primary, replicas) = PoolerRoutes.Choose(_cluster, view, current);
         return (primary?.Name, replicas.Select(r => r.Name).ToArray());
     }
 
     [Fact]
-    public void TheSinglePrimaryGetsTheWrites()
+    public void TheLeaderGetsTheWritesAndStreamingReplicasTheReads()
     {
-        var (primary, replicas) = Choose(null,
-            Status("pg1", NodeRole.Replica, walReceiver: "streaming"),
-            Status("pg2", NodeRole.Primary),
-            Status("pg3", NodeRole.Replica, walReceiver: "streaming"));
-
+        var (primary, replicas) = Choose("pg2", null,
+            Member("pg1", NodeRole.Replica, state: "streaming"), Member("pg2", NodeRole.Primary), Member("pg3", NodeRole.Replica, state: "streaming"));
         Assert.Equal("pg2", primary);
         Assert.Equal(["pg1", "pg3"], replicas);
     }
 
     [Fact]
-    public void ASinglePrimaryReplacesTheCurrentOne()
+    public void ANewLeaderReplacesTheCurrentRoute()
     {
-        var (primary, _) = Choose("pg1", Status("pg1", NodeRole.Replica), Status("pg2", NodeRole.Stopped, running: false), Status("pg3", NodeRole.Primary));
-
+        var (primary, _) = Choose("pg3", "pg1", Member("pg1", NodeRole.Stopped, running: false), Member("pg3", NodeRole.Primary));
         Assert.Equal("pg3", primary);
     }
 
     [Fact]
-    public void TwoPrimariesKeepTheCurrentOne()
+    public void WithoutALeaderTheCurrentRouteIsKept()
     {
-        var (primary, _) = Choose("pg1", Status("pg1", NodeRole.Primary), Status("pg2", NodeRole.Primary), null);
-
+        var (primary, _) = Choose(null, "pg1", Member("pg1", NodeRole.Primary), Member("pg2", NodeRole.Primary));
         Assert.Equal("pg1", primary);
     }
 
     [Fact]
-    public void TwoPrimariesAndNoCurrentMeansNoWriteRoute()
+    public void ALeaderThatIsNotYetARunningPrimaryDoesNotGetWritesYet()
     {
-        var (primary, _) = Choose(null, Status("pg1", NodeRole.Primary), Status("pg2", NodeRole.Primary), null);
-
-        Assert.Null(primary);
+        // Lease taken, promotion not finished: keep writes where they were until it reports primary.
+        var (primary, _) = Choose("pg2", "pg1", Member("pg1", NodeRole.Stopped, running: false), Member("pg2", NodeRole.Replica, state: "streaming"));
+        Assert.Equal("pg1", primary);
     }
 
     [Fact]
-    public void NoPrimaryKeepsTheCurrentOne()
-    {
-        var (primary, replicas) = Choose("pg2", null, null, Status("pg3", NodeRole.Replica, walReceiver: "streaming"));
-
-        Assert.Equal("pg2", primary);
-        Assert.Equal(["pg3"], replicas);
-    }
+    public void NoRouteAtAllBeforeAnyPrimary() =>
+        Assert.Null(Choose(null, null, Member("pg2", NodeRole.Replica, state: "streaming")).Primary);
 
     [Fact]
-    public void APrimaryWhosePostgresIsDownDoesNotCount()
+    public void OnlyStreamingRunningReplicasServeReads()
     {
-        var (primary, _) = Choose("pg1", Status("pg1", NodeRole.Primary, running: false), Status("pg2", NodeRole.Primary), null);
-
-        Assert.Equal("pg2", primary);
-    }
-
-    [Fact]
-    public void UnknownCurrentPrimaryIsDropped()
-    {
-        var (primary, _) = Choose("pg9", null, null, null);
-
-        Assert.Null(primary);
-    }
-
-    [Fact]
-    public void OnlyStreamingReplicasServeReads()
-    {
-        var (_, replicas) = Choose(null,
-            Status("pg1", NodeRole.Primary),
-            Status("pg2", NodeRole.Replica, walReceiver: "waiting"),
-            Status("pg3", NodeRole.Replica, walReceiver: "streaming"));
-
-        Assert.Equal(["pg3"], replicas);
-    }
-
-    [Fact]
-    public void StoppedOrWalReceiverlessReplicasServeNoReads()
-    {
-        var (_, replicas) = Choose(null,
-            Status("pg1", NodeRole.Primary, walReceiver: "streaming"),
-            Status("pg2", NodeRole.Replica, running: false, walReceiver: "streaming"),
-            Status("pg3", NodeRole.Replica));
-
+        var (_, replicas) = Choose("pg1", "pg1",
+            Member("pg1", NodeRole.Primary), Member("pg2", NodeRole.Replica, state: "running"), Member("pg3", NodeRole.Replica, running: false, state: "streaming"));
         Assert.Empty(replicas);
+    }
+
+    [Fact]
+    public void TheLeaderIsNeverAlsoAReadRoute()
+    {
+        var (primary, replicas) = Choose("pg1", null, Member("pg1", NodeRole.Primary, state: "streaming"), Member("pg2", NodeRole.Replica, state: "streaming"));
+        Assert.Equal("pg1", primary);
+        Assert.Equal(["pg2"], replicas);
     }
 }

@@ -18,7 +18,7 @@ public static class PgBouncerIniRenderer
         "server_lifetime", "server_connect_timeout", "query_timeout", "query_wait_timeout",
         "client_idle_timeout", "idle_transaction_timeout", "log_connections", "log_disconnections",
         "log_pooler_errors", "log_stats", "stats_period", "application_name_add_host",
-        "ignore_startup_parameters", "server_reset_query", "server_check_delay", "tcp_keepalive",
+        "ignore_startup_parameters", "server_reset_query", "server_check_delay", "tcp_keepalive", "server_login_retry",
     ];
 
     public static string ReadOnlyAlias(ClusterConfig cluster) => cluster.Database.Name + "_ro";
@@ -73,6 +73,9 @@ public static class PgBouncerIniRenderer
             new("server_idle_timeout", "600"),
             new("server_lifetime", "3600"),
             new("server_connect_timeout", "15"),
+            // Not in the runbook: PgBouncer waits 15 s after a failed server login before retrying,
+            // which would add 15 s to every failover or restart of the primary.
+            new("server_login_retry", "1"),
             new("query_timeout", "0"),
             new("query_wait_timeout", "120"),
             new("client_idle_timeout", "0"),

@@ -121,7 +121,7 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
         if (inRecovery)
         {
             await using var r = await Query(conn, """
-                SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                SELECT CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
                             ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8,
                        (pg_get_wal_replay_pause_state() <> 'not paused')
                 """, ct);

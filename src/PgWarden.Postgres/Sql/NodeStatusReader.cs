@@ -29,10 +29,10 @@ public static class NodeStatusReader
             SELECT pg_is_in_recovery(),
                    (SELECT timeline_id FROM pg_control_checkpoint())::bigint,
                    CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END,
-                   pg_last_wal_receive_lsn()::text,
-                   pg_last_wal_replay_lsn()::text,
+                   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text END,
+                   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
                    CASE WHEN NOT pg_is_in_recovery() THEN NULL
-                        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                        WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
                         ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 END,
                    (SELECT status FROM pg_stat_wal_receiver LIMIT 1),
                    (SELECT sender_host FROM pg_stat_wal_receiver LIMIT 1),
