@@ -94,7 +94,7 @@ public sealed partial class NodeAgent
             return;
         }
         var before = state.Current.Timeline ?? 0;
-        var position = Lsn.ParseOrNull(state.Current.ReceiveLsn ?? state.Current.ReplayLsn) ?? 0;
+        var position = ReplicaPosition(state.Current) ?? 0;
         await ctx.Postgres.PromoteAsync(ct);
         _upstream = null;
         File.Delete(UpstreamFile);

@@ -108,6 +108,8 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         {
             var view = await Dcs.ReadAsync(ct);
             _lastView = view;
+            state.View = view;
+            state.Update(s => s with { DcsError = null });
             return view;
         }
         catch (DcsUnavailableException e)
@@ -227,8 +229,16 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         var s = state.Current;
         var running = ServerAlive && s.PostgresRunning;
         var role = running ? s.Role : Directory.Exists(ctx.Postgres.DataDir) && !ctx.Postgres.IsMarkedStandby ? NodeRole.Primary : NodeRole.Replica;
-        var wal = role == NodeRole.Primary ? Lsn.ParseOrNull(s.CurrentLsn) : Lsn.ParseOrNull(s.ReceiveLsn ?? s.ReplayLsn);
+        var wal = role == NodeRole.Primary ? Lsn.ParseOrNull(s.CurrentLsn) : ReplicaPosition(s);
         return new LocalState(Name, running, role, s.Timeline ?? 0, wal, _leaseExpiresAt, _postgresFailed, ctx.Node.NoFailover, ctx.Node.Priority);
+    }
+
+    /// <summary>How much WAL a replica has: the larger of received and replayed (after a restart the receive position restarts at a segment boundary).</summary>
+    private static long? ReplicaPosition(NodeStatus s)
+    {
+        var received = Lsn.ParseOrNull(s.ReceiveLsn);
+        var replayed = Lsn.ParseOrNull(s.ReplayLsn);
+        return received is null ? replayed : replayed is null ? received : Math.Max(received.Value, replayed.Value);
     }
 
     private async Task PublishAsync(CancellationToken ct)
@@ -238,7 +248,7 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         var member = new MemberInfo(Name, running ? s.Role : NodeRole.Stopped,
             running && s.Role == NodeRole.Replica && s.WalReceiver == "streaming" ? "streaming" : s.State,
             running, s.Timeline ?? 0,
-            s.Role == NodeRole.Primary ? Lsn.ParseOrNull(s.CurrentLsn) : Lsn.ParseOrNull(s.ReceiveLsn ?? s.ReplayLsn),
+            s.Role == NodeRole.Primary ? Lsn.ParseOrNull(s.CurrentLsn) : ReplicaPosition(s),
             Lsn.ParseOrNull(s.ReplayLsn), ctx.Node.ApiUrl, ctx.Node.Address, ctx.Node.Port, ctx.Node.Priority, ctx.Node.NoFailover, DateTimeOffset.UtcNow);
         try
         {

@@ -14,6 +14,9 @@ public sealed class NodeState
 
     public NodeStatus Current => _current;
 
+    /// <summary>The cluster as last read from the DCS (null before the first successful read).</summary>
+    public Core.Dcs.ClusterView? View { get; set; }
+
     public void Set(NodeStatus status) => _current = status;
 
     public void Update(Func<NodeStatus, NodeStatus> change) => _current = change(_current);
