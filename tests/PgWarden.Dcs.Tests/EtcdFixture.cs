@@ -17,6 +17,13 @@ public sealed class EtcdFixture : IAsyncLifetime
             Path.Combine(_root, "etcd"), TimeSpan.FromSeconds(20), CancellationToken.None);
     }
 
+    /// <summary>Starts etcd again on the same URLs and data (after a test stopped it).</summary>
+    public async Task RestartAsync()
+    {
+        await Server.DisposeAsync();
+        Server = await EtcdServer.StartAsync(Server.Name, Server.ClientUrl, Server.PeerUrl, Server.DataDir, TimeSpan.FromSeconds(20), CancellationToken.None);
+    }
+
     public EtcdDcs NewDcs(string? cluster = null, TimeSpan? timeout = null) =>
         new(cluster ?? NewClusterName(), [Endpoint], timeout);
 

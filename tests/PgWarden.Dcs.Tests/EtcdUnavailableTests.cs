@@ -34,6 +34,25 @@ public sealed class EtcdUnavailableTests(EtcdFixture etcd, ITestOutputHelper out
 
         Assert.True(await etcd.Server.StopAsync(TimeSpan.FromSeconds(5)));
         await AssertAllFailFastAsync(dcs, "etcd stopped");
+
+        // etcd back: the same client answers again within about a second (reconnect backoff ≤ 1 s).
+        await etcd.RestartAsync();
+        var back = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await dcs.ReadAsync(Ct);
+                break;
+            }
+            catch (DcsUnavailableException) when (back.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(50);
+            }
+        }
+        output.WriteLine($"etcd restarted: first successful read {back.ElapsedMilliseconds} ms after it was healthy again");
+        await dcs.PublishMemberAsync(Members.Sample("pg1"), TimeSpan.FromSeconds(30), Ct);
+        Assert.True((await dcs.ReadAsync(Ct)).Members.ContainsKey("pg1"));
     }
 
     private async Task AssertAllFailFastAsync(EtcdDcs dcs, string situation)
