@@ -5,7 +5,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
-packages=(postgresql-15 postgresql-contrib pgbouncer iproute2 util-linux)
+packages=(postgresql-15 postgresql-contrib pgbouncer etcd-server etcd-client iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,7 +37,7 @@ results="$here/TestResults"
 rm -rf "$results"
 total_passed=0
 total_failed=0
-for project in tests/PgWarden.Core.Tests tests/PgWarden.IntegrationTests; do
+for project in tests/PgWarden.Core.Tests tests/PgWarden.Dcs.Tests tests/PgWarden.IntegrationTests; do
   name=$(basename "$project")
   echo "test.sh: running $name"
   start=$(date +%s)

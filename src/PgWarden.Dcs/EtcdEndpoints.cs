@@ -115,12 +115,22 @@ internal sealed class EtcdEndpoints : IDisposable
         var text = e switch
         {
             RpcException r when r.StatusCode == StatusCode.DeadlineExceeded => "no answer in time",
-            RpcException r => $"{r.StatusCode}: {(string.IsNullOrWhiteSpace(r.Status.Detail) ? r.Status.DebugException?.Message : r.Status.Detail)}",
+            RpcException r => $"{r.StatusCode}: {r.Status.Detail}{Cause(r.Status.DebugException)}",
             OperationCanceledException => "no answer in time",
             _ => e.Message,
         };
         text = string.Join(' ', (text ?? "").Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
         return text.Length > 200 ? text[..200] + "…" : text;
+    }
+
+    /// <summary>The innermost error behind a gRPC status ("Connection refused"), which its detail often hides.</summary>
+    private static string Cause(Exception? debug)
+    {
+        while (debug?.InnerException is not null)
+        {
+            debug = debug.InnerException;
+        }
+        return debug is null ? "" : $" ({debug.Message})";
     }
 
     public void Dispose()
