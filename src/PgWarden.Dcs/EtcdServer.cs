@@ -71,7 +71,8 @@ public sealed class EtcdServer : IAsyncDisposable
         var parent = Path.GetDirectoryName(dataDir.TrimEnd('/')) ?? throw new ArgumentException("the data directory needs a parent", nameof(dataDir));
         Directory.CreateDirectory(parent);
         var logFile = Path.Combine(parent, $"etcd-{name}.log");
-        var psi = new ProcessStartInfo(Binary)
+        // Through setpriv --pdeathsig: etcd dies with the process that started it, however that dies.
+        var psi = new ProcessStartInfo("/usr/bin/setpriv")
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -81,6 +82,7 @@ public sealed class EtcdServer : IAsyncDisposable
         };
         foreach (var arg in new[]
         {
+            "--pdeathsig", "SIGTERM", "--", Binary,
             "--name", name,
             "--data-dir", dataDir,
             "--listen-client-urls", clientUrl,
@@ -107,7 +109,7 @@ public sealed class EtcdServer : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = psi };
-        process.Start();
+        PgWarden.Core.Processes.DedicatedLauncherThread.Run(process.Start);
         process.StandardInput.Close();
         var server = new EtcdServer(process, PumpAsync(process, logFile), name, clientUrl, peerUrl, dataDir, logFile);
         try

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PgWarden.Core.Processes;
 using PgWarden.Postgres.Os;
 
 namespace PgWarden.Postgres.Tools;

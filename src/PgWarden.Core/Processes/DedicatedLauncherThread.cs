@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace PgWarden.Postgres.Tools;
+namespace PgWarden.Core.Processes;
 
 /// <summary>
 /// Starts server processes from one thread that lives as long as this process. Linux delivers a
