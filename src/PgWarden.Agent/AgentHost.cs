@@ -36,13 +36,7 @@ public static class AgentHost
         await using var collector = new PostgresMetricsCollector(context.Postgres.LocalConnectionString(cluster.Database.Name), registry);
 
         var app = builder.Build();
-        app.MapGet("/health", () =>
-        {
-            var s = state.Current;
-            return Results.Json(new { node = s.Name, role = s.Role, state = s.State, postgres_running = s.PostgresRunning },
-                Json.Options, statusCode: s.PostgresRunning ? 200 : 503);
-        });
-        app.MapGet("/node", () => Results.Json(state.Current, Json.Options));
+        AgentApi.Map(app, state, context);
         app.MapGet("/metrics", async (HttpContext http) =>
         {
             // Collected on request, on its own connection pool and with a deadline: a slow or

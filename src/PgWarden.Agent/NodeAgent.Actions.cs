@@ -191,6 +191,19 @@ public sealed partial class NodeAgent
         Decided($"rejoined {leader.Name} as a replica");
     }
 
+    /// <summary>`pgwarden reinit`: a fresh clone of the leader; the old data directory is kept aside, not deleted.</summary>
+    private async Task ReinitAsync(NodeConfig leader, CancellationToken ct)
+    {
+        Decided($"re-initialising from {leader.Name} on request");
+        state.Update(s => s with { State = "reinitialising" });
+        await StopServerAsync(fast: true);
+        var aside = ctx.Postgres.MoveDataAside("reinit");
+        AgentLog.Failed(log, Name, $"old data directory kept at {aside}");
+        await ctx.Postgres.CloneAsync(leader, ct);
+        await StartServerAsync(leader, ct);
+        Decided($"re-initialised from {leader.Name}");
+    }
+
     /// <summary>One physical slot per other node, so any of them can stream from this primary.</summary>
     private async Task EnsureSlotsAsync(CancellationToken ct)
     {

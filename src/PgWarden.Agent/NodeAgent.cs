@@ -67,10 +67,13 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
                 var clock = Stopwatch.StartNew();
                 await CycleAsync(stoppingToken);
                 metrics.LoopTook(clock.Elapsed);
-                var wait = LoopWait - clock.Elapsed;
+                // While the leadership is changing (no leader, or a switchover/failover requested) the
+                // loop runs every 200 ms instead of loop_wait, so hand-overs are not slowed by polling.
+                var period = _lastView is { Leader: null } or { Failover: not null } ? TimeSpan.FromMilliseconds(200) : LoopWait;
+                var wait = period - clock.Elapsed;
                 if (wait > TimeSpan.Zero)
                 {
-                    await Task.WhenAny(Task.Delay(wait, stoppingToken), _server?.Exited ?? Task.Delay(Timeout.Infinite, stoppingToken));
+                    await Task.WhenAny(Task.Delay(wait, stoppingToken), _server?.Exited ?? Task.Delay(Timeout.Infinite, stoppingToken), state.WakeAsync(stoppingToken));
                 }
             }
         }
@@ -202,6 +205,10 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         _cycle++;
         var view = await TryReadAsync(ct);
         await SuperviseAsync(ct);
+        if (state.TakeReinitRequest() && view?.Leader?.Name is { } reinitFrom && reinitFrom != Name)
+        {
+            await ReinitAsync(ctx.Cluster.Node(reinitFrom), ct);
+        }
         var local = Observe();
         var decision = HaDecider.Decide(view, local, DateTimeOffset.UtcNow, Ttl);
         Decided(decision.Reason);

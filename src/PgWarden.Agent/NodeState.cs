@@ -19,5 +19,42 @@ public sealed class NodeState
 
     public void Set(NodeStatus status) => _current = status;
 
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>Runs the agent's next HA cycle now instead of after loop_wait (an API request changed something).</summary>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
+    public Task WakeAsync(CancellationToken ct) => _wake.WaitAsync(ct);
+
+    private int _reinitRequested;
+
+    /// <summary>Asks the agent to re-clone this replica from the leader; false if it is not a replica of a running leader.</summary>
+    public bool RequestReinit()
+    {
+        var leader = View?.Leader?.Name;
+        if (_current.Role != NodeRole.Replica || leader is null || leader == _current.Name)
+        {
+            return false;
+        }
+        Interlocked.Exchange(ref _reinitRequested, 1);
+        Wake();
+        return true;
+    }
+
+    /// <summary>True once per request.</summary>
+    public bool TakeReinitRequest() => Interlocked.Exchange(ref _reinitRequested, 0) == 1;
+
     public void Update(Func<NodeStatus, NodeStatus> change) => _current = change(_current);
 }

@@ -31,6 +31,11 @@ public static class Program
         root.Subcommands.Add(DcsServerCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(DiagnoseCommand.Create());
+        root.Subcommands.Add(SwitchoverCommand.Create());
+        root.Subcommands.Add(FailoverCommand.Create());
+        root.Subcommands.Add(PauseCommand.Create(pause: true));
+        root.Subcommands.Add(PauseCommand.Create(pause: false));
+        root.Subcommands.Add(ReinitCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -60,7 +60,9 @@ public static class StatusCommand
     public static void Print(ClusterReport report)
     {
         var color = report.Health switch { "healthy" => "green", "degraded" => "yellow", _ => "red" };
-        AnsiConsole.MarkupLine($"Cluster [bold]{Markup.Escape(report.Cluster)}[/]: [{color}]{report.Health}[/], primary {Markup.Escape(report.Primary ?? "none")}");
+        AnsiConsole.MarkupLine($"Cluster [bold]{Markup.Escape(report.Cluster)}[/]: [{color}]{report.Health}[/], primary {Markup.Escape(report.Primary ?? "none")}, " +
+            $"leader lease {Markup.Escape(report.Leader ?? "free")}{(report.LeaseRemainingSeconds is { } r ? $" ({r:0.0} s left)" : "")}" +
+            (report.Paused ? ", [yellow]failover paused[/]" : ""));
         var nodes = new Table().AddColumns("node", "address", "role", "state", "TL", "current/receive LSN", "replay LSN", "lag bytes", "lag s", "slot");
         foreach (var n in report.Nodes)
         {

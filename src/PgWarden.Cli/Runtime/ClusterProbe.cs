@@ -68,7 +68,29 @@ public static class ClusterProbe
         var health = statuses.Values.All(s => s is null) || primary is null && primaries.Count == 0 && statuses.Values.All(s => s is not { PostgresRunning: true })
             ? "unreachable"
             : problems.Count == 0 ? "healthy" : "degraded";
-        return new ClusterReport(cluster.Name, health, problems, primary?.Name, nodes, poolers);
+        var leader = statuses.Values.Select(s => s?.Leader).FirstOrDefault(l => l is not null);
+        var paused = statuses.Values.Any(s => s?.Paused == true);
+        var leaseUntil = leader is null ? null : statuses.GetValueOrDefault(leader)?.LeaseExpiresAt;
+        if (leader is null && primaries.Count > 0)
+        {
+            problems.Add("no node holds the leader lease");
+        }
+        else if (leader is not null && primary is not null && leader != primary.Name)
+        {
+            problems.Add($"{leader} holds the leader lease but {primary.Name} is the running primary");
+        }
+        var dcsErrors = statuses.Values.Select(s => s?.DcsError).Where(e => e is not null).Distinct().ToList();
+        foreach (var e in dcsErrors)
+        {
+            problems.Add($"DCS: {e}");
+        }
+        if (paused)
+        {
+            problems.Add("automatic failover is paused (`pgwarden resume`)");
+        }
+        health = health == "healthy" && problems.Count > 0 ? "degraded" : health;
+        return new ClusterReport(cluster.Name, health, problems, primary?.Name, leader, paused,
+            leaseUntil is { } u ? Math.Max(0, (u - DateTimeOffset.UtcNow).TotalSeconds) : null, nodes, poolers);
     }
 
     /// <summary>Logs in through the PgBouncer as the app (SCRAM) on the write and read-only databases.</summary>

@@ -8,6 +8,9 @@ public sealed record ClusterReport(
     string Health,
     IReadOnlyList<string> Problems,
     string? Primary,
+    string? Leader,
+    bool Paused,
+    double? LeaseRemainingSeconds,
     IReadOnlyList<NodeReport> Nodes,
     IReadOnlyList<PoolerReport> Poolers);
 

@@ -1,0 +1,63 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PgWarden.Core.Api;
+using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Security;
+
+namespace PgWarden.Cli.Runtime;
+
+/// <summary>Calls the agents' mutating API with the cluster's token; any agent will do, the first that answers.</summary>
+public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets)
+{
+    private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10));
+
+    public async Task<JsonElement> PostAsync(string path, object? body, NodeConfig? node, CancellationToken ct)
+    {
+        var targets = node is null ? cluster.Nodes.ToList() : [node];
+        string? lastError = null;
+        foreach (var n in targets)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"{n.ApiUrl}{path}") { Content = JsonContent.Create(body ?? new { }) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secrets.ApiToken);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, ct);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                lastError = $"{n.Name}: {e.Message}";
+                continue;
+            }
+            var json = await response.Content.ReadFromJsonAsync<JsonElement>(Json.Options, ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                var error = json.TryGetProperty("error", out var e) ? e.GetString() : response.ReasonPhrase;
+                throw new PgWardenException((int)response.StatusCode == 503 ? ExitCodes.Unreachable : ExitCodes.UnsafeRefused, $"refused: {error}");
+            }
+            return json;
+        }
+        throw new PgWardenException(ExitCodes.Unreachable, $"no agent answered ({lastError})");
+    }
+
+    public async Task<JsonElement> GetClusterAsync(CancellationToken ct)
+    {
+        foreach (var n in cluster.Nodes)
+        {
+            try
+            {
+                var r = await _http.GetAsync($"{n.ApiUrl}/cluster", ct);
+                if (r.IsSuccessStatusCode)
+                {
+                    return await r.Content.ReadFromJsonAsync<JsonElement>(Json.Options, ct);
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+            }
+        }
+        throw new PgWardenException(ExitCodes.Unreachable, $"no agent of cluster {cluster.Name} answered");
+    }
+}

@@ -1,0 +1,50 @@
+using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Security;
+using PgWarden.Postgres.Tools;
+
+namespace PgWarden.Pooler;
+
+/// <summary>
+/// PgBouncer's admin console (PAUSE, RESUME, SHOW …). It speaks only the simple query protocol,
+/// so this goes through psql, with the admin password in a temporary 0600 passfile.
+/// </summary>
+public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets, IToolRunner tools)
+{
+    private string Psql => Path.Combine(cluster.Postgres.BinDir, "psql");
+
+    public async Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, CancellationToken ct)
+    {
+        var passfile = Path.Combine(Path.GetTempPath(), $"pgwarden-pgbouncer-{Guid.NewGuid():N}.pgpass");
+        SecureFile.WriteAllText(passfile, $"{pooler.Address}:{pooler.Port}:pgbouncer:{cluster.Database.PoolerAdminUser}:{secrets.PoolerAdminPassword}\n");
+        try
+        {
+            var result = await tools.RunAsync(new ToolCommand(Psql,
+            [
+                "-h", pooler.Address, "-p", pooler.Port.ToString(), "-U", cluster.Database.PoolerAdminUser, "-d", "pgbouncer",
+                "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", command,
+            ])
+            {
+                AsServerUser = false,
+                Timeout = timeout,
+                Environment = new Dictionary<string, string> { ["PGPASSFILE"] = passfile, ["PGCONNECT_TIMEOUT"] = "3" },
+            }, ct);
+            if (!result.Succeeded)
+            {
+                throw new PgWardenException(ExitCodes.OperationFailed, $"PgBouncer {pooler.Name}: {command} failed: {result.Tail()}");
+            }
+            return result.StandardOutput;
+        }
+        finally
+        {
+            File.Delete(passfile);
+        }
+    }
+
+    /// <summary>The host PgBouncer currently routes <paramref name="database"/> to (SHOW DATABASES).</summary>
+    public async Task<string?> RouteAsync(PoolerConfig pooler, string database, CancellationToken ct)
+    {
+        var rows = await RunAsync(pooler, "SHOW DATABASES", TimeSpan.FromSeconds(5), ct);
+        return rows.Split('\n').Select(r => r.Split('|')).FirstOrDefault(f => f.Length > 2 && f[0] == database)?[1];
+    }
+}
