@@ -26,6 +26,7 @@ public sealed class AgentContext : IAsyncDisposable
         Postgres = new PostgresNode(cluster, node, Binaries, Launcher, Tools);
         Peers = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2)));
         LocalSuperuser = NpgsqlDataSource.Create(Postgres.LocalConnectionString());
+        StatusSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(Postgres.LocalConnectionString()) { Pooling = false, Timeout = 2 }.ConnectionString);
         Hardware = HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections);
     }
 
@@ -39,6 +40,9 @@ public sealed class AgentContext : IAsyncDisposable
     public PostgresNode Postgres { get; }
     public AgentClient Peers { get; }
     public NpgsqlDataSource LocalSuperuser { get; }
+
+    /// <summary>Unpooled: every status check proves the postmaster still accepts new connections.</summary>
+    public NpgsqlDataSource StatusSource { get; }
     public HardwareProfile Hardware { get; }
 
     public IEnumerable<NodeConfig> OtherNodes => Cluster.Nodes.Where(n => n.Name != Node.Name);
@@ -53,5 +57,9 @@ public sealed class AgentContext : IAsyncDisposable
 
     private IReadOnlyList<string> AdminOsUsers() => AdminOsUsers(Launcher.ServerUser.Name);
 
-    public async ValueTask DisposeAsync() => await LocalSuperuser.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await LocalSuperuser.DisposeAsync();
+        await StatusSource.DisposeAsync();
+    }
 }

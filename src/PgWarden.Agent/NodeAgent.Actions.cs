@@ -89,6 +89,11 @@ public sealed partial class NodeAgent
     /// <summary>Takes the lease (unless held) and promotes the local replica; creates the other nodes' slots.</summary>
     private async Task PromoteAsync(CancellationToken ct)
     {
+        if (_leaseExpiresAt is null && _lastView?.Leader?.Name == Name)
+        {
+            // The key still names this node (e.g. kept by etcd across its own restart): adopt it.
+            await RenewAsync(ct);
+        }
         if (_leaseExpiresAt is null && !await TryAcquireAsync(ct))
         {
             return;
@@ -96,6 +101,21 @@ public sealed partial class NodeAgent
         var before = state.Current.Timeline ?? 0;
         var position = ReplicaPosition(state.Current) ?? 0;
         await ctx.Postgres.PromoteAsync(ct);
+        // A checkpoint records the new timeline in the control file, which former primaries wait
+        // for before pg_rewind; run it in the background so the promotion is not delayed.
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var conn = await ctx.LocalSuperuser.OpenConnectionAsync(CancellationToken.None);
+                await using var cmd = new Npgsql.NpgsqlCommand("CHECKPOINT", conn) { CommandTimeout = 0 };
+                await cmd.ExecuteNonQueryAsync();
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException)
+            {
+                AgentLog.Failed(log, Name, $"checkpoint after promotion failed: {e.Message}");
+            }
+        }, CancellationToken.None);
         _upstream = null;
         File.Delete(UpstreamFile);
         ctx.Postgres.WriteConfiguration(ctx.RenderContext(null));
@@ -156,7 +176,15 @@ public sealed partial class NodeAgent
         {
             if (!_postgresFailed && ctx.Postgres.IsMarkedStandby)
             {
-                await StartServerAsync(leader, ct);
+                try
+                {
+                    await StartServerAsync(leader, ct);
+                    _replicaStartFailures = 0;
+                }
+                catch (PgWardenException e) when (++_replicaStartFailures >= 5)
+                {
+                    await RecloneAsync(leader, $"it failed to start as a replica {_replicaStartFailures} times ({e.Message})", ct);
+                }
             }
             return;
         }
@@ -187,8 +215,28 @@ public sealed partial class NodeAgent
         _postgresFailed = false;
         _primaryRestartUsed = false;
         _leaseExpiresAt = null;
-        await StartServerAsync(leader, ct);
+        try
+        {
+            await StartServerAsync(leader, ct);
+        }
+        catch (PgWardenException e) when (rewind.Succeeded)
+        {
+            // E.g. "requested timeline does not contain minimum recovery point": history this node cannot replay.
+            await RecloneAsync(leader, $"after pg_rewind it could not start as a replica of {leader.Name} ({e.Message})", ct);
+        }
         Decided($"rejoined {leader.Name} as a replica");
+    }
+
+    /// <summary>The last resort for a replica that cannot follow: keep its data directory aside, clone the leader.</summary>
+    private async Task RecloneAsync(NodeConfig leader, string why, CancellationToken ct)
+    {
+        await StopServerAsync(fast: true);
+        var aside = ctx.Postgres.MoveDataAside("reclone");
+        AgentLog.Failed(log, Name, $"re-cloning from {leader.Name}: {why}; old data directory kept at {aside}");
+        state.Update(s => s with { State = "cloning" });
+        await ctx.Postgres.CloneAsync(leader, ct);
+        _replicaStartFailures = 0;
+        await StartServerAsync(leader, ct);
     }
 
     /// <summary>`pgwarden reinit`: a fresh clone of the leader; the old data directory is kept aside, not deleted.</summary>
@@ -228,6 +276,8 @@ public sealed partial class NodeAgent
         {
             await _server.DisposeAsync();
         }
+        // Pooled connections to the previous postmaster are dead now.
+        ctx.LocalSuperuser.Clear();
         _server = ctx.Postgres.StartServer();
         _serverShouldRun = true;
         AgentLog.Started(log, Name, _server.Pid, upstream is null ? (ctx.Postgres.IsMarkedStandby ? "read-only replica without upstream" : "primary") : $"replica of {upstream.Name}");

@@ -34,6 +34,7 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
     private bool _postgresFailed;
     private bool _primaryRestartUsed;
     private int _unansweredChecks;
+    private int _replicaStartFailures;
     private int _cycle;
     private string? _lastReason;
     private ClusterView? _lastView;
@@ -146,6 +147,9 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
                     await ctx.Postgres.CloneAsync(leaderNode, ct);
                     await StartServerAsync(leaderNode, ct);
                     return;
+                case LocalDataState.Empty when view.Initialize is null && !MayInitialize(view):
+                    Decided($"data directory is empty and the cluster is not initialised yet: waiting for {ctx.Cluster.BootstrapNode.Name} to initialise it");
+                    break;
                 case LocalDataState.Empty when view.Initialize is null:
                     if (await Dcs.TryInitializeAsync(Name, ct))
                     {
@@ -193,6 +197,16 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         }
     }
 
+    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// The first configured node initialises a new cluster (so that it is the first primary);
+    /// another node may only if the bootstrap node's agent has not shown up for a minute.
+    /// </summary>
+    private bool MayInitialize(ClusterView view) =>
+        Name == ctx.Cluster.BootstrapNode.Name
+        || !view.Members.ContainsKey(ctx.Cluster.BootstrapNode.Name) && DateTimeOffset.UtcNow - _startedAt > TimeSpan.FromMinutes(1);
+
     private NodeConfig? ReadUpstream()
     {
         var name = File.Exists(UpstreamFile) ? File.ReadAllText(UpstreamFile).Trim() : null;
@@ -221,9 +235,10 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         {
             state.Update(s => s with { DcsError = e.Message });
         }
-        catch (PgWardenException e)
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            AgentLog.Failed(log, Name, e.Message);
+            // One failed action must not take the agent down: log it and decide again next cycle.
+            AgentLog.Failed(log, Name, $"{decision.GetType().Name} failed: {e.Message}");
         }
         if (view is not null)
         {
@@ -290,17 +305,30 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
                 _primaryRestartUsed = true;
                 using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 budget.CancelAfter(PrimaryRestartBudget);
-                try
+                string? lastError = null;
+                // Backends of the killed postmaster may still hold its shared memory for a moment:
+                // retry until the budget is spent.
+                while (!budget.IsCancellationRequested)
                 {
-                    await StartServerAsync(null, budget.Token);
-                    metrics.PostgresRestarted();
-                    Decided("the primary's PostgreSQL crashed and was restarted in place");
+                    try
+                    {
+                        await StartServerAsync(null, budget.Token);
+                        metrics.PostgresRestarted();
+                        Decided("the primary's PostgreSQL crashed and was restarted in place");
+                        return;
+                    }
+                    catch (PgWardenException e)
+                    {
+                        lastError = e.Message;
+                        await Task.Delay(200, CancellationToken.None);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        break;
+                    }
                 }
-                catch (Exception e) when (e is PgWardenException or OperationCanceledException && !ct.IsCancellationRequested)
-                {
-                    AgentLog.Failed(log, Name, $"the primary's PostgreSQL did not come back within {PrimaryRestartBudget.TotalSeconds:0} s: {e.Message}");
-                    await FenceAsync("it did not come back after a crash");
-                }
+                AgentLog.Failed(log, Name, $"the primary's PostgreSQL did not come back within {PrimaryRestartBudget.TotalSeconds:0} s: {lastError}");
+                await FenceAsync("it did not come back after a crash");
                 return;
             }
             if (DateTimeOffset.UtcNow < _replicaRestartAt)
@@ -358,7 +386,8 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         deadline.CancelAfter(timeout);
         try
         {
-            var s = await NodeStatusReader.ReadAsync(ctx.LocalSuperuser, deadline.Token);
+            // A fresh connection each time: a hung postmaster still serves connections it already forked.
+            var s = await NodeStatusReader.ReadAsync(ctx.StatusSource, deadline.Token);
             var systemIdFile = Path.Combine(ctx.Postgres.HomeDir, "system-identifier");
             var systemId = File.Exists(systemIdFile) ? File.ReadAllText(systemIdFile).Trim() : null;
             state.Update(old => old with

@@ -59,9 +59,23 @@ public class HaDeciderTests
     [Fact]
     public void APrimaryThatIsNotTheLeaderRejoins()
     {
-        Assert.Equal("pg2", Is<HaDecision.Rejoin>(HaDecider.Decide(View("pg2"), Primary("pg1", 100), Now, Ttl)).Leader);
+        var leaderReady = View("pg2", null, null, null, Member("pg2", NodeRole.Primary, 200, timeline: 2));
+        Assert.Equal("pg2", Is<HaDecision.Rejoin>(HaDecider.Decide(leaderReady, Primary("pg1", 100), Now, Ttl)).Leader);
         var stopped = new LocalState("pg1", false, NodeRole.Primary, 1, null, null, false, false, 100);
-        Assert.Equal("pg2", Is<HaDecision.Rejoin>(HaDecider.Decide(View("pg2"), stopped, Now, Ttl)).Leader);
+        Assert.Equal("pg2", Is<HaDecision.Rejoin>(HaDecider.Decide(leaderReady, stopped, Now, Ttl)).Leader);
+    }
+
+    [Fact]
+    public void AFormerPrimaryWaitsUntilTheNewLeaderFinishedPromoting()
+    {
+        // pg_rewind against a source still in recovery would find no divergence yet.
+        var promoting = View("pg2", null, null, null, Member("pg2", NodeRole.Replica, 200));
+        var stopped = new LocalState("pg1", false, NodeRole.Primary, 1, null, null, false, false, 100);
+        Is<HaDecision.Wait>(HaDecider.Decide(promoting, stopped, Now, Ttl));
+        Is<HaDecision.Demote>(HaDecider.Decide(promoting, Primary("pg1", 100), Now, Ttl));
+        // Promoted, but no checkpoint yet: its control file still shows the old timeline.
+        var noCheckpoint = View("pg2", null, null, null, Member("pg2", NodeRole.Primary, 200, timeline: 1));
+        Is<HaDecision.Wait>(HaDecider.Decide(noCheckpoint, stopped, Now, Ttl));
     }
 
     [Fact]

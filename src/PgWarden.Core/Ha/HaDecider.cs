@@ -29,6 +29,17 @@ public static class HaDecider
         }
         if (leader is not null)
         {
+            // Ready to rejoin: the leader runs as primary and its control file already shows its new
+            // timeline (a checkpoint after promotion) — pg_rewind sees no divergence before that.
+            var leaderReady = view.Members.TryGetValue(leader, out var lm) && lm is { PostgresRunning: true, Role: NodeRole.Primary }
+                && (local.Timeline == 0 || lm.Timeline > local.Timeline);
+            if (local.Role == NodeRole.Primary && !leaderReady)
+            {
+                // pg_rewind against a leader still finishing its promotion would see no divergence yet.
+                return local.PostgresRunning
+                    ? new HaDecision.Demote($"{leader} holds the leader lease: stopping writes here while it finishes its promotion")
+                    : new HaDecision.Wait($"{leader} holds the leader lease but is not a running primary yet: waiting before rejoining it");
+            }
             if (local.PostgresRunning && local.Role == NodeRole.Primary)
             {
                 return new HaDecision.Rejoin(leader, $"{leader} holds the leader lease but this node's PostgreSQL is a primary: stopping writes here and rejoining {leader} as a replica");

@@ -147,7 +147,7 @@ public sealed partial class TestCluster : IAsyncDisposable
     /// <summary>Every PID this cluster's processes recorded: agents, poolers, postmasters, PgBouncers.</summary>
     public IEnumerable<int> RecordedPids()
     {
-        var files = new List<string>();
+        var files = new List<string> { Path.Combine(Dir, "etcd.pid") };
         for (var i = 1; i <= NodeCount; i++)
         {
             files.Add(Path.Combine(Dir, "nodes", NodeName(i), "agent.pid"));
@@ -197,6 +197,10 @@ public sealed partial class TestCluster : IAsyncDisposable
             }
         }
         await Task.Delay(200);
+        if (Environment.GetEnvironmentVariable("PGWARDEN_KEEP_TEST_DIRS") == "1")
+        {
+            return;
+        }
         try
         {
             Directory.Delete(Dir, recursive: true);

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using PgWarden.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+using static PgWarden.IntegrationTests.ClusterLifecycleTests;
+
+namespace PgWarden.IntegrationTests;
+
+/// <summary>
+/// Fault injection on real PostgreSQL, PgBouncer and etcd: a write probe records every
+/// acknowledged insert through PgBouncer, the fault is injected, and the test checks who is
+/// primary, how long writes were unavailable and that nothing acknowledged was lost.
+/// </summary>
+public sealed class HaFailoverTests(ITestOutputHelper output)
+{
+    private static async Task<string?> LeaderAsync(TestCluster cluster)
+    {
+        var status = await cluster.StatusJsonAsync();
+        return status.GetProperty("leader").ValueKind == JsonValueKind.String ? status.GetProperty("leader").GetString() : null;
+    }
+
+    private static async Task<JsonElement> WaitHealthyAsync(TestCluster cluster, TimeSpan timeout)
+    {
+        var boxed = await TestCluster.WaitForAsync<object>(async () =>
+        {
+            var s = await cluster.StatusJsonAsync();
+            return s.GetProperty("health").GetString() == "healthy" ? s : null;
+        }, timeout, "a healthy cluster");
+        return (JsonElement)boxed;
+    }
+
+    private static int NodeIndex(string name) => int.Parse(name[2..]);
+
+    [Fact]
+    public async Task PostgresCrashOfThePrimaryIsRestartedInPlaceWithinSeconds()
+    {
+        await using var cluster = new TestCluster(subnet: 51);
+        await cluster.UpAsync();
+        await using var probe = new WriteProbe(cluster);
+        await probe.StartAsync();
+        await Task.Delay(500);
+        var at = probe.Now;
+        TestCluster.Signal(cluster.PostmasterPid(1)!.Value, 9);
+        await probe.WaitForSuccessAfterAsync(at, TimeSpan.FromSeconds(30));
+        await Task.Delay(300);
+        var unavailable = probe.LongestGapAfter(at);
+        output.WriteLine($"postgres crash: longest gap between acknowledged writes {unavailable.TotalSeconds:0.00} s, {probe.Failures.Count} failed writes");
+        Assert.True(unavailable < TimeSpan.FromSeconds(5), $"writes unavailable for {unavailable.TotalSeconds:0.0} s");
+        Assert.Empty(await probe.LostAsync());
+        Assert.Equal("pg1", await LeaderAsync(cluster));
+    }
+
+    [Fact]
+    public async Task HostCrashFailsOverAfterTheLeaseAndTheOldPrimaryRejoinsWithRewind()
+    {
+        await using var cluster = new TestCluster(subnet: 52);
+        await cluster.UpAsync();
+        await using var probe = new WriteProbe(cluster);
+        await probe.StartAsync();
+        await Task.Delay(1500);
+        var agent = TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg1", "agent.pid"))!.Value;
+        var postmaster = cluster.PostmasterPid(1)!.Value;
+        var at = probe.Now;
+        TestCluster.Signal(agent, 9);
+        // PostgreSQL must not outlive its agent (parent-death signal).
+        await TestCluster.WaitForAsync(() => Task.FromResult(File.Exists($"/proc/{postmaster}/cmdline") && File.ReadAllText($"/proc/{postmaster}/cmdline").Length > 0 ? null : (object)true),
+            TimeSpan.FromSeconds(5), "pg1's PostgreSQL to stop with its agent");
+        await probe.WaitForSuccessAfterAsync(at, TimeSpan.FromSeconds(40));
+        var unavailable = probe.LongestGapAfter(at);
+        output.WriteLine($"host crash: longest gap between acknowledged writes {unavailable.TotalSeconds:0.00} s");
+        Assert.True(unavailable < TimeSpan.FromSeconds(16), $"writes unavailable for {unavailable.TotalSeconds:0.0} s (ttl 10 s)");
+        var leader = await LeaderAsync(cluster);
+        Assert.True(leader is "pg2" or "pg3", $"leader is {leader}");
+        Assert.Empty(await probe.LostAsync());
+
+        // The crashed host comes back: its agent rejoins the new leader with pg_rewind.
+        var up = await cluster.RunAsync("up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
+        var pg1 = status.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("name").GetString() == "pg1");
+        Assert.Equal("replica", pg1.GetProperty("role").GetString());
+        Assert.Contains("rejoin", File.ReadAllText(Path.Combine(cluster.Dir, "logs", "agent-pg1.log")));
+    }
+
+    [Fact]
+    public async Task HungPrimaryIsFencedAndDoesNotComeBackAsASecondPrimary()
+    {
+        await using var cluster = new TestCluster(subnet: 53);
+        await cluster.UpAsync();
+        await using var probe = new WriteProbe(cluster);
+        await probe.StartAsync();
+        await Task.Delay(500);
+        var postmaster = cluster.PostmasterPid(1)!.Value;
+        var at = probe.Now;
+        TestCluster.Signal(postmaster, 19);
+        string? leader;
+        try
+        {
+            // New connections hang while existing backends still answer: the agent's fresh-connection
+            // health check must notice, fence (kill) it and hand the lease over.
+            leader = (string)await TestCluster.WaitForAsync<object>(async () => await LeaderAsync(cluster) is "pg2" or "pg3" ? await LeaderAsync(cluster) : null,
+                TimeSpan.FromSeconds(40), "another node to take the lease from the hung pg1");
+            await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            TestCluster.Signal(postmaster, 18);
+        }
+        Assert.True(leader is "pg2" or "pg3", $"leader is {leader}");
+        output.WriteLine($"hung primary: longest gap between acknowledged writes {probe.LongestGapAfter(at).TotalSeconds:0.00} s, leader {leader}");
+        Assert.Contains("fenced", File.ReadAllText(Path.Combine(cluster.Dir, "logs", "agent-pg1.log")));
+        // After SIGCONT: exactly one primary, and pg1 rejoins as a replica.
+        var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
+        var primaries = status.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("role").GetString() == "primary");
+        Assert.Equal(1, primaries);
+        Assert.Empty(await probe.LostAsync());
+    }
+
+    [Fact]
+    public async Task WithEtcdStoppedNoNodeAcceptsWritesAfterTheLeaseAndReadsGoOn()
+    {
+        await using var cluster = new TestCluster(subnet: 54);
+        await cluster.UpAsync();
+        await using (var app = cluster.ThroughPooler(1))
+        {
+            await app.OpenAsync();
+            await Exec(app, "CREATE TABLE before_outage AS SELECT 1 AS x");
+        }
+        var dcsServer = TestCluster.ReadPid(Path.Combine(cluster.Dir, "etcd.pid"))!.Value;
+        TestCluster.Signal(dcsServer, 15);
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        for (var node = 1; node <= 3; node++)
+        {
+            await using var conn = cluster.Superuser(node);
+            await conn.OpenAsync();
+            Assert.True(await Scalar<bool>(conn, "SELECT pg_is_in_recovery()"), $"pg{node} still accepts writes with the DCS down past the lease");
+            Assert.Equal(1L, await Scalar<long>(conn, "SELECT count(*) FROM before_outage"));
+        }
+        var up = await cluster.RunAsync("up");
+        Assert.True(up.ExitCode == 0, up.ToString());
+        var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
+        Assert.Equal(1, status.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("role").GetString() == "primary"));
+        await using (var app = cluster.ThroughPooler(1))
+        {
+            await app.OpenAsync();
+            await Exec(app, "INSERT INTO before_outage VALUES (2)");
+        }
+    }
+
+    [Fact]
+    public async Task SwitchoverUnderLoadFailsNoTransactionAndBadRequestsAreRefused()
+    {
+        await using var cluster = new TestCluster(subnet: 55);
+        await cluster.UpAsync();
+
+        // Refusals change nothing.
+        var unknown = await cluster.RunAsync("switchover", "--to", "pg9", "--yes");
+        Assert.Equal(7, unknown.ExitCode);
+        Assert.Contains("not a node", unknown.Stderr);
+        var toLeader = await cluster.RunAsync("switchover", "--to", "pg1", "--yes");
+        Assert.Equal(7, toLeader.ExitCode);
+        var failover = await cluster.RunAsync("failover", "--to", "pg2");
+        Assert.Equal(7, failover.ExitCode);
+        Assert.Contains("healthy leader", failover.Stderr);
+        using (var http = new HttpClient())
+        {
+            var response = await http.PostAsync($"http://{cluster.Address(1)}:{TestCluster.ApiPort}/switchover", new StringContent("{\"candidate\":\"pg2\"}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+        Assert.Equal("pg1", await LeaderAsync(cluster));
+
+        await using var probe = new WriteProbe(cluster);
+        await probe.StartAsync();
+        await Task.Delay(500);
+        var switchover = await cluster.RunAsync("switchover", "--to", "pg2", "--yes");
+        Assert.True(switchover.ExitCode == 0, switchover.ToString());
+        await Task.Delay(500);
+        output.WriteLine(switchover.Stdout);
+        Assert.Empty(probe.Failures);
+        Assert.Empty(await probe.LostAsync());
+        Assert.Equal("pg2", await LeaderAsync(cluster));
+        var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
+        Assert.Equal("replica", status.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("name").GetString() == "pg1").GetProperty("role").GetString());
+    }
+}
