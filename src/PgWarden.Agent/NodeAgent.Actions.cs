@@ -21,6 +21,10 @@ public sealed partial class NodeAgent
                 {
                     await StartServerAsync(null, ct);
                 }
+                if (ServerAlive && state.Current.Role == NodeRole.Primary && _leaseExpiresAt is not null)
+                {
+                    await ApplySynchronousModeAsync(ct);
+                }
                 if (_cycle % 10 == 0 && ServerAlive && state.Current.Role == NodeRole.Primary)
                 {
                     await EnsureSlotsAsync(ct);
@@ -250,6 +254,34 @@ public sealed partial class NodeAgent
         await ctx.Postgres.CloneAsync(leader, ct);
         await StartServerAsync(leader, ct);
         Decided($"re-initialised from {leader.Name}");
+    }
+
+    /// <summary>
+    /// Synchronous mode: commits wait for ANY 1 of the other nodes, so an acknowledged commit is
+    /// always on at least one replica (and the failover candidate with the most WAL has it).
+    /// </summary>
+    private async Task ApplySynchronousModeAsync(CancellationToken ct)
+    {
+        var desired = Config.SynchronousMode
+            ? $"ANY 1 ({string.Join(", ", ctx.OtherNodes.Select(n => "\"" + n.Name + "\""))})"
+            : "";
+        await using var conn = await ctx.LocalSuperuser.OpenConnectionAsync(ct);
+        await using (var show = new Npgsql.NpgsqlCommand("SELECT current_setting('synchronous_standby_names')", conn))
+        {
+            if ((string)(await show.ExecuteScalarAsync(ct))! == desired)
+            {
+                return;
+            }
+        }
+        await using (var set = new Npgsql.NpgsqlCommand($"ALTER SYSTEM SET synchronous_standby_names = '{desired.Replace("'", "''")}'", conn))
+        {
+            await set.ExecuteNonQueryAsync(ct);
+        }
+        await using (var reload = new Npgsql.NpgsqlCommand("SELECT pg_reload_conf()", conn))
+        {
+            await reload.ExecuteNonQueryAsync(ct);
+        }
+        Decided(desired.Length == 0 ? "synchronous mode off: commits no longer wait for a replica" : $"synchronous mode: commits wait for {desired}");
     }
 
     /// <summary>One physical slot per other node, so any of them can stream from this primary.</summary>

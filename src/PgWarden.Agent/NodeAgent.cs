@@ -252,7 +252,10 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
         var running = ServerAlive && s.PostgresRunning;
         var role = running ? s.Role : Directory.Exists(ctx.Postgres.DataDir) && !ctx.Postgres.IsMarkedStandby ? NodeRole.Primary : NodeRole.Replica;
         var wal = role == NodeRole.Primary ? Lsn.ParseOrNull(s.CurrentLsn) : ReplicaPosition(s);
-        return new LocalState(Name, running, role, s.Timeline ?? 0, wal, _leaseExpiresAt, _postgresFailed, ctx.Node.NoFailover, ctx.Node.Priority);
+        return new LocalState(Name, running, role, s.Timeline ?? 0, wal, _leaseExpiresAt, _postgresFailed, ctx.Node.NoFailover, ctx.Node.Priority)
+        {
+            Peers = ctx.OtherNodes.Select(n => n.Name).ToList(),
+        };
     }
 
     /// <summary>How much WAL a replica has: the larger of received and replayed (after a restart the receive position restarts at a segment boundary).</summary>

@@ -138,14 +138,19 @@ public class HaDeciderTests
     }
 
     [Fact]
-    public void SynchronousModeOnlyTheSyncStandbyTakesOver()
+    public void SynchronousModeTheReplicaWithTheMostWalTakesOverOnlyIfEveryReplicaIsVisible()
     {
         var config = new DcsConfig { SynchronousMode = true };
-        var view = View(null, config, "pg3", null, Member("pg2", NodeRole.Replica, 200), Member("pg3", NodeRole.Replica, 200));
-        Assert.Contains("synchronous", Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg2", 200), Now, Ttl)).Reason);
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(view, Replica("pg3", 200), Now, Ttl));
-        var none = View(null, config, null, null, Member("pg2", NodeRole.Replica, 200));
-        Is<HaDecision.Wait>(HaDecider.Decide(none, Replica("pg2", 200), Now, Ttl));
+        var both = View(null, config, null, null, Member("pg2", NodeRole.Replica, 200), Member("pg3", NodeRole.Replica, 150));
+        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(both, Replica("pg2", 200) with { Peers = ["pg1", "pg3"] }, Now, Ttl));
+        Is<HaDecision.Wait>(HaDecider.Decide(both, Replica("pg3", 150) with { Peers = ["pg1", "pg2"] }, Now, Ttl));
+        // pg3 is not visible: it might hold commits acknowledged by it alone.
+        var oneMissing = View(null, config, null, null, Member("pg2", NodeRole.Replica, 200));
+        var d = HaDecider.Decide(oneMissing, Replica("pg2", 200) with { Peers = ["pg1", "pg3"] }, Now, Ttl);
+        Assert.Contains("pg3", Is<HaDecision.Wait>(d).Reason);
+        // Lag limits do not apply: with synchronous commits the most advanced replica has every acknowledged one.
+        var farBehindOldLeader = View(null, config, null, null, Member("pg1", NodeRole.Primary, 50 * MiB, running: false), Member("pg2", NodeRole.Replica, 10 * MiB), Member("pg3", NodeRole.Replica, 9 * MiB));
+        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(farBehindOldLeader, Replica("pg2", 10 * MiB) with { Peers = ["pg1", "pg3"] }, Now, Ttl));
     }
 
     [Fact]

@@ -181,4 +181,79 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
         Assert.Equal("replica", status.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("name").GetString() == "pg1").GetProperty("role").GetString());
     }
+
+    [Fact]
+    public async Task SynchronousModeLosesNoAcknowledgedWriteWhenThePrimaryHostCrashes()
+    {
+        await using var cluster = new TestCluster(subnet: 56, extraYaml: "dcs: { synchronous_mode: true }");
+        await cluster.UpAsync();
+        await TestCluster.WaitForAsync(async () =>
+        {
+            await using var conn = cluster.Superuser(1, "postgres");
+            await conn.OpenAsync();
+            return (await Scalar<string>(conn, "SHOW synchronous_standby_names")).StartsWith("ANY 1", StringComparison.Ordinal) ? (object)true : null;
+        }, TimeSpan.FromSeconds(20), "the leader to require a synchronous replica");
+        await using var probe = new WriteProbe(cluster);
+        await probe.StartAsync();
+        await Task.Delay(1500);
+        var at = probe.Now;
+        TestCluster.Signal(TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg1", "agent.pid"))!.Value, 9);
+        await probe.WaitForSuccessAfterAsync(at, TimeSpan.FromSeconds(40));
+        output.WriteLine($"synchronous mode host crash: longest gap {probe.LongestGapAfter(at).TotalSeconds:0.00} s, {probe.Acked.Count} acknowledged");
+        Assert.Empty(await probe.LostAsync());
+    }
+
+    [Fact]
+    public async Task ALaggingReplicaIsNotChosenAndRefusesToPromoteAlone()
+    {
+        await using var cluster = new TestCluster(subnet: 57);
+        await cluster.UpAsync();
+        // Freeze pg3's WAL receiver so that it falls behind by more than maximum_lag_on_failover (1 MiB).
+        var pg3 = cluster.PostmasterPid(3)!.Value;
+        var receiver = Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .First(pid => pid > 0 && SafeRead($"/proc/{pid}/stat").Contains($") S {pg3} ") | SafeRead($"/proc/{pid}/stat").Contains($") R {pg3} ") && SafeRead($"/proc/{pid}/cmdline").Contains("walreceiver"));
+        TestCluster.Signal(receiver, 19);
+        try
+        {
+            await using (var app = cluster.ThroughPooler(1))
+            {
+                await app.OpenAsync();
+                await Exec(app, "CREATE TABLE lag_filler AS SELECT g, md5(g::text) AS v FROM generate_series(1, 60000) g");
+            }
+            // Stop pg2 cleanly, then crash pg1's host: only the lagging pg3 is left, and it must refuse.
+            var down2 = TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg2", "agent.pid"))!.Value;
+            TestCluster.Signal(down2, 15);
+            await TestCluster.WaitForAsync(() => Task.FromResult(File.Exists($"/proc/{down2}/cmdline") && File.ReadAllText($"/proc/{down2}/cmdline").Length > 0 ? null : (object)true), TimeSpan.FromSeconds(30), "pg2's agent to stop");
+            TestCluster.Signal(TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg1", "agent.pid"))!.Value, 9);
+            var reason = (string)await TestCluster.WaitForAsync<object>(async () =>
+            {
+                var node = await cluster.NodeApiAsync(3);
+                var decision = node.GetProperty("last_decision").GetString() ?? "";
+                return decision.Contains("maximum_lag_on_failover") ? decision : null;
+            }, TimeSpan.FromSeconds(30), "pg3 to refuse promotion because of its lag");
+            output.WriteLine(reason);
+            await Task.Delay(3000);
+            Assert.Null(await LeaderAsync(cluster));
+            // pg2 comes back with all the WAL: it is chosen, not pg3.
+            var up = await cluster.RunAsync("up");
+            Assert.True(up.ExitCode == 0 || up.ExitCode == 9, up.ToString());
+            await TestCluster.WaitForAsync(async () => await LeaderAsync(cluster) == "pg2" ? (object)true : null, TimeSpan.FromSeconds(60), "pg2 to lead");
+        }
+        finally
+        {
+            TestCluster.Signal(receiver, 18);
+        }
+    }
+
+    private static string SafeRead(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
 }

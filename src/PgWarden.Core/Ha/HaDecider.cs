@@ -142,11 +142,17 @@ public static class HaDecider
         {
             return "it is tagged nofailover";
         }
-        if (view.Config.SynchronousMode && view.SyncStandby != local.Name)
+        if (view.Config.SynchronousMode)
         {
-            return view.SyncStandby is null
-                ? "synchronous mode is on and no synchronous standby is recorded (an asynchronous replica could lose acknowledged commits)"
-                : $"synchronous mode is on and {view.SyncStandby} is the synchronous standby";
+            // The primary waits for ANY 1 of the other nodes: an acknowledged commit is on at least
+            // one replica, so the replica with the most WAL has them all — if every replica's
+            // position is known. A replica that is not visible might be the one that has them.
+            var missing = local.Peers.Where(p => !view.Members.ContainsKey(p) && !IsFormerLeader(view, p)).ToList();
+            if (missing.Count > 0)
+            {
+                return $"synchronous mode is on and the WAL position of {string.Join(", ", missing)} is unknown: it may hold acknowledged commits this node lacks";
+            }
+            return null;
         }
         var reference = ReferencePosition(view, local);
         var behind = reference - (local.WalPosition ?? 0);
@@ -157,6 +163,10 @@ public static class HaDecider
         return null;
     }
 
+    /// <summary>The node that led last (from the timeline history): its position no longer matters once it is gone.</summary>
+    private static bool IsFormerLeader(ClusterView view, string node) =>
+        view.History.Length > 0 ? view.History[^1].NewLeader == node : view.Initialize == node;
+
     /// <summary>The most advanced WAL position known: the last primary's and every replica's.</summary>
     private static long ReferencePosition(ClusterView view, LocalState local) =>
         view.Members.Values.Select(m => m.WalPosition ?? 0).Append(local.WalPosition ?? 0).Max();
@@ -165,8 +175,7 @@ public static class HaDecider
     private static IEnumerable<MemberInfo> Candidates(ClusterView view) =>
         view.Members.Values
             .Where(m => m.PostgresRunning && m.Role == NodeRole.Replica && !m.NoFailover)
-            .Where(m => !view.Config.SynchronousMode || view.SyncStandby == m.Name)
-            .Where(m => ReferencePositionOf(view) - (m.WalPosition ?? 0) <= view.Config.MaximumLagOnFailover)
+            .Where(m => view.Config.SynchronousMode || ReferencePositionOf(view) - (m.WalPosition ?? 0) <= view.Config.MaximumLagOnFailover)
             .OrderByDescending(m => m.WalPosition ?? 0).ThenByDescending(m => m.Priority).ThenBy(m => m.Name, StringComparer.Ordinal);
 
     private static long ReferencePositionOf(ClusterView view) => view.Members.Values.Select(m => m.WalPosition ?? 0).DefaultIfEmpty(0).Max();

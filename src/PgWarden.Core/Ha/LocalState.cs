@@ -17,4 +17,8 @@ public sealed record LocalState(
     DateTimeOffset? LeaseExpiresAt,
     bool PostgresFailed,
     bool NoFailover,
-    int Priority);
+    int Priority)
+{
+    /// <summary>The other nodes of the cluster (from the configuration): in synchronous mode all must be visible to fail over.</summary>
+    public IReadOnlyList<string> Peers { get; init; } = [];
+}
