@@ -33,7 +33,4 @@ public sealed class AgentClient(HttpClient http)
         var results = await Task.WhenAll(list.Select(n => GetNodeAsync(n, ct)));
         return list.Select((n, i) => (n.Name, results[i])).ToDictionary(x => x.Name, x => x.Item2);
     }
-
-    public static PeerView ToPeerView(string name, NodeStatus? status) =>
-        new(name, status is not null && status.PostgresRunning, status?.Role ?? NodeRole.Unknown, status is not null);
 }
