@@ -5,7 +5,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
-packages=(postgresql-15 postgresql-contrib pgbouncer etcd-server etcd-client iproute2 util-linux)
+packages=(postgresql-15 postgresql-contrib pgbouncer etcd-server etcd-client iproute2 util-linux iptables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,7 +19,7 @@ public static class AgentHost
     {
         var node = cluster.Node(nodeName);
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
-        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints);
+        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: node.Address);
         await using var context = new AgentContext(cluster, node, secrets, dcs);
         context.Binaries.EnsureInstalled();
 

@@ -20,7 +20,7 @@ public static class PoolerHost
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
         var bouncer = new PgBouncerInstance(cluster, pooler, launcher);
 
-        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints);
+        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: pooler.Address);
         var builder = Host.CreateApplicationBuilder();
         AgentHost.ConfigureLogging(builder.Logging);
         builder.Services.AddSingleton(cluster);

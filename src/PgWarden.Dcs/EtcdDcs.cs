@@ -30,7 +30,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
     private readonly Dictionary<string, (long Id, long Ttl)> _memberLeases = new(StringComparer.Ordinal);
     private long _leaderLease;
 
-    public EtcdDcs(string cluster, IReadOnlyList<string> endpoints, TimeSpan? operationTimeout = null)
+    public EtcdDcs(string cluster, IReadOnlyList<string> endpoints, TimeSpan? operationTimeout = null, string? localAddress = null)
     {
         CheckName(cluster, nameof(cluster));
         _timeout = operationTimeout ?? DefaultTimeout;
@@ -40,7 +40,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         }
         Cluster = cluster;
         _keys = new EtcdKeys(cluster);
-        _endpoints = new EtcdEndpoints(endpoints, _timeout);
+        _endpoints = new EtcdEndpoints(endpoints, _timeout, System.Net.IPAddress.TryParse(localAddress, out var local) ? local : null);
     }
 
     public string Cluster { get; }

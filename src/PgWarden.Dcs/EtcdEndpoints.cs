@@ -17,7 +17,7 @@ internal sealed class EtcdEndpoints : IDisposable
     private readonly EtcdClient[] _clients;
     private int _preferred;
 
-    public EtcdEndpoints(IReadOnlyList<string> endpoints, TimeSpan timeout)
+    public EtcdEndpoints(IReadOnlyList<string> endpoints, TimeSpan timeout, System.Net.IPAddress? localAddress = null)
     {
         if (endpoints.Count == 0)
         {
@@ -31,12 +31,12 @@ internal sealed class EtcdEndpoints : IDisposable
             }
         }
         _urls = endpoints.Select(u => u.TrimEnd('/')).ToArray();
-        _clients = _urls.Select(u => CreateClient(u, timeout)).ToArray();
+        _clients = _urls.Select(u => CreateClient(u, timeout, localAddress)).ToArray();
     }
 
     public string Describe() => string.Join(",", _urls);
 
-    private static EtcdClient CreateClient(string url, TimeSpan timeout) =>
+    private static EtcdClient CreateClient(string url, TimeSpan timeout, System.Net.IPAddress? localAddress) =>
         new(url, configureChannelOptions: options =>
         {
             // The library's default policy retries Unavailable 5 times with backoff from 1 s; the
@@ -52,6 +52,26 @@ internal sealed class EtcdEndpoints : IDisposable
                 // Find a dead connection (a partition) in seconds; etcd accepts pings every 5 s or more.
                 handler.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
                 handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+                if (localAddress is not null)
+                {
+                    // Connect from the node's own address: firewalls (and the partition tests)
+                    // then see which node talks to etcd, also when all nodes share one machine.
+                    handler.ConnectCallback = async (context, ct) =>
+                    {
+                        var socket = new System.Net.Sockets.Socket(localAddress.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                        try
+                        {
+                            socket.Bind(new System.Net.IPEndPoint(localAddress, 0));
+                            await socket.ConnectAsync(context.DnsEndPoint, ct);
+                            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                        }
+                        catch
+                        {
+                            socket.Dispose();
+                            throw;
+                        }
+                    };
+                }
             }
         });
 

@@ -245,6 +245,63 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task APartitionedPrimaryStopsWritingAndRejoinsAfterTheHeal()
+    {
+        // etcd and the PgBouncers on their own addresses (.9 and .5), so that pg1's host (.1) can be cut off from them.
+        await using var cluster = new TestCluster(subnet: 58, poolerHost: 5,
+            extraYaml: "dcs: { embedded: true, endpoints: [http://127.0.58.9:2479], peer_url: http://127.0.58.9:2480 }");
+        await cluster.UpAsync();
+        await using var probe = new WriteProbe(cluster);
+        await probe.StartAsync();
+        await Task.Delay(1000);
+        // pg1's agent connects to etcd from 127.0.58.1; replicas and PgBouncers reach pg1 on 127.0.58.1:5532.
+        string[][] rules =
+        [
+            ["OUTPUT", "-s", "127.0.58.1", "-d", "127.0.58.9", "-j", "DROP"],
+            ["OUTPUT", "-d", "127.0.58.1", "-p", "tcp", "--dport", "5532", "-j", "DROP"],
+        ];
+        var at = probe.Now;
+        try
+        {
+            foreach (var rule in rules)
+            {
+                await Iptables("-I", rule);
+            }
+            // pg1 demotes itself before its lease could expire; another node takes over.
+            await TestCluster.WaitForAsync(async () =>
+            {
+                await using var local = new Npgsql.NpgsqlConnection($"Host={Path.Combine(cluster.Dir, "nodes", "pg1", "run")};Port={TestCluster.PgPort};Username=postgres;Database=postgres;Timeout=3;Pooling=false");
+                await local.OpenAsync();
+                return await Scalar<bool>(local, "SELECT pg_is_in_recovery()") ? (object)true : null;
+            }, TimeSpan.FromSeconds(20), "the partitioned pg1 to stop accepting writes");
+            await probe.WaitForSuccessAfterAsync(at, TimeSpan.FromSeconds(40));
+            var leader = await LeaderAsync(cluster);
+            Assert.True(leader is "pg2" or "pg3", $"leader is {leader}");
+            output.WriteLine($"partition: longest gap {probe.LongestGapAfter(at).TotalSeconds:0.00} s, new leader {leader}");
+        }
+        finally
+        {
+            foreach (var rule in rules)
+            {
+                await Iptables("-D", rule);
+            }
+        }
+        var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(90));
+        Assert.Equal(1, status.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("role").GetString() == "primary"));
+        Assert.Equal("replica", status.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("name").GetString() == "pg1").GetProperty("role").GetString());
+        var lost = await probe.LostAsync();
+        output.WriteLine($"partition: {lost.Count} acknowledged writes lost (asynchronous replication)");
+    }
+
+    private static async Task Iptables(string action, string[] rule)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("iptables", [action, .. rule]) { RedirectStandardError = true })!;
+        var err = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, $"iptables {action} {string.Join(' ', rule)}: {err}");
+    }
+
     private static string SafeRead(string path)
     {
         try

@@ -15,17 +15,21 @@ public sealed partial class TestCluster : IAsyncDisposable
     public const int PgPort = 5532;
     public const int ApiPort = 8008;
 
-    public TestCluster(int subnet, int nodes = 3, string? extraYaml = null)
+    public TestCluster(int subnet, int nodes = 3, string? extraYaml = null, int poolerHost = 1)
     {
+        PoolerHost = poolerHost;
         Subnet = subnet;
         Dir = Path.Combine(Path.GetTempPath(), $"pgwarden-it-{subnet}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(Dir);
         File.SetUnixFileMode(Dir, (UnixFileMode)0b111_101_101);
         NodeCount = nodes;
-        File.WriteAllText(ConfigFile, Yaml(subnet, nodes, extraYaml));
+        File.WriteAllText(ConfigFile, Yaml(subnet, nodes, extraYaml, poolerHost));
     }
 
     public int Subnet { get; }
+
+    /// <summary>The last octet of the PgBouncers' address (default: the first node's host).</summary>
+    public int PoolerHost { get; }
     public int NodeCount { get; }
     public string Dir { get; }
     public string ConfigFile => Path.Combine(Dir, "cluster.yaml");
@@ -38,7 +42,7 @@ public sealed partial class TestCluster : IAsyncDisposable
 
     public int PoolerPort(int pooler) => 6431 + pooler;
 
-    public static string Yaml(int subnet, int nodes, string? extraYaml = null)
+    public static string Yaml(int subnet, int nodes, string? extraYaml = null, int poolerHost = 1)
     {
         var lines = new List<string>
         {
@@ -55,8 +59,8 @@ public sealed partial class TestCluster : IAsyncDisposable
             lines.Add($"  - {{ name: pg{i}, address: 127.0.{subnet}.{i}, port: {PgPort}, api_port: {ApiPort} }}");
         }
         lines.Add("poolers:");
-        lines.Add($"  - {{ name: pgb1, address: 127.0.{subnet}.1, port: 6432 }}");
-        lines.Add($"  - {{ name: pgb2, address: 127.0.{subnet}.1, port: 6433 }}");
+        lines.Add($"  - {{ name: pgb1, address: 127.0.{subnet}.{poolerHost}, port: 6432 }}");
+        lines.Add($"  - {{ name: pgb2, address: 127.0.{subnet}.{poolerHost}, port: 6433 }}");
         if (extraYaml is not null)
         {
             lines.Add(extraYaml);
@@ -101,7 +105,7 @@ public sealed partial class TestCluster : IAsyncDisposable
     /// <summary>The app's connection through a PgBouncer.</summary>
     public NpgsqlConnection ThroughPooler(int pooler, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
     {
-        Host = Address(1), Port = PoolerPort(pooler), Username = "bookreader_app", Password = ReadSecrets().App,
+        Host = Address(PoolerHost), Port = PoolerPort(pooler), Username = "bookreader_app", Password = ReadSecrets().App,
         Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
     }.ConnectionString);
 
