@@ -24,6 +24,10 @@ public sealed partial class NodeAgent
                 if (ServerAlive && state.Current.Role == NodeRole.Primary && _leaseExpiresAt is not null)
                 {
                     await ApplySynchronousModeAsync(ct);
+                    if (Lsn.ParseOrNull(state.Current.CurrentLsn) is { } position)
+                    {
+                        await Dcs.PublishLeaderPositionAsync(position, ct);
+                    }
                 }
                 if (_cycle % 10 == 0 && ServerAlive && state.Current.Role == NodeRole.Primary)
                 {
@@ -140,7 +144,9 @@ public sealed partial class NodeAgent
     private async Task DemoteAsync(string why, CancellationToken ct)
     {
         AgentLog.Failed(log, Name, $"demoting: {why}");
-        await StopServerAsync(fast: true);
+        // Immediate shutdown: a fast one waits for the WAL senders, which hang when the replicas
+        // are cut off, and a demotion must stop writes now. Crash recovery on restart is safe.
+        await StopServerAsync(immediate: true);
         ctx.Postgres.MarkStandby();
         var leader = _lastView?.Leader?.Name;
         var upstream = leader is not null && leader != Name ? ctx.Cluster.Node(leader) : null;
@@ -334,7 +340,7 @@ public sealed partial class NodeAgent
         }
     }
 
-    private async Task StopServerAsync(bool fast = true)
+    private async Task StopServerAsync(bool fast = true, bool immediate = false)
     {
         _serverShouldRun = false;
         if (_server is null)
@@ -345,7 +351,7 @@ public sealed partial class NodeAgent
         {
             AgentLog.Stopping(log, Name);
             // SIGINT = fast shutdown: roll back open transactions, checkpoint, exit; SIGQUIT after 30 s.
-            if (!await _server.StopAsync(Libc.SIGINT, TimeSpan.FromSeconds(fast ? 30 : 60)))
+            if (!await _server.StopAsync(immediate ? Libc.SIGQUIT : Libc.SIGINT, TimeSpan.FromSeconds(immediate ? 5 : fast ? 30 : 60)))
             {
                 AgentLog.Failed(log, Name, "PostgreSQL did not stop within the grace period and was killed");
             }

@@ -66,6 +66,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         FailoverRequest? failover = null;
         var history = ImmutableArray<TimelineHistoryEntry>.Empty;
         string? syncStandby = null;
+        long? optime = null;
         foreach (var kv in kvs)
         {
             var name = kv.Key.ToStringUtf8()[_keys.Prefix.Length..];
@@ -93,6 +94,9 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
                     case "sync":
                         syncStandby = JsonSerializer.Deserialize<SyncState>(value, s_json)?.Standby;
                         break;
+                    case "optime" when long.TryParse(value, out var position):
+                        optime = position;
+                        break;
                     default:
                         if (name.StartsWith("members/", StringComparison.Ordinal) && name.Length > "members/".Length
                             && JsonSerializer.Deserialize<MemberInfo>(value, s_json) is { } member)
@@ -107,7 +111,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
             {
             }
         }
-        return new ClusterView(leader, members.ToImmutable(), config, initialize, failover, history, syncStandby);
+        return new ClusterView(leader, members.ToImmutable(), config, initialize, failover, history, syncStandby) { LastLeaderPosition = optime };
     }
 
     private static ImmutableArray<TimelineHistoryEntry> ParseHistory(string value)
@@ -246,6 +250,9 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         // A node that finds its own name there won before (a retry whose first answer was lost).
         return response.Succeeded || response.Responses[0].ResponseRange.Kvs.FirstOrDefault()?.Value.ToStringUtf8() == node;
     }
+
+    public Task PublishLeaderPositionAsync(long position, CancellationToken cancellationToken) =>
+        PutAsync("recording the leader's WAL position", _keys.Optime, position.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
 
     public Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken) =>
         PutAsync("writing the cluster config", _keys.Config, JsonSerializer.Serialize(config, s_json), cancellationToken);

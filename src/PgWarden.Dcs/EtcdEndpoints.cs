@@ -36,8 +36,43 @@ internal sealed class EtcdEndpoints : IDisposable
 
     public string Describe() => string.Join(",", _urls);
 
-    private static EtcdClient CreateClient(string url, TimeSpan timeout, System.Net.IPAddress? localAddress) =>
-        new(url, configureChannelOptions: options =>
+    private readonly List<Grpc.Net.Client.GrpcChannel> _ownChannels = [];
+
+    private EtcdClient CreateClient(string url, TimeSpan timeout, System.Net.IPAddress? localAddress)
+    {
+        if (localAddress is not null)
+        {
+            // Connect from the node's own address: firewalls (and the partition tests) then see
+            // which node talks to etcd, also when all nodes share one machine. gRPC's client-side
+            // balancing cannot use a custom connect callback, so this channel has none (one
+            // address per client anyway) and no retry policy either.
+            var handler = new SocketsHttpHandler
+            {
+                ConnectTimeout = timeout,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+                EnableMultipleHttp2Connections = true,
+                ConnectCallback = async (context, ct) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(localAddress.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                    try
+                    {
+                        socket.Bind(new System.Net.IPEndPoint(localAddress, 0));
+                        await socket.ConnectAsync(context.DnsEndPoint, ct);
+                        return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
+                },
+            };
+            var channel = Grpc.Net.Client.GrpcChannel.ForAddress(url, new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+            _ownChannels.Add(channel);
+            return new EtcdClient(channel.CreateCallInvoker());
+        }
+        return new EtcdClient(url, configureChannelOptions: options =>
         {
             // The library's default policy retries Unavailable 5 times with backoff from 1 s; the
             // HA loop wants an answer (or a failure) within its deadline, and we move to the next
@@ -52,28 +87,9 @@ internal sealed class EtcdEndpoints : IDisposable
                 // Find a dead connection (a partition) in seconds; etcd accepts pings every 5 s or more.
                 handler.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
                 handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
-                if (localAddress is not null)
-                {
-                    // Connect from the node's own address: firewalls (and the partition tests)
-                    // then see which node talks to etcd, also when all nodes share one machine.
-                    handler.ConnectCallback = async (context, ct) =>
-                    {
-                        var socket = new System.Net.Sockets.Socket(localAddress.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
-                        try
-                        {
-                            socket.Bind(new System.Net.IPEndPoint(localAddress, 0));
-                            await socket.ConnectAsync(context.DnsEndPoint, ct);
-                            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-                        }
-                        catch
-                        {
-                            socket.Dispose();
-                            throw;
-                        }
-                    };
-                }
             }
         });
+    }
 
     /// <summary>
     /// Runs <paramref name="call"/> against one endpoint after the other until one answers or
@@ -155,6 +171,10 @@ internal sealed class EtcdEndpoints : IDisposable
 
     public void Dispose()
     {
+        foreach (var channel in _ownChannels)
+        {
+            channel.Dispose();
+        }
         foreach (var client in _clients)
         {
             client.Dispose();

@@ -28,5 +28,8 @@ internal sealed class EtcdKeys
 
     public string Sync => Prefix + "sync";
 
+    /// <summary>The leader's last WAL position; no lease, so it outlives a crashed leader.</summary>
+    public string Optime => Prefix + "optime";
+
     public string Member(string node) => MembersPrefix + node;
 }

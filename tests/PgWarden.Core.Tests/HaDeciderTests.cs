@@ -122,6 +122,14 @@ public class HaDeciderTests
     }
 
     [Fact]
+    public void TheLeadersRecordedPositionCountsAfterItsMemberKeyIsGone()
+    {
+        // The crashed leader's member key expired; its last recorded position did not.
+        var view = View(null, null, null, null, Member("pg3", NodeRole.Replica, 2 * MiB)) with { LastLeaderPosition = 10 * MiB };
+        Assert.Contains("maximum_lag_on_failover", Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg3", 2 * MiB), Now, Ttl)).Reason);
+    }
+
+    [Fact]
     public void LaggingReplicaIsNotChosenOverACurrentOne()
     {
         var view = View(null, null, null, null, Member("pg2", NodeRole.Replica, 5 * MiB), Member("pg3", NodeRole.Replica, 5 * MiB - 4096));

@@ -68,7 +68,9 @@ public static class ClusterProbe
         var health = statuses.Values.All(s => s is null) || primary is null && primaries.Count == 0 && statuses.Values.All(s => s is not { PostgresRunning: true })
             ? "unreachable"
             : problems.Count == 0 ? "healthy" : "degraded";
-        var leader = statuses.Values.Select(s => s?.Leader).FirstOrDefault(l => l is not null);
+        // Agents that reach the DCS know the leader; one cut off from it only knows an old one.
+        var leader = statuses.Values.Where(s => s is { DcsError: null }).Select(s => s!.Leader).FirstOrDefault(l => l is not null)
+            ?? statuses.Values.Select(s => s?.Leader).FirstOrDefault(l => l is not null);
         var paused = statuses.Values.Any(s => s?.Paused == true);
         var leaseUntil = leader is null ? null : statuses.GetValueOrDefault(leader)?.LeaseExpiresAt;
         if (leader is null && primaries.Count > 0)

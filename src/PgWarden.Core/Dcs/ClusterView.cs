@@ -10,4 +10,8 @@ public sealed record ClusterView(
     string? Initialize,
     FailoverRequest? Failover,
     ImmutableArray<TimelineHistoryEntry> History,
-    string? SyncStandby);
+    string? SyncStandby)
+{
+    /// <summary>The last WAL position the leader recorded (bytes); it outlives the leader's lease.</summary>
+    public long? LastLeaderPosition { get; init; }
+}

@@ -24,6 +24,12 @@ public interface IDcs
     /// <summary>Claims the right to run initdb: true for exactly one caller, ever, per cluster.</summary>
     Task<bool> TryInitializeAsync(string node, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The leader records its WAL position every cycle in a key without a lease, so that after it
+    /// dies the replicas still know how far behind they are (maximum_lag_on_failover).
+    /// </summary>
+    Task PublishLeaderPositionAsync(long position, CancellationToken cancellationToken);
+
     Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken);
 
     Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken);

@@ -167,9 +167,9 @@ public static class HaDecider
     private static bool IsFormerLeader(ClusterView view, string node) =>
         view.History.Length > 0 ? view.History[^1].NewLeader == node : view.Initialize == node;
 
-    /// <summary>The most advanced WAL position known: the last primary's and every replica's.</summary>
+    /// <summary>The most advanced WAL position known: the leader's last recorded one and every member's.</summary>
     private static long ReferencePosition(ClusterView view, LocalState local) =>
-        view.Members.Values.Select(m => m.WalPosition ?? 0).Append(local.WalPosition ?? 0).Max();
+        view.Members.Values.Select(m => m.WalPosition ?? 0).Append(local.WalPosition ?? 0).Append(view.LastLeaderPosition ?? 0).Max();
 
     /// <summary>Eligible running replicas, best first: most WAL, then priority, then name.</summary>
     private static IEnumerable<MemberInfo> Candidates(ClusterView view) =>
@@ -178,5 +178,5 @@ public static class HaDecider
             .Where(m => view.Config.SynchronousMode || ReferencePositionOf(view) - (m.WalPosition ?? 0) <= view.Config.MaximumLagOnFailover)
             .OrderByDescending(m => m.WalPosition ?? 0).ThenByDescending(m => m.Priority).ThenBy(m => m.Name, StringComparer.Ordinal);
 
-    private static long ReferencePositionOf(ClusterView view) => view.Members.Values.Select(m => m.WalPosition ?? 0).DefaultIfEmpty(0).Max();
+    private static long ReferencePositionOf(ClusterView view) => view.Members.Values.Select(m => m.WalPosition ?? 0).Append(view.LastLeaderPosition ?? 0).Max();
 }

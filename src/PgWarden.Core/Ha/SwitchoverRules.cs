@@ -65,7 +65,7 @@ public static class SwitchoverRules
         {
             return $"{target} is not streaming from the leader";
         }
-        var reference = view.Members.Values.Select(m => m.WalPosition ?? 0).DefaultIfEmpty(0).Max();
+        var reference = view.Members.Values.Select(m => m.WalPosition ?? 0).Append(view.LastLeaderPosition ?? 0).Max();
         if (kind == "switchover" && reference - (t.WalPosition ?? 0) > view.Config.MaximumLagOnFailover)
         {
             return $"{target} is {reference - (t.WalPosition ?? 0)} bytes behind, more than maximum_lag_on_failover";
