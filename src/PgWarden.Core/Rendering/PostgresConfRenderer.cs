@@ -59,6 +59,16 @@ public static class PostgresConfRenderer
             Set("primary_slot_name", node.SlotName);
         }
 
+        if (cluster.Backup is { } backup)
+        {
+            Section("WAL archiving (backup repository configured; see `pgwarden backup`)");
+            var cmd = $"{ConfValue.Shell(ctx.PgWardenBinary)} --config {ConfValue.Shell(cluster.ConfigFile)}";
+            Set("archive_mode", "on");
+            Set("archive_command", $"{cmd} wal-push %p", "durable, checksummed, never overwrites");
+            Set("archive_timeout", backup.ArchiveTimeoutSeconds.ToString(), "force a segment switch at least this often (seconds)");
+            Set("restore_command", $"{cmd} wal-fetch %f %p", "replicas and PITR fetch archived WAL");
+        }
+
         Section("Logging");
         Set("log_destination", "stderr");
         Set("logging_collector", "on");
