@@ -26,6 +26,8 @@ public static class Program
         root.Subcommands.Add(PoolerCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(DiagnoseCommand.Create());
+        root.Subcommands.Add(WalPushCommand.Create());
+        root.Subcommands.Add(WalFetchCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -62,11 +62,12 @@ public static class PostgresConfRenderer
         if (cluster.Backup is { } backup)
         {
             Section("WAL archiving (backup repository configured; see `pgwarden backup`)");
-            var cmd = $"{ConfValue.Shell(ctx.PgWardenBinary)} --config {ConfValue.Shell(cluster.ConfigFile)}";
+            var bin = ConfValue.Shell(ctx.PgWardenBinary);
+            var conf = ConfValue.Shell(cluster.ConfigFile);
             Set("archive_mode", "on");
-            Set("archive_command", $"{cmd} wal-push %p", "durable, checksummed, never overwrites");
+            Set("archive_command", $"{bin} wal-push --config {conf} %p", "durable, checksummed, never overwrites");
             Set("archive_timeout", backup.ArchiveTimeoutSeconds.ToString(), "force a segment switch at least this often (seconds)");
-            Set("restore_command", $"{cmd} wal-fetch %f %p", "replicas and PITR fetch archived WAL");
+            Set("restore_command", $"{bin} wal-fetch --config {conf} %f %p", "replicas and PITR fetch archived WAL");
         }
 
         Section("Logging");
