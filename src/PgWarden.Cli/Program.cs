@@ -28,6 +28,9 @@ public static class Program
         root.Subcommands.Add(DiagnoseCommand.Create());
         root.Subcommands.Add(WalPushCommand.Create());
         root.Subcommands.Add(WalFetchCommand.Create());
+        root.Subcommands.Add(BackupCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(RestorePointCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
