@@ -12,7 +12,8 @@ using PgWarden.Postgres.Tools;
 namespace PgWarden.Backup.Physical;
 
 /// <summary>
-/// A base backup streamed from <c>pg_basebackup -D - -Ft -X none</c> through zstd into the
+/// A base backup streamed from <c>pg_basebackup -D - -Ft -X fetch</c> (self-contained: the WAL
+/// written during the copy is inside) through zstd into the
 /// repository. It is complete — its manifest written — only once every WAL segment from its start
 /// to its stop LSN is in the archive, so it can always be restored.
 /// </summary>
@@ -47,7 +48,7 @@ public sealed partial class PhysicalBackup(IBackupRepository repository, PgBinar
         var command = new ToolCommand(bin.PgBaseBackup,
         [
             "-h", source.Node.Address, "-p", source.Node.Port.ToString(CultureInfo.InvariantCulture), "-U", cluster.Database.ReplicationUser,
-            "-D", "-", "-Ft", "-X", "none", "--checkpoint=fast", "--no-password", "--verbose",
+            "-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password", "--verbose",
         ])
         {
             Environment = new Dictionary<string, string> { ["PGPASSFILE"] = source.PassFile, ["PGAPPNAME"] = "pgwarden-backup", ["PGCONNECT_TIMEOUT"] = "10" },

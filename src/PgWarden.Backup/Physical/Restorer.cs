@@ -181,7 +181,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
                 await using var conn = new NpgsqlConnection(cs);
                 await conn.OpenAsync(ct);
                 await using var cmd = new NpgsqlCommand(
-                    "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state(), coalesce(pg_last_wal_replay_lsn()::text, pg_current_wal_lsn()::text)," +
+                    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE 'not paused' END, coalesce(pg_last_wal_replay_lsn()::text, pg_current_wal_lsn()::text)," +
                     " (SELECT timeline_id FROM pg_control_checkpoint()), pg_last_xact_replay_timestamp()", conn);
                 await using var r = await cmd.ExecuteReaderAsync(ct);
                 await r.ReadAsync(ct);
