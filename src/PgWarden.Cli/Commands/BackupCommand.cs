@@ -14,6 +14,7 @@ public static class BackupCommand
         var cmd = new Command("backup", "take, list, verify and prune backups in the cluster's backup repository");
         cmd.Subcommands.Add(Physical());
         cmd.Subcommands.Add(List());
+        cmd.Subcommands.Add(Prune());
         return cmd;
     }
 
@@ -71,6 +72,67 @@ public static class BackupCommand
                     m.Verified is { } v ? $"{(v.Ok ? "ok" : "FAILED")} {v.Time:yyyy-MM-dd}{(v.RestoreTested ? " +restore" : "")}" : "-");
             }
             AnsiConsole.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Prune()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var dryRun = new Option<bool>("--dry-run") { Description = "only print what would be removed" };
+        var keepDays = new Option<int?>("--keep-days") { Description = "keep backups younger than N days (default: backup.retention_days, 30)" };
+        var keepCount = new Option<int?>("--keep-count") { Description = "keep the newest N backups of each type" };
+        var cmd = new Command("prune", "remove expired backups and the archived WAL no kept physical backup needs") { config, dir, dryRun, keepDays, keepCount };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var backup = env.Cluster.Backup!;
+            int? days = p.GetValue(keepDays);
+            int? count = p.GetValue(keepCount);
+            if (days is null && count is null)
+            {
+                days = backup.RetentionDays;
+                count = backup.RetentionCount;
+            }
+            if (days is < 0 || count is < 1)
+            {
+                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Unreachable, "--keep-days must be 0 or more and --keep-count 1 or more");
+            }
+            var all = await env.Catalog.ListAsync(ct);
+            var dry = p.GetValue(dryRun);
+            var verb = dry ? "would remove" : "removed";
+            var removedBackups = new HashSet<string>();
+            foreach (var systemId in all.Select(b => b.SystemId).Distinct())
+            {
+                var layout = new Backup.Repository.RepositoryLayout(env.Cluster.Name, systemId);
+                var walObjects = await env.Repository.ListAsync(layout.WalPrefix, ct);
+                var walNames = walObjects.Select(o => layout.WalNameOf(o.Key)).OfType<string>().ToList();
+                var plan = Backup.Catalog.RetentionPlanner.Plan(all.Where(b => b.SystemId == systemId).ToList(), walNames, systemId, DateTimeOffset.UtcNow, days, count);
+                foreach (var b in plan.ExpiredBackups)
+                {
+                    Console.WriteLine($"{verb} {b.Type} backup {b.Id} (started {b.StartTime:yyyy-MM-dd HH:mm}Z)");
+                    if (!dry)
+                    {
+                        // The manifest goes first: a backup without one is never used, even if a file delete fails later.
+                        await env.Repository.DeleteAsync(layout.ManifestKey(b.Id), ct);
+                        foreach (var o in await env.Repository.ListAsync(layout.BackupPrefix(b.Id), ct))
+                        {
+                            await env.Repository.DeleteAsync(o.Key, ct);
+                        }
+                    }
+                    removedBackups.Add(b.Id);
+                }
+                foreach (var name in plan.ExpiredWal)
+                {
+                    if (!dry)
+                    {
+                        await env.Repository.DeleteAsync(layout.WalKey(name), ct);
+                    }
+                }
+                Console.WriteLine($"{verb} {plan.ExpiredWal.Count} archived WAL files of system {systemId} before {plan.OldestNeededWal ?? "(no kept physical backup: WAL kept)"}; kept {plan.KeptBackups.Count} backups");
+            }
             return 0;
         });
         return cmd;
