@@ -31,6 +31,7 @@ public static class Program
         root.Subcommands.Add(BackupCommand.Create());
         root.Subcommands.Add(RestoreCommand.Create());
         root.Subcommands.Add(RestorePointCommand.Create());
+        root.Subcommands.Add(RestoreLogicalCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

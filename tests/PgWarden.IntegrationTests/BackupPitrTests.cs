@@ -162,6 +162,40 @@ public sealed partial class BackupPitrTests(BackupClusterFixture fixture) : ICla
         }
     }
 
+    [Theory]
+    [InlineData("directory", "restored_dir")]
+    [InlineData("plain-gzip", "restored_plain")]
+    public async Task LogicalBackupRoundTripsTheBookReaderSchemaAndData(string format, string database)
+    {
+        var backup = await Cluster.RunAsync("backup", "logical", "--format", format);
+        Assert.True(backup.ExitCode == 0, backup.ToString());
+        var id = backup.Stdout.Split(' ', '\n').First(w => w.EndsWith("-logical", StringComparison.Ordinal));
+        var restore = await Cluster.RunAsync("restore-logical", id, "--db", database);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        const string shape = "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public') || '/' || (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public') || '/' || (SELECT string_agg(name, ',' ORDER BY name) FROM markers)";
+        await using var original = Cluster.Superuser(1);
+        await original.OpenAsync();
+        await using var copy = Cluster.Superuser(1, database);
+        await copy.OpenAsync();
+        var expected = await BackupClusterFixture.Scalar<string>(original, shape);
+        Assert.EndsWith("/a,b,c,d", expected);
+        Assert.Equal(expected, await BackupClusterFixture.Scalar<string>(copy, shape));
+
+        var again = await Cluster.RunAsync("restore-logical", id, "--db", database);
+        Assert.Equal(7, again.ExitCode);
+        Assert.Contains("already exists", again.Stderr);
+    }
+
+    [Fact]
+    public async Task PruneDryRunKeepsTheWalOfTheKeptBackup()
+    {
+        var prune = await Cluster.RunAsync("backup", "prune", "--dry-run", "--keep-count", "1");
+        Assert.True(prune.ExitCode == 0, prune.ToString());
+        Assert.Contains("would remove", prune.Stdout);
+        var list = await Cluster.RunAsync("backup", "list");
+        Assert.Contains(fixture.BackupId, list.Stdout);
+    }
+
     private static void Flip(string file, int offset)
     {
         using var f = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);

@@ -13,6 +13,7 @@ public static class BackupCommand
     {
         var cmd = new Command("backup", "take, list, verify and prune backups in the cluster's backup repository");
         cmd.Subcommands.Add(Physical());
+        cmd.Subcommands.Add(Logical());
         cmd.Subcommands.Add(List());
         cmd.Subcommands.Add(Prune());
         return cmd;
@@ -34,6 +35,28 @@ public static class BackupCommand
             {
                 await new PhysicalBackup(env.Repository, env.Binaries, env.Launcher, Console.WriteLine).RunAsync(source, TimeSpan.FromSeconds(p.GetValue(wait)), ct);
             }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Logical()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var db = new Option<string?>("--db") { Description = "database to dump (default: the app database)" };
+        var format = new Option<string>("--format") { Description = "directory (pg_dump -Fd -j, zstd per file) or plain-gzip (the runbook's .sql.gz)", DefaultValueFactory = _ => "directory" };
+        format.AcceptOnlyFromAmong(Backup.Logical.LogicalBackup.Formats);
+        var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_dump jobs (directory format)", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+        var cmd = new Command("logical", "pg_dump a database into the repository with the runbook's listings (\\l+, \\dt+)") { config, dir, db, format, jobs };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var database = RestoreLogicalCommand.CheckDatabaseName(p.GetValue(db) ?? env.Cluster.Database.Name);
+            var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
+            var systemId = Backup.Wal.ControlFile.SystemIdentifier(primary.DataDir);
+            await new Backup.Logical.LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
+                .RunAsync(primary, systemId, database, p.GetValue(format)!, Math.Max(1, p.GetValue(jobs)), ct);
             return 0;
         });
         return cmd;
