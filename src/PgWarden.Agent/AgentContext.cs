@@ -49,7 +49,7 @@ public sealed class AgentContext : IAsyncDisposable
 
     /// <summary>The rendering inputs for this node, following <paramref name="upstream"/> (null as primary).</summary>
     public NodeRenderContext RenderContext(NodeConfig? upstream) =>
-        new(Cluster, Node, Hardware, upstream, AdminOsUsers());
+        new(Cluster, Node, Hardware, upstream, AdminOsUsers()) { PgWardenBinary = Environment.ProcessPath ?? "pgwarden" };
 
     /// <summary>OS users that may log in as the superuser through the socket: the server user and whoever runs the agent.</summary>
     public static IReadOnlyList<string> AdminOsUsers(string serverUser) =>

@@ -36,6 +36,12 @@ public static class Program
         root.Subcommands.Add(PauseCommand.Create(pause: true));
         root.Subcommands.Add(PauseCommand.Create(pause: false));
         root.Subcommands.Add(ReinitCommand.Create());
+        root.Subcommands.Add(WalPushCommand.Create());
+        root.Subcommands.Add(WalFetchCommand.Create());
+        root.Subcommands.Add(BackupCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(RestorePointCommand.Create());
+        root.Subcommands.Add(RestoreLogicalCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -39,6 +39,12 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         DirectoryAccess.CreatePrivate(SocketDir, ServerUser);
         File.SetUnixFileMode(SocketDir, (UnixFileMode)0b111_101_101);
         DirectoryAccess.EnsureTraversable(DataDir, ServerUser);
+        if (cluster.Backup is { Repository: RepositoryKind.Fs, Path: { } repository } && !Directory.Exists(repository))
+        {
+            // archive_command runs as the server user: the repository must be its own.
+            DirectoryAccess.EnsureTraversable(repository, ServerUser);
+            DirectoryAccess.CreatePrivate(repository, ServerUser);
+        }
     }
 
     /// <summary>Classifies the data directory; refuses one that is not this node's.</summary>

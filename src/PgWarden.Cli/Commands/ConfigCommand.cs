@@ -25,7 +25,7 @@ public static class ConfigCommand
                 var n = cluster.Node(nodeName);
                 var up = p.GetValue(upstream) is { } u ? cluster.Node(u) : n.Name == cluster.BootstrapNode.Name ? null : cluster.BootstrapNode;
                 var ctx = new NodeRenderContext(cluster, n, HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections), up,
-                    AgentContext.AdminOsUsers(cluster.Postgres.OsUser));
+                    AgentContext.AdminOsUsers(cluster.Postgres.OsUser)) { PgWardenBinary = Environment.ProcessPath ?? "pgwarden" };
                 Print($"{n.DataDir}/postgresql.conf", PostgresConfRenderer.Render(ctx));
                 Print($"{n.DataDir}/pg_hba.conf", PgHbaRenderer.Render(ctx));
                 Print($"{n.DataDir}/pg_ident.conf", PgHbaRenderer.RenderIdent(ctx));

@@ -32,6 +32,12 @@ public sealed record ClusterConfig(
     public string SecretsFile => Path.Combine(BaseDir, "secrets.yaml");
 
     public string AppConnectionFile => Path.Combine(BaseDir, "app-connection.env");
+
+    /// <summary>The absolute path of the file this configuration was loaded from.</summary>
+    public string ConfigFile { get; init; } = Path.Combine(BaseDir, "cluster.yaml");
+
+    /// <summary>The backup repository and schedules; null when the cluster has no <c>backup:</c> section.</summary>
+    public BackupSettings? Backup { get; init; }
 }
 
 public sealed record PostgresSettings(

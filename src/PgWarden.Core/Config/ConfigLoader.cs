@@ -56,9 +56,14 @@ public static partial class ConfigLoader
         var nodes = ReadNodes(root, baseDir);
         var poolers = ReadPoolers(root);
         var dcs = ReadDcs(root.OptMap("dcs"), nodes[0]);
+        var backup = ReadBackup(root.OptMap("backup"), baseDir);
         root.RejectUnknownKeys();
 
-        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, nodes, poolers, dcs);
+        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, nodes, poolers, dcs)
+        {
+            ConfigFile = fileName,
+            Backup = backup,
+        };
         CheckEndpointsUnique(config, fileName);
         return config;
     }
@@ -94,7 +99,7 @@ public static partial class ConfigLoader
     [
         "port", "listen_addresses", "unix_socket_directories", "cluster_name", "primary_conninfo",
         "primary_slot_name", "hba_file", "ident_file", "data_directory", "config_file", "hot_standby",
-        "wal_level", "max_connections",
+        "wal_level", "max_connections", "archive_mode", "archive_command", "restore_command",
     ];
 
     private static HardwareHints? ReadHardware(YamlMap? map)
@@ -268,6 +273,80 @@ public static partial class ConfigLoader
         }
         return poolers.ToImmutable();
     }
+
+    private static BackupSettings? ReadBackup(YamlMap? map, string baseDir)
+    {
+        if (map is null)
+        {
+            return null;
+        }
+        var repo = map.OptMap("repository") ?? throw map.Error("repository", "is required (type: fs with a path, or type: s3 with a bucket)");
+        var typeText = repo.String("type");
+        RepositoryKind kind = typeText switch
+        {
+            "fs" => RepositoryKind.Fs,
+            "s3" => RepositoryKind.S3,
+            _ => throw repo.Error("type", $"'{typeText}' must be fs or s3"),
+        };
+        string? path = null;
+        S3Settings? s3 = null;
+        if (kind == RepositoryKind.Fs)
+        {
+            path = System.IO.Path.GetFullPath(repo.String("path"), baseDir);
+        }
+        else
+        {
+            var endpoint = repo.OptString("endpoint");
+            if (endpoint is not null && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")))
+            {
+                throw repo.Error("endpoint", $"'{endpoint}' must be an http:// or https:// URL");
+            }
+            var bucket = repo.String("bucket");
+            if (!BucketPattern().IsMatch(bucket))
+            {
+                throw repo.Error("bucket", $"'{bucket}' is not a valid bucket name (3-63 characters: a-z, 0-9, '.', '-')");
+            }
+            var region = repo.String("region", "us-east-1");
+            var prefix = repo.String("prefix", "").Trim('/');
+            if (prefix.Contains("..", StringComparison.Ordinal) || prefix.Contains('\\'))
+            {
+                throw repo.Error("prefix", $"'{prefix}' must be a plain key prefix (no '..', no backslashes)");
+            }
+            var credentials = repo.OptString("credentials_file") is { } c ? System.IO.Path.GetFullPath(c, baseDir) : null;
+            s3 = new S3Settings(endpoint, bucket, region, prefix, credentials);
+        }
+        repo.RejectUnknownKeys();
+
+        var days = map.Int("retention_days", 30, 1, 3650);
+        int? count = map.OptString("retention_count") is null ? null : map.Int("retention_count", null, 1, 1000);
+        var schedules = map.OptMap("schedule");
+        string Cron(string key, string fallback)
+        {
+            var text = schedules?.String(key, fallback) ?? fallback;
+            if (text is "off")
+            {
+                return text;
+            }
+            try
+            {
+                Cronos.CronExpression.Parse(text);
+            }
+            catch (Cronos.CronFormatException e)
+            {
+                throw schedules!.Error(key, $"'{text}' is not a cron expression (minute hour day month weekday; or off): {e.Message}");
+            }
+            return text;
+        }
+        var logical = Cron("logical", "0 2 * * *");
+        var physical = Cron("physical", "0 3 * * 0");
+        schedules?.RejectUnknownKeys();
+        var archiveTimeout = map.Int("archive_timeout", 300, 0, 86400);
+        map.RejectUnknownKeys();
+        return new BackupSettings(kind, path, s3, days, count, logical, physical, archiveTimeout);
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    private static partial Regex BucketPattern();
 
     private static string ReadAddress(YamlMap m, string key)
     {

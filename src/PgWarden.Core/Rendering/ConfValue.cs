@@ -15,4 +15,11 @@ public static partial class ConfValue
     /// <summary>A libpq conninfo value: bare when safe, otherwise single-quoted with backslash escaping.</summary>
     public static string Conninfo(string value) =>
         Bare().IsMatch(value) && !value.Contains('=') ? value : "'" + value.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
+
+    [GeneratedRegex(@"^[A-Za-z0-9_./:=@%+-]+$")]
+    private static partial Regex ShellSafe();
+
+    /// <summary>A word for /bin/sh (archive_command runs through the shell): bare when safe, else single-quoted.</summary>
+    public static string Shell(string value) =>
+        ShellSafe().IsMatch(value) ? value : "'" + value.Replace("'", "'\\''") + "'";
 }

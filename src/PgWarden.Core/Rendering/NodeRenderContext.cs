@@ -16,4 +16,7 @@ public sealed record NodeRenderContext(
     IReadOnlyList<string> AdminOsUsers)
 {
     public string PassFile => Path.Combine(Node.HomeDir(Cluster), "replication.pgpass");
+
+    /// <summary>The absolute path of the pgwarden executable PostgreSQL runs for archive_command/restore_command.</summary>
+    public string PgWardenBinary { get; init; } = "/usr/local/bin/pgwarden";
 }

@@ -59,6 +59,17 @@ public static class PostgresConfRenderer
             Set("primary_slot_name", node.SlotName);
         }
 
+        if (cluster.Backup is { } backup)
+        {
+            Section("WAL archiving (backup repository configured; see `pgwarden backup`)");
+            var bin = ConfValue.Shell(ctx.PgWardenBinary);
+            var conf = ConfValue.Shell(cluster.ConfigFile);
+            Set("archive_mode", "on");
+            Set("archive_command", $"{bin} wal-push --config {conf} %p", "durable, checksummed, never overwrites");
+            Set("archive_timeout", backup.ArchiveTimeoutSeconds.ToString(), "force a segment switch at least this often (seconds)");
+            Set("restore_command", $"{bin} wal-fetch --config {conf} %f %p", "replicas and PITR fetch archived WAL");
+        }
+
         Section("Logging");
         Set("log_destination", "stderr");
         Set("logging_collector", "on");

@@ -1,0 +1,265 @@
+using System.Formats.Tar;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+using PgWarden.Backup.Catalog;
+using PgWarden.Backup.Repository;
+using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
+using PgWarden.Core.Rendering;
+using PgWarden.Postgres.Os;
+using PgWarden.Postgres.Tools;
+
+namespace PgWarden.Backup.Physical;
+
+/// <summary>
+/// Point-in-time recovery: a physical base backup unpacked (checksums verified) into an empty
+/// directory, recovery settings written, PostgreSQL started as the server OS user on a free
+/// loopback port with restore_command = pgwarden wal-fetch, and watched until the target is reached.
+/// Archiving is off in the restored instance, so it never writes into the cluster's archive.
+/// </summary>
+public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository, PgBinaries bin, ProcessLauncher launcher, IToolRunner tools, string pgwardenBinary, Action<string> output)
+{
+    public sealed record Result(int Port, string SocketDir, string Summary, bool Running);
+
+    public async Task<Result> RestoreAsync(BackupManifest backup, RecoveryTarget target, string dir, int? port, bool keepRunning, TimeSpan timeout, CancellationToken ct)
+    {
+        var full = Path.GetFullPath(dir);
+        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused, $"restore directory {full} is not empty; refusing to restore into it (choose a new or empty directory)");
+        }
+        if (File.Exists(full))
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused, $"{full} is a file, not a directory");
+        }
+        CheckTarget(backup, target);
+        var user = launcher.ServerUser;
+        DirectoryAccess.EnsureTraversable(full, user);
+        DirectoryAccess.CreatePrivate(full, user);
+        var layout = new RepositoryLayout(backup.Cluster, backup.SystemId);
+        output($"restoring backup {backup.Id} ({backup.StartTime:yyyy-MM-dd HH:mm:ss}Z, {Progress.Mb(backup.Size)}) into {full}, recovering to {target.Describe()}");
+        try
+        {
+            foreach (var file in backup.Files)
+            {
+                var progress = Progress.For("  unpacking", file.StoredSize, output);
+                await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, file.Name), file,
+                    tar => Task.Run(() => TarFile.ExtractToDirectory(tar, full, overwriteFiles: false), ct), progress, ct);
+                progress.Done();
+            }
+        }
+        catch (Exception)
+        {
+            // Nothing restored silently: remove the partial unpack (this directory was empty and is ours).
+            foreach (var entry in Directory.EnumerateFileSystemEntries(full))
+            {
+                if (Directory.Exists(entry))
+                {
+                    Directory.Delete(entry, recursive: true);
+                }
+                else
+                {
+                    File.Delete(entry);
+                }
+            }
+            throw;
+        }
+        var chosenPort = port ?? FreePort();
+        var socketDir = Path.Combine(Path.GetTempPath(), $"pgwarden-restore-{chosenPort}");
+        Directory.CreateDirectory(socketDir);
+        File.SetUnixFileMode(socketDir, (UnixFileMode)0b111_101_101);
+        if (Libc.IsRoot)
+        {
+            Libc.Chown(socketDir, user.Uid, user.Gid);
+        }
+        WriteRecoveryConfig(full, target, chosenPort, socketDir);
+        ChownTree(full, user);
+
+        var logFile = full + ".log";
+        if (!File.Exists(logFile))
+        {
+            File.WriteAllText(logFile, "");
+            if (Libc.IsRoot)
+            {
+                Libc.Chown(logFile, user.Uid, user.Gid);
+            }
+        }
+        var start = await tools.RunAsync(new ToolCommand(bin.PgCtl, ["-D", full, "-l", logFile, "-w", "-t", "60", "start"]) { Timeout = TimeSpan.FromMinutes(2) }, ct);
+        var log = ServerLogTail(full, logFile);
+        if (!start.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL in {full} did not start: {Hint(log)}");
+        }
+        output($"  PostgreSQL started on 127.0.0.1:{chosenPort} (socket {socketDir}), replaying archived WAL");
+        string summary;
+        try
+        {
+            summary = await WaitForTargetAsync(full, target, chosenPort, socketDir, logFile, timeout, ct);
+        }
+        catch (Exception)
+        {
+            await StopAsync(full, ct);
+            throw;
+        }
+        output(summary);
+        if (!keepRunning)
+        {
+            await StopAsync(full, ct);
+            output($"  stopped; start it with: pg_ctl -D {full} start (as {user.Name})");
+        }
+        else
+        {
+            output($"  left running on 127.0.0.1:{chosenPort}; stop it with: pg_ctl -D {full} stop (as {user.Name})");
+        }
+        return new Result(chosenPort, socketDir, summary, keepRunning);
+    }
+
+    /// <summary>Refuses a target before the end of the backup (the earliest consistent point) with the recoverable range.</summary>
+    public static void CheckTarget(BackupManifest backup, RecoveryTarget target)
+    {
+        if (target.Count > 1)
+        {
+            throw new PgWardenException(ExitCodes.Unreachable, "give at most one of --target-time, --target-lsn, --target-name, --target-xid, --immediate");
+        }
+        var range = $"backup {backup.Id} can recover from {backup.StopTime:yyyy-MM-dd HH:mm:ss}Z (LSN {backup.StopLsn}) to the end of the archived WAL";
+        if (target.Time is { } t && t < backup.StopTime)
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused, $"target time {t.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z is before the end of the base backup; {range} (choose an older backup with --backup ID)");
+        }
+        if (target.Lsn is { } l && backup.StopLsn is { } stop && Lsn.Parse(l) < Lsn.Parse(stop))
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused, $"target LSN {l} is before the end of the base backup; {range}");
+        }
+    }
+
+    private void WriteRecoveryConfig(string dir, RecoveryTarget target, int port, string socketDir)
+    {
+        var standby = Path.Combine(dir, "standby.signal");
+        if (File.Exists(standby))
+        {
+            File.Delete(standby);
+        }
+        File.WriteAllText(Path.Combine(dir, "recovery.signal"), "");
+        var restore = $"{ConfValue.Shell(pgwardenBinary)} wal-fetch --config {ConfValue.Shell(cluster.ConfigFile)} %f %p";
+        var lines = new List<(string, string)>
+        {
+            ("listen_addresses", "127.0.0.1"),
+            ("port", port.ToString(CultureInfo.InvariantCulture)),
+            ("unix_socket_directories", socketDir),
+            ("cluster_name", $"{cluster.Name}-restore"),
+            ("archive_mode", "off"),
+            ("primary_conninfo", ""),
+            ("primary_slot_name", ""),
+            ("restore_command", restore),
+            ("logging_collector", "off"),
+        };
+        lines.AddRange(target.Settings());
+        var text = "\n# Point-in-time recovery written by pgwarden restore\n" + string.Join("", lines.Select(l => $"{l.Item1} = {ConfValue.Pg(l.Item2)}\n"));
+        File.AppendAllText(Path.Combine(dir, "postgresql.auto.conf"), text);
+    }
+
+    private async Task<string> WaitForTargetAsync(string dir, RecoveryTarget target, int port, string socketDir, string logFile, TimeSpan timeout, CancellationToken ct)
+    {
+        var cs = new NpgsqlConnectionStringBuilder
+        {
+            Host = socketDir, Port = port, Username = cluster.Database.Superuser, Database = "postgres", Timeout = 5, Pooling = false,
+        }.ConnectionString;
+        var deadline = DateTime.UtcNow + timeout;
+        var wantPaused = target.Count > 0 && target.Action == "pause";
+        while (true)
+        {
+            var pid = PostmasterPid(dir);
+            if (pid is null || !Libc.IsAlive(pid.Value))
+            {
+                throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL stopped during recovery: {Hint(ServerLogTail(dir, logFile))}");
+            }
+            try
+            {
+                await using var conn = new NpgsqlConnection(cs);
+                await conn.OpenAsync(ct);
+                await using var cmd = new NpgsqlCommand(
+                    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE 'not paused' END, coalesce(pg_last_wal_replay_lsn()::text, pg_current_wal_lsn()::text)," +
+                    " (SELECT timeline_id FROM pg_control_checkpoint()), pg_last_xact_replay_timestamp()", conn);
+                await using var r = await cmd.ExecuteReaderAsync(ct);
+                await r.ReadAsync(ct);
+                var inRecovery = r.GetBoolean(0);
+                var pause = r.GetString(1);
+                var lsn = r.IsDBNull(2) ? "?" : r.GetString(2);
+                var lastXact = r.IsDBNull(4) ? null : (DateTime?)r.GetDateTime(4);
+                if ((!wantPaused && !inRecovery) || (wantPaused && inRecovery && pause == "paused"))
+                {
+                    var stopLine = File.Exists(logFile) ? File.ReadLines(logFile).LastOrDefault(l => l.Contains("recovery stopping", StringComparison.Ordinal) || l.Contains("recovery stopping", StringComparison.Ordinal)) : null;
+                    var state = inRecovery ? "paused in recovery (read-only; promote with SELECT pg_wal_replay_resume() or pg_ctl promote)" : "promoted (read-write)";
+                    return $"recovered to {target.Describe()}: replayed up to LSN {lsn}" +
+                           (lastXact is { } x ? $", last replayed commit at {x:yyyy-MM-dd HH:mm:ss.ffffff}" : "") +
+                           $"; {state}" + (stopLine is null ? "" : $"; server: {StripPrefix(stopLine)}");
+                }
+            }
+            catch (NpgsqlException)
+            {
+                // Not accepting connections yet.
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new PgWardenException(ExitCodes.Timeout, $"recovery did not reach {target.Describe()} within {timeout.TotalSeconds:0} s: {Hint(ServerLogTail(dir, logFile))}");
+            }
+            await Task.Delay(300, ct);
+        }
+    }
+
+    private async Task StopAsync(string dir, CancellationToken ct) =>
+        await tools.RunAsync(new ToolCommand(bin.PgCtl, ["-D", dir, "-m", "fast", "-w", "-t", "60", "stop"]) { Timeout = TimeSpan.FromMinutes(2) }, ct);
+
+    private static int? PostmasterPid(string dir)
+    {
+        var file = Path.Combine(dir, "postmaster.pid");
+        try
+        {
+            return File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), out var pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string ServerLogTail(string dir, string logFile) =>
+        File.Exists(logFile) ? string.Join("\n", File.ReadLines(logFile).TakeLast(30)) : "";
+
+    /// <summary>The most telling server lines (FATAL/PANIC/ERROR, else the last lines).</summary>
+    private static string Hint(string log)
+    {
+        var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var bad = lines.Where(l => l.Contains("FATAL") || l.Contains("PANIC") || l.Contains("ERROR")).TakeLast(3).ToList();
+        return string.Join(" / ", (bad.Count > 0 ? bad : lines.TakeLast(3)).Select(StripPrefix));
+    }
+
+    private static string StripPrefix(string line)
+    {
+        var i = line.IndexOf("]: ", StringComparison.Ordinal);
+        return (i >= 0 ? line[(i + 3)..] : line).Trim();
+    }
+
+    private static void ChownTree(string dir, OsUser user)
+    {
+        if (!Libc.IsRoot || user.Uid == 0)
+        {
+            return;
+        }
+        Libc.Chown(dir, user.Uid, user.Gid);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories))
+        {
+            Libc.Chown(entry, user.Uid, user.Gid);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,28 @@
+namespace PgWarden.Backup.Repository;
+
+/// <summary>
+/// Where backups and archived WAL live. Keys are '/'-separated relative paths. Objects are written
+/// once: <see cref="PutIfAbsentAsync"/> never replaces an existing object, and an object is visible
+/// only when complete (temp + fsync + rename on a filesystem, a single PUT on S3).
+/// </summary>
+public interface IBackupRepository
+{
+    /// <summary>A description for messages ("fs:/var/backups/pg", "s3://bucket/prefix"); never holds secrets.</summary>
+    string Description { get; }
+
+    /// <summary>Stores <paramref name="content"/> under <paramref name="key"/> with metadata; false when the key already exists (nothing written).</summary>
+    Task<bool> PutIfAbsentAsync(string key, Stream content, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
+
+    /// <summary>Opens an object for reading; throws <see cref="FileNotFoundException"/> when absent.</summary>
+    Task<Stream> GetAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Size, time and metadata of an object; null when absent.</summary>
+    Task<RepositoryObject?> StatAsync(string key, CancellationToken cancellationToken);
+
+    Task<bool> ExistsAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Every complete object whose key starts with <paramref name="prefix"/>, sorted by key.</summary>
+    Task<IReadOnlyList<RepositoryObject>> ListAsync(string prefix, CancellationToken cancellationToken);
+
+    Task DeleteAsync(string key, CancellationToken cancellationToken);
+}

@@ -1,0 +1,150 @@
+using PgWarden.Backup.Repository;
+using PgWarden.Core.Errors;
+using ZstdSharp;
+
+namespace PgWarden.Backup.Wal;
+
+/// <summary>
+/// PostgreSQL's archive_command / restore_command contract on a repository: push succeeds only
+/// once the file is durably stored (or already stored with identical content), never overwrites
+/// different content, and checks the WAL belongs to this cluster; fetch verifies both checksums
+/// before writing the file PostgreSQL asked for.
+/// </summary>
+public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout layout)
+{
+    private const int CompressionLevel = 3;
+
+    public RepositoryLayout Layout => layout;
+
+    /// <summary>Archives one file; returns true when it was stored now, false when an identical copy was already there.</summary>
+    public async Task<bool> PushAsync(string path, CancellationToken cancellationToken)
+    {
+        var fileName = Path.GetFileName(path);
+        var name = WalFileName.TryParse(fileName) ?? throw new PgWardenException(ExitCodes.UnsafeRefused,
+            $"{fileName} is not a WAL segment, .partial, .history or .backup file name; refusing to archive it");
+        byte[] content;
+        try
+        {
+            content = await File.ReadAllBytesAsync(path, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"cannot read {path}: {e.Message}");
+        }
+        if (name.HasPageHeader)
+        {
+            var header = WalHeader.TryParse(content) ?? throw new PgWardenException(ExitCodes.UnsafeRefused,
+                $"{fileName} does not start with a WAL long page header; refusing to archive it");
+            if (header.SystemIdentifier.ToString() != layout.SystemId)
+            {
+                throw new PgWardenException(ExitCodes.UnsafeRefused,
+                    $"{fileName} belongs to database system {header.SystemIdentifier}, not to cluster {layout.Cluster} (system {layout.SystemId}); refusing to archive it");
+            }
+        }
+        var contentSha = ObjectChecksum.Sha256(content);
+        var key = layout.WalKey(fileName);
+        var existing = await repository.StatAsync(key, cancellationToken);
+        if (existing is not null)
+        {
+            return await CompareExistingAsync(existing, fileName, contentSha, cancellationToken) ? false
+                : throw Conflict(fileName);
+        }
+        byte[] compressed;
+        using (var compressor = new Compressor(CompressionLevel))
+        {
+            compressed = compressor.Wrap(content).ToArray();
+        }
+        var metadata = new Dictionary<string, string>
+        {
+            [ObjectChecksum.Stored] = ObjectChecksum.Sha256(compressed),
+            [ObjectChecksum.Content] = contentSha,
+            [ObjectChecksum.ContentSize] = content.Length.ToString(),
+        };
+        using var body = new MemoryStream(compressed, writable: false);
+        if (await repository.PutIfAbsentAsync(key, body, metadata, cancellationToken))
+        {
+            return true;
+        }
+        // Someone stored it between our check and our write: identical is fine, different is not.
+        var raced = await repository.StatAsync(key, cancellationToken);
+        return raced is not null && await CompareExistingAsync(raced, fileName, contentSha, cancellationToken) ? false : throw Conflict(fileName);
+    }
+
+    private PgWardenException Conflict(string fileName) => new(ExitCodes.UnsafeRefused,
+        $"{fileName} is already archived in {repository.Description} with different content; refusing to overwrite it (is another cluster with the same name and system identifier archiving there?)");
+
+    private async Task<bool> CompareExistingAsync(RepositoryObject existing, string fileName, string contentSha, CancellationToken ct)
+    {
+        if (existing.Metadata.TryGetValue(ObjectChecksum.Content, out var stored))
+        {
+            return string.Equals(stored, contentSha, StringComparison.OrdinalIgnoreCase);
+        }
+        // Stored without its metadata (interrupted after the object became visible): compare the content itself.
+        var content = await ReadVerifiedAsync(existing.Key, fileName, existing.Metadata, ct);
+        return ObjectChecksum.Sha256(content) == contentSha;
+    }
+
+    /// <summary>Restores one archived file to <paramref name="destination"/>; false when it is not in the archive.</summary>
+    public async Task<bool> FetchAsync(string fileName, string destination, CancellationToken cancellationToken)
+    {
+        if (WalFileName.TryParse(fileName) is null)
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused, $"{fileName} is not a WAL file name");
+        }
+        var key = layout.WalKey(fileName);
+        var existing = await repository.StatAsync(key, cancellationToken);
+        if (existing is null)
+        {
+            return false;
+        }
+        var content = await ReadVerifiedAsync(key, fileName, existing.Metadata, cancellationToken);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(destination))!;
+        var temp = Path.Combine(dir, $".{Path.GetFileName(destination)}.pgwarden-{Environment.ProcessId}");
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            {
+                await file.WriteAsync(content, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, destination, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+        return true;
+    }
+
+    /// <summary>Reads an archived file and checks the stored and content checksums; throws on any mismatch.</summary>
+    public async Task<byte[]> ReadVerifiedAsync(string key, string fileName, IReadOnlyDictionary<string, string> metadata, CancellationToken ct)
+    {
+        byte[] stored;
+        await using (var stream = await repository.GetAsync(key, ct))
+        using (var buffer = new MemoryStream())
+        {
+            await stream.CopyToAsync(buffer, ct);
+            stored = buffer.ToArray();
+        }
+        if (metadata.TryGetValue(ObjectChecksum.Stored, out var expected) && ObjectChecksum.Sha256(stored) != expected)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed,
+                $"archived {fileName} in {repository.Description} is corrupted (SHA-256 {ObjectChecksum.Sha256(stored)[..12]}… instead of {expected[..12]}…); not restoring it");
+        }
+        byte[] content;
+        try
+        {
+            using var decompressor = new Decompressor();
+            content = decompressor.Unwrap(stored).ToArray();
+        }
+        catch (ZstdException e)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"archived {fileName} in {repository.Description} is not valid zstd data ({e.Message}); not restoring it");
+        }
+        if (metadata.TryGetValue(ObjectChecksum.Content, out var expectedContent) && ObjectChecksum.Sha256(content) != expectedContent)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"archived {fileName} in {repository.Description} decompresses to different content than was archived; not restoring it");
+        }
+        return content;
+    }
+}

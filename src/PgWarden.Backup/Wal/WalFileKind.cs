@@ -1,0 +1,9 @@
+namespace PgWarden.Backup.Wal;
+
+public enum WalFileKind
+{
+    Segment,
+    Partial,
+    History,
+    BackupHistory,
+}

@@ -1,0 +1,163 @@
+using System.CommandLine;
+using System.Text.Json;
+using PgWarden.Backup.Physical;
+using PgWarden.Cli.Runtime;
+using Spectre.Console;
+
+namespace PgWarden.Cli.Commands;
+
+/// <summary>`pgwarden backup physical|list …`: base backups into the repository and the catalog.</summary>
+public static class BackupCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("backup", "take, list, verify and prune backups in the cluster's backup repository");
+        cmd.Subcommands.Add(Physical());
+        cmd.Subcommands.Add(Logical());
+        cmd.Subcommands.Add(List());
+        cmd.Subcommands.Add(Prune());
+        return cmd;
+    }
+
+    private static Command Physical()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var fromReplica = new Option<bool>("--from-replica") { Description = "copy from a streaming replica instead of the primary" };
+        var wait = new Option<int>("--archive-wait") { Description = "seconds to wait for the WAL the backup needs to be archived", DefaultValueFactory = _ => 300 };
+        var cmd = new Command("physical", "stream a base backup (pg_basebackup) zstd-compressed and checksummed into the repository; completes when its WAL is archived") { config, dir, fromReplica, wait };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var source = await env.SourceAsync(p.GetValue(fromReplica), ct);
+            await using (source.NodeSql)
+            await using (source.PrimarySql)
+            {
+                await new PhysicalBackup(env.Repository, env.Binaries, env.Launcher, Console.WriteLine).RunAsync(source, TimeSpan.FromSeconds(p.GetValue(wait)), ct);
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Logical()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var db = new Option<string?>("--db") { Description = "database to dump (default: the app database)" };
+        var format = new Option<string>("--format") { Description = "directory (pg_dump -Fd -j, zstd per file) or plain-gzip (the runbook's .sql.gz)", DefaultValueFactory = _ => "directory" };
+        format.AcceptOnlyFromAmong(Backup.Logical.LogicalBackup.Formats);
+        var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_dump jobs (directory format)", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+        var cmd = new Command("logical", "pg_dump a database into the repository with the runbook's listings (\\l+, \\dt+)") { config, dir, db, format, jobs };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var database = RestoreLogicalCommand.CheckDatabaseName(p.GetValue(db) ?? env.Cluster.Database.Name);
+            var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
+            var systemId = Backup.Wal.ControlFile.SystemIdentifier(primary.DataDir);
+            await new Backup.Logical.LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
+                .RunAsync(primary, systemId, database, p.GetValue(format)!, Math.Max(1, p.GetValue(jobs)), ct);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command List()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("list", "list the complete backups in the repository, oldest first") { config, dir, json };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var all = await env.Catalog.ListAsync(ct);
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(all.Select(m => new
+                {
+                    m.Id, m.Type, m.SystemId, m.SourceNode, m.StartTime, m.StopTime, m.DurationSeconds, m.Timeline, m.StartLsn, m.StopLsn,
+                    m.Database, m.Format, m.Size, m.StoredSize, m.Verified,
+                }), Backup.Catalog.BackupManifest.Json));
+                return 0;
+            }
+            if (all.Count == 0)
+            {
+                Console.WriteLine($"no backups of cluster {env.Cluster.Name} in {env.Repository.Description}");
+                return 0;
+            }
+            var table = new Table().AddColumns("id", "type", "started (UTC)", "duration", "WAL / database", "size", "stored", "verified");
+            foreach (var m in all)
+            {
+                table.AddRow(m.Id, m.Type, $"{m.StartTime:yyyy-MM-dd HH:mm:ss}", $"{m.DurationSeconds:0.0} s",
+                    Markup.Escape(m.Type == "physical" ? $"{m.StartLsn} … {m.StopLsn} (tl {m.Timeline})" : $"{m.Database} ({m.Format})"),
+                    PgWarden.Backup.Progress.Mb(m.Size), PgWarden.Backup.Progress.Mb(m.StoredSize),
+                    m.Verified is { } v ? $"{(v.Ok ? "ok" : "FAILED")} {v.Time:yyyy-MM-dd}{(v.RestoreTested ? " +restore" : "")}" : "-");
+            }
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Prune()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var dryRun = new Option<bool>("--dry-run") { Description = "only print what would be removed" };
+        var keepDays = new Option<int?>("--keep-days") { Description = "keep backups younger than N days (default: backup.retention_days, 30)" };
+        var keepCount = new Option<int?>("--keep-count") { Description = "keep the newest N backups of each type" };
+        var cmd = new Command("prune", "remove expired backups and the archived WAL no kept physical backup needs") { config, dir, dryRun, keepDays, keepCount };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var backup = env.Cluster.Backup!;
+            int? days = p.GetValue(keepDays);
+            int? count = p.GetValue(keepCount);
+            if (days is null && count is null)
+            {
+                days = backup.RetentionDays;
+                count = backup.RetentionCount;
+            }
+            if (days is < 0 || count is < 1)
+            {
+                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Unreachable, "--keep-days must be 0 or more and --keep-count 1 or more");
+            }
+            var all = await env.Catalog.ListAsync(ct);
+            var dry = p.GetValue(dryRun);
+            var verb = dry ? "would remove" : "removed";
+            var removedBackups = new HashSet<string>();
+            foreach (var systemId in all.Select(b => b.SystemId).Distinct())
+            {
+                var layout = new Backup.Repository.RepositoryLayout(env.Cluster.Name, systemId);
+                var walObjects = await env.Repository.ListAsync(layout.WalPrefix, ct);
+                var walNames = walObjects.Select(o => layout.WalNameOf(o.Key)).OfType<string>().ToList();
+                var plan = Backup.Catalog.RetentionPlanner.Plan(all.Where(b => b.SystemId == systemId).ToList(), walNames, systemId, DateTimeOffset.UtcNow, days, count);
+                foreach (var b in plan.ExpiredBackups)
+                {
+                    Console.WriteLine($"{verb} {b.Type} backup {b.Id} (started {b.StartTime:yyyy-MM-dd HH:mm}Z)");
+                    if (!dry)
+                    {
+                        // The manifest goes first: a backup without one is never used, even if a file delete fails later.
+                        await env.Repository.DeleteAsync(layout.ManifestKey(b.Id), ct);
+                        foreach (var o in await env.Repository.ListAsync(layout.BackupPrefix(b.Id), ct))
+                        {
+                            await env.Repository.DeleteAsync(o.Key, ct);
+                        }
+                    }
+                    removedBackups.Add(b.Id);
+                }
+                foreach (var name in plan.ExpiredWal)
+                {
+                    if (!dry)
+                    {
+                        await env.Repository.DeleteAsync(layout.WalKey(name), ct);
+                    }
+                }
+                Console.WriteLine($"{verb} {plan.ExpiredWal.Count} archived WAL files of system {systemId} before {plan.OldestNeededWal ?? "(no kept physical backup: WAL kept)"}; kept {plan.KeptBackups.Count} backups");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

