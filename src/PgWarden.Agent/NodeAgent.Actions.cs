@@ -5,6 +5,7 @@ using PgWarden.Core.Ha;
 using PgWarden.Postgres.Os;
 using PgWarden.Postgres.Sql;
 using PgWarden.Postgres.Tools;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Agent;
 

@@ -1,4 +1,5 @@
 using PgWarden.Postgres.Os;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Agent;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http;
 using System.Runtime.InteropServices;
 using PgWarden.Core.Errors;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Dcs;
 
@@ -163,11 +164,11 @@ public sealed class EtcdServer : IAsyncDisposable
         var clean = true;
         if (!_process.HasExited)
         {
-            Signals.Send(Pid, Signals.SIGTERM);
+            Libc.Kill(Pid, Libc.SIGTERM);
             clean = await Task.WhenAny(Exited, Task.Delay(grace)).ConfigureAwait(false) == Exited;
             if (!clean)
             {
-                Signals.Send(Pid, Signals.SIGKILL);
+                Libc.Kill(Pid, Libc.SIGKILL);
             }
         }
         await Exited.ConfigureAwait(false);

@@ -5,6 +5,7 @@ using PgWarden.Core.Rendering;
 using PgWarden.Core.Security;
 using PgWarden.Postgres.Os;
 using PgWarden.Postgres.Tools;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Postgres;
 

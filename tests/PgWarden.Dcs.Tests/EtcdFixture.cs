@@ -1,3 +1,4 @@
+using PgWarden.Core.Processes;
 namespace PgWarden.Dcs.Tests;
 
 /// <summary>One real single-member etcd per test class, on 127.0.0.1, in a temporary directory; stopped by PID.</summary>
@@ -34,7 +35,7 @@ public sealed class EtcdFixture : IAsyncLifetime
     {
         if (Server is not null)
         {
-            Signals.Send(Server.Pid, Signals.SIGCONT); // in case a test left it stopped
+            Libc.Kill(Server.Pid, Libc.SIGCONT); // in case a test left it stopped
             await Server.DisposeAsync();
         }
         try

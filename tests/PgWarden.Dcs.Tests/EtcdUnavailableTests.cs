@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PgWarden.Core.Dcs;
 using Xunit.Abstractions;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Dcs.Tests;
 
@@ -22,14 +23,14 @@ public sealed class EtcdUnavailableTests(EtcdFixture etcd, ITestOutputHelper out
         Assert.True(await dcs.TryAcquireLeaderAsync("pg1", TimeSpan.FromSeconds(30), Ct));
         await dcs.PublishMemberAsync(Members.Sample("pg1"), TimeSpan.FromSeconds(30), Ct);
 
-        Assert.True(Signals.Send(etcd.Server.Pid, Signals.SIGSTOP));
+        Assert.True(Libc.Kill(etcd.Server.Pid, Libc.SIGSTOP));
         try
         {
             await AssertAllFailFastAsync(dcs, "etcd frozen");
         }
         finally
         {
-            Signals.Send(etcd.Server.Pid, Signals.SIGCONT);
+            Libc.Kill(etcd.Server.Pid, Libc.SIGCONT);
         }
 
         Assert.True(await etcd.Server.StopAsync(TimeSpan.FromSeconds(5)));

@@ -7,6 +7,7 @@ using PgWarden.Core.Config;
 using PgWarden.Core.Errors;
 using PgWarden.Postgres.Os;
 using PgWarden.Postgres.Tools;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Backup.Logical;
 

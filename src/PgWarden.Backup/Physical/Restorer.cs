@@ -11,6 +11,7 @@ using PgWarden.Core.Ha;
 using PgWarden.Core.Rendering;
 using PgWarden.Postgres.Os;
 using PgWarden.Postgres.Tools;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Backup.Physical;
 

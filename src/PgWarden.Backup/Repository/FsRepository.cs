@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using PgWarden.Postgres.Os;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Backup.Repository;
 

@@ -1,6 +1,7 @@
 using PgWarden.Core.Config;
 using PgWarden.Core.Errors;
 using PgWarden.Postgres.Os;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Backup.Repository;
 

@@ -10,6 +10,7 @@ using PgWarden.Postgres;
 using PgWarden.Postgres.Os;
 using PgWarden.Postgres.Tools;
 using Spectre.Console;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PgWarden.Core.Config;
 using PgWarden.Postgres.Os;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Cli.Runtime;
 

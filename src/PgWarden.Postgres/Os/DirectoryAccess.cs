@@ -1,4 +1,5 @@
 using PgWarden.Core.Errors;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Postgres.Os;
 

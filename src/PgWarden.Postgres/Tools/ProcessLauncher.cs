@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PgWarden.Postgres.Os;
+using PgWarden.Core.Processes;
 
 namespace PgWarden.Postgres.Tools;
 

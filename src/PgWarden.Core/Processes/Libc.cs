@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PgWarden.Postgres.Os;
+namespace PgWarden.Core.Processes;
 
 /// <summary>The few POSIX calls .NET does not expose: signals to other processes, ownership, effective uid.</summary>
 public static partial class Libc
