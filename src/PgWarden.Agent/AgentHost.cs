@@ -33,6 +33,8 @@ public static class AgentHost
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(new AgentMetrics(registry, state));
         builder.Services.AddHostedService<NodeAgent>();
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddHostedService<ScheduledDailyCheck>();
         await using var collector = new PostgresMetricsCollector(context.Postgres.LocalConnectionString(cluster.Database.Name), registry);
 
         var app = builder.Build();

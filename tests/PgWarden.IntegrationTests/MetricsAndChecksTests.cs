@@ -122,6 +122,16 @@ public sealed class MetricsAndChecksTests
         Assert.Contains("pg_wal", disk.Stdout);
         Assert.Contains("nothing by hand", disk.Stdout);
 
+        // The leader's agent runs the daily check on a schedule and exports it.
+        var scheduled = await TestCluster.WaitForAsync<object>(async () =>
+        {
+            var m = await ScrapeAsync(cluster, 1);
+            return m.ContainsKey("pgwarden_check_status{period=\"daily\",item=\"connections\"}") ? m : null;
+        }, TimeSpan.FromSeconds(40), "the scheduled daily check's metrics");
+        var checks = (Dictionary<string, double>)scheduled;
+        Assert.Equal(0, checks["pgwarden_check_status{period=\"daily\",item=\"connections\"}"]);
+        Assert.Equal(1, checks["pgwarden_check_status{period=\"daily\",item=\"backups\"}"]);
+
         var monthly = await cluster.RunAsync("check", "monthly", "--json");
         Assert.True(monthly.ExitCode is 0 or 1, monthly.ToString());
         Assert.True(File.Exists(Path.Combine(cluster.Dir, "state", "size-history.log")));

@@ -27,6 +27,43 @@ public sealed class MonitoringReportsTests(MonitoringClusterFixture fixture)
         rows.Select(r => Str(r, column)!).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).ToHashSet();
 
     [Fact]
+    public async Task ChecklistFindsTheSlowQueryTheBloatAndTheInvalidIndex()
+    {
+        await using (var conn = await fixture.OpenAsync())
+        {
+            await Exec(conn, "CREATE TABLE mon.chk_bloat (id int, pad text) WITH (autovacuum_enabled = false)");
+            await Exec(conn, "INSERT INTO mon.chk_bloat SELECT g, repeat('x', 50) FROM generate_series(1, 30000) g");
+            await Exec(conn, "DELETE FROM mon.chk_bloat WHERE id > 3000");
+            await Exec(conn, "CREATE TABLE mon.chk_dup (c int)");
+            await Exec(conn, "INSERT INTO mon.chk_dup VALUES (1), (1)");
+            await Assert.ThrowsAsync<PostgresException>(() => Exec(conn, "CREATE UNIQUE INDEX CONCURRENTLY chk_dup_u ON mon.chk_dup (c)"));
+            await Exec(conn, "SELECT pg_sleep(1.1) FROM (VALUES (1)) AS chk_slow(x)");
+        }
+        try
+        {
+            await Task.Delay(1500); // table statistics reach pg_stat_user_tables within a second
+            var weekly = await Cluster.RunAsync("check", "weekly", "--json");
+            Assert.Equal(1, weekly.ExitCode);
+            var items = JsonDocument.Parse(weekly.Stdout).RootElement.GetProperty("items").EnumerateArray()
+                .ToDictionary(i => i.GetProperty("name").GetString()!, i => (Status: i.GetProperty("status").GetString(), Reason: i.GetProperty("reason").GetString()!));
+            Assert.Equal("warn", items["slow queries"].Status);
+            Assert.Equal("warn", items["bloat"].Status);
+            Assert.Contains("mon.chk_bloat", items["bloat"].Reason);
+
+            var monthly = await Cluster.RunAsync("check", "monthly", "--json");
+            Assert.Equal(2, monthly.ExitCode);
+            var reindex = JsonDocument.Parse(monthly.Stdout).RootElement.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "reindex");
+            Assert.Equal("fail", reindex.GetProperty("status").GetString());
+            Assert.Contains("invalid", reindex.GetProperty("reason").GetString());
+        }
+        finally
+        {
+            await using var conn = await fixture.OpenAsync();
+            await Exec(conn, "DROP TABLE IF EXISTS mon.chk_bloat, mon.chk_dup");
+        }
+    }
+
+    [Fact]
     public async Task UnknownReportIsOneLineListingTheReports()
     {
         var result = await Cluster.RunAsync("report", "nosuch");
