@@ -42,7 +42,6 @@ poolers:
 $2
 YAML
   "$pgw" up --dir "$dir" >"$dir/up.log" 2>&1 || { cat "$dir/up.log"; exit 1; }
-  clusters+=("$dir")
   echo "$dir"
 }
 leader() { "$pgw" status --dir "$1" --json 2>/dev/null | grep -oP '"leader": "\K[^"]+' || true; }
@@ -90,11 +89,13 @@ run_scenario() { # name dir subnet
 }
 
 echo "== asynchronous cluster"
+clusters+=("$work/c92")   # registered before it starts, so cleanup stops it whatever happens
 async=$(make_cluster 92 "")
 run_scenario postgres-crash "$async" 92
 run_scenario host-crash "$async" 92
 run_scenario switchover "$async" 92
 echo "== synchronous_mode cluster"
+clusters+=("$work/c93")
 sync=$(make_cluster 93 "dcs: { synchronous_mode: true }")
 run_scenario sync-host-crash "$sync" 93
 

@@ -61,7 +61,7 @@ md="$out/pool.md"
 rows=()
 run() { # target host port mode clients connect
   local target=$1 host=$2 port=$3 mode=$4 clients=$5 connect=$6
-  local args=(-h "$host" -p "$port" -d bookreader -c "$clients" -j 2 -T "$duration" -n --progress-timestamp)
+  local args=(-h "$host" -p "$port" -d bookreader -c "$clients" -j 2 -T "$duration" -n)
   [[ $mode == select-only ]] && args+=(-S)
   [[ $connect == yes ]] && args+=(-C)
   local log="$work/run.log" tps failed note

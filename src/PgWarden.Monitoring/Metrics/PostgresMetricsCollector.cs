@@ -73,7 +73,9 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
                    current_setting('max_connections')::float8,
                    (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'active'
                         AND wait_event IS NOT NULL AND wait_event_type NOT IN ('Client', 'Activity'))::float8,
-                   (SELECT sum(heap_blks_hit)::float8 / nullif(sum(heap_blks_hit + heap_blks_read), 0) FROM pg_statio_user_tables)
+                   (SELECT sum(pg_stat_get_blocks_hit(c.oid))::float8 / nullif(sum(pg_stat_get_blocks_fetched(c.oid)), 0)
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast')
             """, ct))
         {
             await r.ReadAsync(ct);
@@ -173,7 +175,11 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
         }
     }
 
-    /// <summary>The largest tables (chosen by catalog page counts, so only N sizes are computed) and their indexes' scans.</summary>
+    /// <summary>
+    /// The largest tables, chosen from pg_class by page count first so that statistics and sizes
+    /// are computed for N tables only (the statistics views evaluate a dozen functions per row),
+    /// and the indexes' scans.
+    /// </summary>
     private async Task ScrapeTablesAsync(NpgsqlConnection conn, CancellationToken ct)
     {
         var db = conn.Database;
@@ -181,8 +187,10 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
             SELECT s.schemaname, s.relname, pg_total_relation_size(s.relid)::float8, s.n_live_tup::float8, s.n_dead_tup::float8,
                    extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum))::float8,
                    extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float8
-            FROM (SELECT st.* FROM pg_stat_user_tables st JOIN pg_class c ON c.oid = st.relid
-                  ORDER BY c.relpages DESC, st.relid LIMIT {_topN}) s
+            FROM (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+                  ORDER BY c.relpages DESC, c.oid LIMIT {_topN}) top
+            JOIN pg_stat_user_tables s ON s.relid = top.oid
             """, ct))
         {
             while (await r.ReadAsync(ct))
