@@ -10,13 +10,13 @@ namespace PgWarden.Agent;
 
 /// <summary>
 /// Steers one PgBouncer on its own, apart from the database agents: it watches the DCS (the leader
-/// lease and the members) twice a second and repoints PgBouncer when the leader or the set of
+/// lease and the members) five times a second and repoints PgBouncer when the leader or the set of
 /// streaming replicas changes. The crash of a database host therefore never takes a PgBouncer's
 /// steering down with it.
 /// </summary>
 public sealed class PoolerService(ClusterConfig cluster, PgBouncerInstance bouncer, ClusterSecrets secrets, IDcs dcs, ILogger<PoolerService> log) : BackgroundService
 {
-    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(200);
     private string? _primary;
     private bool _dcsDown;
 
