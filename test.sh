@@ -54,6 +54,12 @@ for project in tests/PgWarden.Core.Tests tests/PgWarden.Dcs.Tests tests/PgWarden
     passed=0
     failed=1
   fi
+  if ((failed > 0)) && [[ -f "$trx" ]]; then
+    echo "test.sh: first failure of $name in full (the rest is in $trx):"
+    awk '/outcome="Failed"/ { failed = 1 } failed && /<Message>/ { show = 1 } show { print } show && /<\/Message>/ { exit }' "$trx" |
+      sed -e 's/.*<Message>//' -e 's/<\/Message>.*//' -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&#xD;//g' -e 's/&#xA;/\n/g' -e 's/&amp;/\&/g' |
+      head -n 120 | sed 's/^/    /'
+  fi
   echo "test.sh: $name: $passed passed, $failed failed ($(( $(date +%s) - start )) s)"
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
