@@ -39,7 +39,7 @@ public static class AgentApi
             return Status(ok);
         });
         app.MapGet("/cluster", () => state.View is { } v
-            ? Results.Json(new { leader = v.Leader?.Name, config = v.Config, members = v.Members.Values.OrderBy(m => m.Name), failover = v.Failover, sync_standby = v.SyncStandby, last_leader_position = v.LastLeaderPosition }, Json.Options)
+            ? Results.Json(new { leader = v.Leader?.Name, config = v.Config, members = v.Members.Values.OrderBy(m => m.Name), failover = v.Failover, sync_standby = v.SyncStandby, last_leader_position = v.LastLeaderPosition, scheduled_backups = v.ScheduledBackups.Values.OrderBy(b => b.Kind, StringComparer.Ordinal) }, Json.Options)
             : Results.Json(new { error = "the DCS has not been read yet", dcs_error = state.Current.DcsError }, Json.Options, statusCode: 503));
         app.MapGet("/history", () => Results.Json(state.View?.History.ToArray() ?? [], Json.Options));
 

@@ -35,6 +35,7 @@ public static class AgentHost
         builder.Services.AddHostedService<NodeAgent>();
         builder.Services.AddSingleton(registry);
         builder.Services.AddHostedService<ScheduledDailyCheck>();
+        builder.Services.AddHostedService<ScheduledBackups>();
         await using var collector = new PostgresMetricsCollector(context.Postgres.LocalConnectionString(cluster.Database.Name), registry);
 
         var app = builder.Build();

@@ -408,6 +408,7 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
                 Replicas = s.Replicas,
                 Slots = s.Slots,
                 WalReceiver = s.WalReceiverStatus,
+                ArchiveFailure = s.ArchiveFailure,
             });
             return true;
         }

@@ -67,6 +67,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         var history = ImmutableArray<TimelineHistoryEntry>.Empty;
         string? syncStandby = null;
         long? optime = null;
+        var backups = ImmutableDictionary.CreateBuilder<string, ScheduledBackupRun>(StringComparer.Ordinal);
         foreach (var kv in kvs)
         {
             var name = kv.Key.ToStringUtf8()[_keys.Prefix.Length..];
@@ -98,7 +99,12 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
                         optime = position;
                         break;
                     default:
-                        if (name.StartsWith("members/", StringComparison.Ordinal) && name.Length > "members/".Length
+                        if (name.StartsWith("backups/", StringComparison.Ordinal)
+                            && JsonSerializer.Deserialize<ScheduledBackupRun>(value, s_json) is { Kind: not null } run)
+                        {
+                            backups[run.Kind] = run;
+                        }
+                        else if (name.StartsWith("members/", StringComparison.Ordinal) && name.Length > "members/".Length
                             && JsonSerializer.Deserialize<MemberInfo>(value, s_json) is { } member)
                         {
                             var node = name["members/".Length..];
@@ -111,7 +117,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
             {
             }
         }
-        return new ClusterView(leader, members.ToImmutable(), config, initialize, failover, history, syncStandby) { LastLeaderPosition = optime };
+        return new ClusterView(leader, members.ToImmutable(), config, initialize, failover, history, syncStandby) { LastLeaderPosition = optime, ScheduledBackups = backups.ToImmutable() };
     }
 
     private static ImmutableArray<TimelineHistoryEntry> ParseHistory(string value)
@@ -250,6 +256,9 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         // A node that finds its own name there won before (a retry whose first answer was lost).
         return response.Succeeded || response.Responses[0].ResponseRange.Kvs.FirstOrDefault()?.Value.ToStringUtf8() == node;
     }
+
+    public Task RecordScheduledBackupAsync(ScheduledBackupRun run, CancellationToken cancellationToken) =>
+        PutAsync($"recording the scheduled {run.Kind} backup", _keys.ScheduledBackup(run.Kind), JsonSerializer.Serialize(run, s_json), cancellationToken);
 
     public Task PublishLeaderPositionAsync(long position, CancellationToken cancellationToken) =>
         PutAsync("recording the leader's WAL position", _keys.Optime, position.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);

@@ -32,4 +32,9 @@ internal sealed class EtcdKeys
     public string Optime => Prefix + "optime";
 
     public string Member(string node) => MembersPrefix + node;
+
+    public string BackupsPrefix => Prefix + "backups/";
+
+    /// <summary>The last scheduled backup of <paramref name="kind"/>; no lease, so a new leader sees it.</summary>
+    public string ScheduledBackup(string kind) => BackupsPrefix + kind;
 }

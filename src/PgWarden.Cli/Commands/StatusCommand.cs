@@ -81,6 +81,12 @@ public static class StatusCommand
             }
             AnsiConsole.Write(poolers);
         }
+        foreach (var run in report.ScheduledBackups)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"scheduled {run.Kind} backup: {run.Status} on {run.Node} (slot {run.Slot:u}" +
+                (run.Finished is { } f ? $", finished {f:u}" : "") + ")" +
+                (run.LastSuccess is { } ok ? $"; last success {ok:u}" : "; no success yet") + (run.Detail is { } d ? $" — {d}" : "")));
+        }
         foreach (var problem in report.Problems)
         {
             AnsiConsole.MarkupLine($"[yellow]problem:[/] {Markup.Escape(problem)}");

@@ -1,6 +1,8 @@
+using System.Text.Json;
 using Npgsql;
 using PgWarden.Core.Api;
 using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
 using PgWarden.Core.Ha;
 using PgWarden.Core.Rendering;
 using PgWarden.Core.Security;
@@ -35,6 +37,10 @@ public static class ClusterProbe
             else if (!s.PostgresRunning)
             {
                 problems.Add($"{n.Name}: PostgreSQL is not running ({s.State})");
+            }
+            else if (s.ArchiveFailure is { } archiving)
+            {
+                problems.Add($"{n.Name}: WAL archiving is failing: {archiving} (PostgreSQL keeps the WAL and retries; see the node's PostgreSQL log)");
             }
             else if (isReplica && !s.IsStreamingReplica)
             {
@@ -90,9 +96,31 @@ public static class ClusterProbe
         {
             problems.Add("automatic failover is paused (`pgwarden resume`)");
         }
+        var scheduled = cluster.Backup is null ? [] : await ScheduledBackupsAsync(client, cluster, statuses, ct);
+        foreach (var run in scheduled.Where(r => r.Status == ScheduledBackupRun.Failed))
+        {
+            problems.Add($"the scheduled {run.Kind} backup of {run.Slot:u} failed on {run.Node}: {run.Detail}");
+        }
         health = health == "healthy" && problems.Count > 0 ? "degraded" : health;
         return new ClusterReport(cluster.Name, health, problems, primary?.Name, leader, paused,
-            leaseUntil is { } u ? Math.Max(0, (u - DateTimeOffset.UtcNow).TotalSeconds) : null, nodes, poolers);
+            leaseUntil is { } u ? Math.Max(0, (u - DateTimeOffset.UtcNow).TotalSeconds) : null, nodes, poolers)
+        {
+            ScheduledBackups = scheduled,
+        };
+    }
+
+    /// <summary>The scheduled backups' last runs from the first agent that answers GET /cluster.</summary>
+    private static async Task<IReadOnlyList<ScheduledBackupRun>> ScheduledBackupsAsync(AgentClient client, ClusterConfig cluster,
+        IReadOnlyDictionary<string, NodeStatus?> statuses, CancellationToken ct)
+    {
+        foreach (var n in cluster.Nodes.Where(n => statuses[n.Name] is not null))
+        {
+            if (await client.GetClusterJsonAsync(n, ct) is { } json && json.TryGetProperty("scheduled_backups", out var runs) && runs.ValueKind == JsonValueKind.Array)
+            {
+                return [.. runs.EnumerateArray().Select(r => r.Deserialize<ScheduledBackupRun>(Json.Options)).OfType<ScheduledBackupRun>()];
+            }
+        }
+        return [];
     }
 
     /// <summary>Logs in through the PgBouncer as the app (SCRAM) on the write and read-only databases.</summary>

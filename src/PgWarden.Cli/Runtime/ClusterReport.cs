@@ -12,7 +12,11 @@ public sealed record ClusterReport(
     bool Paused,
     double? LeaseRemainingSeconds,
     IReadOnlyList<NodeReport> Nodes,
-    IReadOnlyList<PoolerReport> Poolers);
+    IReadOnlyList<PoolerReport> Poolers)
+{
+    /// <summary>The last scheduled backup of each kind, as recorded in the DCS (empty without a backup section).</summary>
+    public IReadOnlyList<Core.Dcs.ScheduledBackupRun> ScheduledBackups { get; init; } = [];
+}
 
 public sealed record NodeReport(
     string Name,

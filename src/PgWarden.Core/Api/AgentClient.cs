@@ -26,6 +26,20 @@ public sealed class AgentClient(HttpClient http)
         }
     }
 
+    /// <summary>The agent's GET /cluster answer (its view of the DCS), or null if it does not answer with one.</summary>
+    public async Task<System.Text.Json.JsonElement?> GetClusterJsonAsync(NodeConfig node, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await http.GetAsync($"{node.ApiUrl}/cluster", ct);
+            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Json.Options, ct) : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Every listed node's status, fetched in parallel; null where the agent did not answer.</summary>
     public async Task<IReadOnlyDictionary<string, NodeStatus?>> GetAllAsync(IEnumerable<NodeConfig> nodes, CancellationToken ct)
     {

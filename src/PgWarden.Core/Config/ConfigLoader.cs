@@ -323,17 +323,17 @@ public static partial class ConfigLoader
         string Cron(string key, string fallback)
         {
             var text = schedules?.String(key, fallback) ?? fallback;
-            if (text is "off")
+            if (text is CronSchedule.Off)
             {
                 return text;
             }
             try
             {
-                Cronos.CronExpression.Parse(text);
+                CronSchedule.Parse(text);
             }
             catch (Cronos.CronFormatException e)
             {
-                throw schedules!.Error(key, $"'{text}' is not a cron expression (minute hour day month weekday; or off): {e.Message}");
+                throw schedules!.Error(key, $"'{text}' is not a cron expression (minute hour day month weekday, optionally seconds first; or off): {e.Message}");
             }
             return text;
         }

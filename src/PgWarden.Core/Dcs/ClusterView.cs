@@ -14,4 +14,7 @@ public sealed record ClusterView(
 {
     /// <summary>The last WAL position the leader recorded (bytes); it outlives the leader's lease.</summary>
     public long? LastLeaderPosition { get; init; }
+
+    /// <summary>The last scheduled backup of each kind (logical, physical), whichever node ran it.</summary>
+    public ImmutableDictionary<string, ScheduledBackupRun> ScheduledBackups { get; init; } = ImmutableDictionary<string, ScheduledBackupRun>.Empty;
 }

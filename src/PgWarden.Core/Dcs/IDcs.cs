@@ -30,6 +30,9 @@ public interface IDcs
     /// </summary>
     Task PublishLeaderPositionAsync(long position, CancellationToken cancellationToken);
 
+    /// <summary>Records the state of a scheduled backup (key without a lease: a new leader must see it).</summary>
+    Task RecordScheduledBackupAsync(ScheduledBackupRun run, CancellationToken cancellationToken);
+
     Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken);
 
     Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken);

@@ -29,6 +29,9 @@ public sealed record NodeStatus(
     /// <summary>When this node's lease can expire at the earliest (null: it holds none).</summary>
     public DateTimeOffset? LeaseExpiresAt { get; init; }
 
+    /// <summary>On a primary whose WAL archiving fails right now: which file, since when (null: archiving works or is off).</summary>
+    public string? ArchiveFailure { get; init; }
+
     /// <summary>The last DCS error this agent saw, if the DCS is unreachable.</summary>
     public string? DcsError { get; init; }
 

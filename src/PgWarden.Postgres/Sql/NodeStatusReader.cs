@@ -16,7 +16,11 @@ public static class NodeStatusReader
         string? WalReceiverStatus,
         string? SenderHost,
         IReadOnlyList<ReplicaStatus> Replicas,
-        IReadOnlyList<SlotStatus> Slots);
+        IReadOnlyList<SlotStatus> Slots)
+    {
+        /// <summary>On a primary whose archive_command fails now (its last failure is newer than its last success): what fails since when.</summary>
+        public string? ArchiveFailure { get; init; }
+    }
 
     public static async Task<Snapshot> ReadAsync(NpgsqlDataSource source, CancellationToken ct)
     {
@@ -25,6 +29,7 @@ public static class NodeStatusReader
         long timeline;
         string? current = null, receive = null, replay = null, receiverStatus = null, senderHost = null;
         double? lagSeconds = null;
+        string? archiveFailure;
         await using (var cmd = new NpgsqlCommand("""
             SELECT pg_is_in_recovery(),
                    (SELECT timeline_id FROM pg_control_checkpoint())::bigint,
@@ -36,7 +41,11 @@ public static class NodeStatusReader
                         ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 END,
                    (SELECT status FROM pg_stat_wal_receiver LIMIT 1),
                    (SELECT sender_host FROM pg_stat_wal_receiver LIMIT 1),
-                   (SELECT received_tli FROM pg_stat_wal_receiver LIMIT 1)::bigint
+                   (SELECT received_tli FROM pg_stat_wal_receiver LIMIT 1)::bigint,
+                   (SELECT format('archive_command fails for %s since %s (%s failures in all)', last_failed_wal,
+                                  to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), failed_count)
+                    FROM pg_stat_archiver
+                    WHERE NOT pg_is_in_recovery() AND last_failed_time > COALESCE(last_archived_time, '-infinity'))
             """, conn))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
@@ -53,6 +62,7 @@ public static class NodeStatusReader
             {
                 timeline = Math.Max(timeline, r.GetInt64(8));
             }
+            archiveFailure = r.IsDBNull(9) ? null : r.GetString(9);
         }
         var replicas = new List<ReplicaStatus>();
         var slots = new List<SlotStatus>();
@@ -88,6 +98,6 @@ public static class NodeStatusReader
                 }
             }
         }
-        return new Snapshot(inRecovery, timeline, current, receive, replay, lagSeconds, receiverStatus, senderHost, replicas, slots);
+        return new Snapshot(inRecovery, timeline, current, receive, replay, lagSeconds, receiverStatus, senderHost, replicas, slots) { ArchiveFailure = archiveFailure };
     }
 }
