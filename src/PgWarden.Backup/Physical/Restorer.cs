@@ -109,6 +109,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         if (!keepRunning)
         {
             await StopAsync(full, ct);
+            RemoveIfEmpty(socketDir);
             output($"  stopped; start it with: pg_ctl -D {full} start (as {user.Name})");
         }
         else
@@ -116,6 +117,15 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             output($"  left running on 127.0.0.1:{chosenPort}; stop it with: pg_ctl -D {full} stop (as {user.Name})");
         }
         return new Result(chosenPort, socketDir, summary, keepRunning);
+    }
+
+    /// <summary>The socket directory of a stopped scratch server holds nothing once PostgreSQL removed its socket and lock.</summary>
+    private static void RemoveIfEmpty(string dir)
+    {
+        if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            Directory.Delete(dir);
+        }
     }
 
     /// <summary>Refuses a target before the end of the backup (the earliest consistent point) with the recoverable range.</summary>

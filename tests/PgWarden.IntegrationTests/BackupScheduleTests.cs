@@ -1,0 +1,67 @@
+using System.Text.Json;
+using PgWarden.IntegrationTests.Infrastructure;
+
+namespace PgWarden.IntegrationTests;
+
+/// <summary>
+/// The leader runs the backup schedule: a logical backup every 15 s here, recorded in the DCS and
+/// shown by status; after a switchover the new leader takes over the schedule without running a
+/// slot twice.
+/// </summary>
+public sealed class BackupScheduleTests
+{
+    private const int SlotSeconds = 15;
+
+    [Fact]
+    public async Task TheLeaderRunsEachSlotOnceAlsoAfterASwitchover()
+    {
+        await using var cluster = new TestCluster(subnet: 76, nodes: 2, extraYaml:
+            $"backup:\n  repository: {{ type: fs, path: repo }}\n  schedule: {{ logical: '*/{SlotSeconds} * * * * *', physical: 'off' }}\n");
+        await cluster.UpAsync();
+
+        var first = await TestCluster.WaitForAsync(async () =>
+        {
+            var runs = await ScheduledRunsAsync(cluster);
+            return runs.FirstOrDefault(r => r.GetProperty("kind").GetString() == "logical" && r.GetProperty("status").GetString() == "succeeded") is { ValueKind: JsonValueKind.Object } run
+                ? run.Clone() : (JsonElement?)null;
+        }, TimeSpan.FromSeconds(60), "a scheduled logical backup to succeed");
+        Assert.Equal("pg1", first!.Value.GetProperty("node").GetString());
+        var status = await cluster.RunAsync("status");
+        Assert.Contains("scheduled logical backup: succeeded on pg1", status.Stdout, StringComparison.Ordinal);
+
+        var switchover = await cluster.RunAsync("switchover", "--to", "pg2", "--yes");
+        Assert.True(switchover.ExitCode == 0, switchover.ToString());
+        await TestCluster.WaitForAsync(async () =>
+        {
+            var backups = await LogicalBackupsAsync(cluster);
+            return backups.Count(b => b.Node == "pg2") >= 2 ? "ok" : null;
+        }, TimeSpan.FromSeconds(90), "two scheduled logical backups on the new leader pg2");
+
+        // Each agent logs the slot it starts ("the logical backup of <slot> is due"): no slot twice.
+        var started = Directory.GetFiles(Path.Combine(cluster.Dir, "logs"), "agent-*.log")
+            .SelectMany(File.ReadLines)
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"node (pg\d): the logical backup of (\S+ \S+) (is due|started on)"))
+            .Where(m => m.Success)
+            .Select(m => (Node: m.Groups[1].Value, Slot: m.Groups[2].Value))
+            .ToList();
+        Assert.True(started.Count >= 3, "expected at least 3 scheduled runs: " + string.Join(", ", started));
+        Assert.True(started.Select(s => s.Slot).Distinct().Count() == started.Count, "a slot ran twice: " + string.Join(", ", started));
+        Assert.Contains(started, s => s.Node == "pg1");
+        Assert.Contains(started, s => s.Node == "pg2");
+    }
+
+    private static async Task<List<JsonElement>> ScheduledRunsAsync(TestCluster cluster)
+    {
+        var json = await cluster.StatusJsonAsync();
+        return json.TryGetProperty("scheduled_backups", out var runs) ? [.. runs.EnumerateArray().Select(r => r.Clone())] : [];
+    }
+
+    private static async Task<List<(string Node, DateTimeOffset Start)>> LogicalBackupsAsync(TestCluster cluster)
+    {
+        var list = await cluster.RunAsync("backup", "list", "--json");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        return [.. JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray()
+            .Where(b => b.GetProperty("type").GetString() == "logical")
+            .Select(b => (b.GetProperty("source_node").GetString()!, b.GetProperty("start_time").GetDateTimeOffset()))];
+    }
+}
