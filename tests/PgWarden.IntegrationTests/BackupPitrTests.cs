@@ -6,45 +6,12 @@ using PgWarden.IntegrationTests.Infrastructure;
 namespace PgWarden.IntegrationTests;
 
 /// <summary>Point-in-time recovery, WAL archive idempotency and corruption detection on a real cluster.</summary>
-public sealed partial class BackupPitrTests(BackupClusterFixture fixture) : IClassFixture<BackupClusterFixture>
+public sealed class BackupPitrTests(BackupClusterFixture fixture) : IClassFixture<BackupClusterFixture>
 {
     private TestCluster Cluster => fixture.Cluster;
 
-    [GeneratedRegex(@"started on 127\.0\.0\.1:(\d+) \(socket ([^)]+)\)")]
-    private static partial Regex Started();
-
-    private async Task<List<string>> RestoreAndReadAsync(string target, params string[] args)
-    {
-        var to = Path.Combine(Cluster.Dir, "restore-" + target);
-        var result = await Cluster.RunAsync(["restore", "--to", to, "--keep-running", "--timeout", "120", .. args]);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        var m = Started().Match(result.Stdout);
-        Assert.True(m.Success, result.ToString());
-        try
-        {
-            await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder
-            {
-                Host = m.Groups[2].Value, Port = int.Parse(m.Groups[1].Value), Username = "postgres", Database = "bookreader", Pooling = false, Timeout = 5,
-            }.ConnectionString);
-            await conn.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT name FROM markers ORDER BY name", conn);
-            var names = new List<string>();
-            await using var r = await cmd.ExecuteReaderAsync();
-            while (await r.ReadAsync())
-            {
-                names.Add(r.GetString(0));
-            }
-            return names;
-        }
-        finally
-        {
-            if (TestCluster.ReadPid(Path.Combine(to, "postmaster.pid")) is { } pid)
-            {
-                TestCluster.Signal(pid, 2);
-                await TestCluster.WaitForAsync(() => Task.FromResult<string?>(File.Exists($"/proc/{pid}/stat") ? null : "gone"), TimeSpan.FromSeconds(30), "the restored postmaster to stop");
-            }
-        }
-    }
+    private async Task<List<string>> RestoreAndReadAsync(string target, params string[] args) =>
+        (await ScratchRestore.RunAsync(Cluster, target, args)).Markers;
 
     [Fact]
     public async Task RestoreToATimeBetweenMarkersHasExactlyTheRowsBefore()

@@ -62,34 +62,8 @@ public sealed class BackupS3Tests : IAsyncLifetime
         }, TimeSpan.FromSeconds(60), $"{last} to be archived to S3");
     }
 
-    private async Task<List<string>> RestoreAsync(string name, params string[] args)
-    {
-        var to = Path.Combine(_cluster.Dir, name);
-        var result = await _cluster.RunAsync(["restore", "--to", to, "--target-action", "pause", "--keep-running", "--timeout", "120", .. args]);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        var m = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"started on 127\.0\.0\.1:(\d+) \(socket ([^)]+)\)");
-        try
-        {
-            await using var conn = new NpgsqlConnection($"Host={m.Groups[2].Value};Port={m.Groups[1].Value};Username=postgres;Database=bookreader;Pooling=false");
-            await conn.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT name FROM markers ORDER BY name", conn);
-            var names = new List<string>();
-            await using var r = await cmd.ExecuteReaderAsync();
-            while (await r.ReadAsync())
-            {
-                names.Add(r.GetString(0));
-            }
-            return names;
-        }
-        finally
-        {
-            if (TestCluster.ReadPid(Path.Combine(to, "postmaster.pid")) is { } pid)
-            {
-                TestCluster.Signal(pid, 2);
-                await TestCluster.WaitForAsync(() => Task.FromResult<string?>(File.Exists($"/proc/{pid}/stat") ? null : "gone"), TimeSpan.FromSeconds(30), "the restored postmaster to stop");
-            }
-        }
-    }
+    private async Task<List<string>> RestoreAsync(string name, params string[] args) =>
+        (await ScratchRestore.RunAsync(_cluster, name, ["--target-action", "pause", .. args])).Markers;
 
     [Fact]
     public async Task ArchiveBackupRestoreAndPruneOnS3()

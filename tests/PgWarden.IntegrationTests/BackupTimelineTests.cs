@@ -1,0 +1,94 @@
+using Npgsql;
+using PgWarden.IntegrationTests.Infrastructure;
+
+namespace PgWarden.IntegrationTests;
+
+/// <summary>
+/// Point-in-time recovery across a failover: a base backup on timeline 1, the primary's host
+/// crashes, the replica is promoted (timeline 2) and keeps archiving; a restore to a time after
+/// the failover follows the timeline history and has exactly the rows committed before it.
+/// </summary>
+public sealed class BackupTimelineTests
+{
+    [Fact]
+    public async Task RestoreFollowsTheTimelineSwitchOfAFailover()
+    {
+        await using var cluster = new TestCluster(subnet: 75, nodes: 2,
+            extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  archive_timeout: 60\n  schedule: { logical: 'off', physical: 'off' }\n");
+        await cluster.UpAsync();
+        await using (var conn = cluster.Superuser(1))
+        {
+            await conn.OpenAsync();
+            await BackupClusterFixture.Exec(conn, "CREATE TABLE markers (name text PRIMARY KEY)");
+            var backup = await cluster.RunAsync("backup", "physical");
+            Assert.True(backup.ExitCode == 0, backup.ToString());
+            await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('a')");
+            await ArchiveEverythingAsync(conn);
+        }
+        await WaitReplayedAsync(cluster);
+
+        // Host crash of pg1: its agent (and with it PostgreSQL) is killed; pg2 takes over after the lease.
+        var agent = TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg1", "agent.pid"))!.Value;
+        TestCluster.Signal(agent, 9);
+        await TestCluster.WaitForAsync(async () =>
+        {
+            try
+            {
+                await using var c = cluster.Superuser(2);
+                await c.OpenAsync();
+                return await BackupClusterFixture.Scalar<bool>(c, "SELECT NOT pg_is_in_recovery()") ? "promoted" : null;
+            }
+            catch (NpgsqlException)
+            {
+                return null;
+            }
+        }, TimeSpan.FromSeconds(60), "pg2 to be promoted");
+
+        DateTimeOffset afterB;
+        await using (var conn = cluster.Superuser(2))
+        {
+            await conn.OpenAsync();
+            // The WAL file name starts with the timeline the new primary writes on.
+            Assert.StartsWith("00000002", await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())"), StringComparison.Ordinal);
+            await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('b')");
+            await Task.Delay(1100);
+            afterB = await BackupClusterFixture.Scalar<DateTime>(conn, "SELECT clock_timestamp()");
+            await Task.Delay(1100);
+            await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('c')");
+            await ArchiveEverythingAsync(conn);
+        }
+        Assert.True(File.Exists(Directory.GetFiles(Path.Combine(cluster.Dir, "repo"), "00000002.history*", SearchOption.AllDirectories).FirstOrDefault() ?? ""),
+            "the new primary archived its timeline history file");
+
+        var toTime = await ScratchRestore.RunAsync(cluster, "after-b", "--target-time", afterB.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz"));
+        // 'b' exists only on timeline 2: the restore followed the switch.
+        Assert.Equal(["a", "b"], toTime.Markers);
+
+        var toEnd = await ScratchRestore.RunAsync(cluster, "end", "--target-action", "pause");
+        Assert.Equal(["a", "b", "c"], toEnd.Markers);
+    }
+
+    private static async Task ArchiveEverythingAsync(NpgsqlConnection conn)
+    {
+        var last = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+        await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
+        await TestCluster.WaitForAsync(async () =>
+        {
+            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
+            return archived is not null && string.CompareOrdinal(archived, last) >= 0 ? "ok" : null;
+        }, TimeSpan.FromSeconds(60), $"{last} to be archived");
+    }
+
+    /// <summary>pg2 has replayed everything pg1 wrote (so the failover loses nothing).</summary>
+    private static async Task WaitReplayedAsync(TestCluster cluster)
+    {
+        await using var primary = cluster.Superuser(1);
+        await primary.OpenAsync();
+        var lsn = await BackupClusterFixture.Scalar<string>(primary, "SELECT pg_current_wal_lsn()::text");
+        await using var replica = cluster.Superuser(2);
+        await replica.OpenAsync();
+        await TestCluster.WaitForAsync(async () =>
+            await BackupClusterFixture.Scalar<bool>(replica, $"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn") ? "ok" : null,
+            TimeSpan.FromSeconds(30), "pg2 to replay pg1's WAL");
+    }
+}
