@@ -37,7 +37,10 @@ public sealed class ScheduledDailyCheck(AgentContext ctx, NodeState state, Colle
             {
                 var nodes = await ctx.Peers.GetAllAsync(ctx.Cluster.Nodes, ct);
                 var checkContext = new ChecklistContext(nodes, Path.Combine(ctx.Cluster.BaseDir, "state", "size-history.log"),
-                    ctx.Postgres.DataDir, new CheckThresholds(), DateTimeOffset.UtcNow);
+                    ctx.Postgres.DataDir, new CheckThresholds(), DateTimeOffset.UtcNow)
+                {
+                    Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(ctx.Cluster, ct),
+                };
                 await using var conn = await appDatabase.OpenConnectionAsync(ct);
                 var results = await Checklist.RunAsync("daily", conn, checkContext, ct);
                 foreach (var labels in _status.GetAllLabelValues().ToList())

@@ -29,6 +29,11 @@ public sealed class BackupScheduleTests
         var status = await cluster.RunAsync("status");
         Assert.Contains("scheduled logical backup: succeeded on pg1", status.Stdout, StringComparison.Ordinal);
 
+        var daily = await cluster.RunAsync("check", "daily", "--json");
+        var backupsItem = JsonDocument.Parse(daily.Stdout).RootElement.GetProperty("items").EnumerateArray()
+            .Single(i => i.GetProperty("name").GetString() == "backups");
+        Assert.True(backupsItem.GetProperty("status").GetString() == "ok", backupsItem.ToString());
+
         var switchover = await cluster.RunAsync("switchover", "--to", "pg2", "--yes");
         Assert.True(switchover.ExitCode == 0, switchover.ToString());
         await TestCluster.WaitForAsync(async () =>

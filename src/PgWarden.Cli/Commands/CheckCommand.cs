@@ -28,7 +28,10 @@ public static class CheckCommand
             var agents = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
             var nodes = await agents.GetAllAsync(cluster.Nodes, ct);
             var ctx = new ChecklistContext(nodes, Path.Combine(cluster.BaseDir, "state", "size-history.log"),
-                Directory.Exists(primary.DataDir) ? primary.DataDir : null, new CheckThresholds(), DateTimeOffset.UtcNow);
+                Directory.Exists(primary.DataDir) ? primary.DataDir : null, new CheckThresholds(), DateTimeOffset.UtcNow)
+            {
+                Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(cluster, ct),
+            };
             await using var source = PrimaryLocator.Superuser(cluster, primary, secrets, cluster.Database.Name);
             await using var conn = await source.OpenConnectionAsync(ct);
             var results = await Checklist.RunAsync(p.GetValue(period)!, conn, ctx, ct);

@@ -22,8 +22,7 @@ public static class Checklist
         var t = ctx.Thresholds;
         var results = new List<CheckResult>
         {
-            // PgWarden's backup commands are not built yet: say so rather than pretend.
-            CheckResult.Warn("backups", "no backup repository is configured (PgWarden's backups are not available yet), so no backup can be verified"),
+            BackupChecks.Backups(ctx.Backups, ctx.Now),
         };
         foreach (var (name, node) in ctx.Nodes.OrderBy(n => n.Key, StringComparer.Ordinal))
         {
@@ -122,7 +121,7 @@ public static class Checklist
         results.Add(bloated.Count > 0
             ? CheckResult.Warn("bloat", $"tables with many dead rows: {string.Join(", ", bloated)} (`pgwarden vacuum --table …`)")
             : CheckResult.Ok("bloat", $"no table over {t.DeadTupleWarnPercent:0}% dead rows"));
-        results.Add(CheckResult.Warn("restore test", "no backup exists to restore (PgWarden's backups are not available yet)"));
+        results.Add(BackupChecks.RestoreTest(ctx.Backups, ctx.Now));
         return results;
     }
 
