@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Repository;
 using PgWarden.Backup.Verify;
+using PgWarden.Backup.Wal;
 using PgWarden.Core.Errors;
 
 namespace PgWarden.Core.Tests;
@@ -164,6 +165,41 @@ public sealed class BackupVerifyLogicTests
             bytes[bytes.Length / 2] ^= 1;
             File.WriteAllBytes(stored, bytes);
             Assert.Equal(["b.zst"], await StoredChecksum.DamagedFilesAsync(repo, backup, CancellationToken.None));
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheArchiveCheckNamesAMissingSegmentAndCopiesTheSoundOnes()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "pgwarden-unit-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var repo = new FsRepository(Path.Combine(root, "repo"), null);
+            var layout = new RepositoryLayout("demo", SystemId);
+            Directory.CreateDirectory(root);
+            var segment = Path.Combine(root, "000000010000000000000002");
+            var content = new byte[16 * 1024 * 1024];
+            Segment(ulong.Parse(SystemId), 0x0200_0000).CopyTo(content, 0);
+            await File.WriteAllBytesAsync(segment, content);
+            Assert.True(await new WalArchiver(repo, layout).PushAsync(segment, CancellationToken.None));
+
+            var check = new ArchivedWalCheck(repo, _ => { });
+            var walDir = Path.Combine(root, "wal");
+            var sound = new VerifyReport();
+            Assert.True(await check.RunAsync(Physical(1, "000000010000000000000002", "000000010000000000000002"), walDir, sound, CancellationToken.None));
+            Assert.True(sound.Ok);
+            Assert.Equal(content, await File.ReadAllBytesAsync(Path.Combine(walDir, "000000010000000000000002")));
+
+            var missing = new VerifyReport();
+            Assert.False(await check.RunAsync(Physical(1, "000000010000000000000002", "000000010000000000000004"), walDir, missing, CancellationToken.None));
+            Assert.Equal(["WAL file 000000010000000000000003 needed by backup 20250101T000000Z-physical is missing from the archive in " + repo.Description + " (with 1 more: 000000010000000000000004)"], missing.Problems);
         }
         finally
         {
