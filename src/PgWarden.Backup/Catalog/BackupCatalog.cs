@@ -8,7 +8,11 @@ namespace PgWarden.Backup.Catalog;
 public sealed class BackupCatalog(IBackupRepository repository, string cluster)
 {
     public const string ManifestName = "manifest.json";
-    public const string VerificationName = "verification.json";
+    /// <summary>
+    /// Each `backup verify` writes a new verification-&lt;UTC time&gt;.json next to the manifest
+    /// (never replacing the manifest or an earlier outcome); the newest one is the backup's state.
+    /// </summary>
+    public const string VerificationPrefix = "verification-";
 
     public IBackupRepository Repository => repository;
 
@@ -19,7 +23,7 @@ public sealed class BackupCatalog(IBackupRepository repository, string cluster)
         foreach (var o in objects.Where(o => o.Key.EndsWith("/" + ManifestName, StringComparison.Ordinal) && o.Key.Contains("/backups/", StringComparison.Ordinal)))
         {
             var manifest = BackupManifest.Parse(await ReadTextAsync(o.Key, ct));
-            var verification = objects.Where(v => v.Key.StartsWith(o.Key[..^ManifestName.Length] + VerificationName, StringComparison.Ordinal)).Select(v => v.Key).LastOrDefault();
+            var verification = LatestVerification(objects.Select(v => v.Key), o.Key[..^ManifestName.Length]);
             if (verification is not null)
             {
                 manifest = manifest with { Verified = System.Text.Json.JsonSerializer.Deserialize<BackupVerification>(await ReadTextAsync(verification, ct), BackupManifest.Json) };
@@ -28,6 +32,17 @@ public sealed class BackupCatalog(IBackupRepository repository, string cluster)
         }
         return [.. result.OrderBy(m => m.StartTime).ThenBy(m => m.Id, StringComparer.Ordinal)];
     }
+
+    /// <summary>The name of a verification record written at <paramref name="time"/> (sorts by time).</summary>
+    public static string VerificationFileName(DateTimeOffset time) =>
+        VerificationPrefix + time.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'.'fff'Z'", System.Globalization.CultureInfo.InvariantCulture) + ".json";
+
+    /// <summary>The key of the newest verification record directly under <paramref name="backupPrefix"/>; null when there is none.</summary>
+    public static string? LatestVerification(IEnumerable<string> keys, string backupPrefix) =>
+        keys.Where(k => k.StartsWith(backupPrefix + VerificationPrefix, StringComparison.Ordinal) && k.EndsWith(".json", StringComparison.Ordinal)
+                        && k.IndexOf('/', backupPrefix.Length) < 0)
+            .Order(StringComparer.Ordinal)
+            .LastOrDefault();
 
     /// <summary>A backup by id, or the newest of <paramref name="type"/> for "latest".</summary>
     public async Task<BackupManifest> FindAsync(string id, string? type, CancellationToken ct)

@@ -37,11 +37,33 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             throw new PgWardenException(ExitCodes.UnsafeRefused, $"{full} is a file, not a directory");
         }
         CheckTarget(backup, target);
+        output($"restoring backup {backup.Id} ({backup.StartTime:yyyy-MM-dd HH:mm:ss}Z, {Progress.Mb(backup.Size)}) into {full}, recovering to {target.Describe()}");
+        await UnpackAsync(backup, full, ct);
+        var result = await RecoverAsync(target, full, port, timeout, ct);
+        if (!keepRunning)
+        {
+            await StopAsync(full, ct);
+            RemoveIfEmpty(result.SocketDir);
+            output($"  stopped; start it with: pg_ctl -D {full} start (as {launcher.ServerUser.Name})");
+        }
+        else
+        {
+            output($"  left running on 127.0.0.1:{result.Port}; stop it with: pg_ctl -D {full} stop (as {launcher.ServerUser.Name})");
+        }
+        return result with { Running = keepRunning };
+    }
+
+    /// <summary>
+    /// Unpacks every file of a physical backup into <paramref name="full"/> (an empty or new
+    /// directory, made private to the server user), verifying both checksums; on any failure the
+    /// directory is emptied again.
+    /// </summary>
+    public async Task UnpackAsync(BackupManifest backup, string full, CancellationToken ct)
+    {
         var user = launcher.ServerUser;
         DirectoryAccess.EnsureTraversable(full, user);
         DirectoryAccess.CreatePrivate(full, user);
         var layout = new RepositoryLayout(backup.Cluster, backup.SystemId);
-        output($"restoring backup {backup.Id} ({backup.StartTime:yyyy-MM-dd HH:mm:ss}Z, {Progress.Mb(backup.Size)}) into {full}, recovering to {target.Describe()}");
         try
         {
             foreach (var file in backup.Files)
@@ -68,8 +90,17 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes the recovery settings into an unpacked backup, starts PostgreSQL as the server user
+    /// and waits for <paramref name="target"/>; leaves it running (stops it when recovery fails).
+    /// </summary>
+    public async Task<Result> RecoverAsync(RecoveryTarget target, string full, int? port, TimeSpan timeout, CancellationToken ct)
+    {
+        var user = launcher.ServerUser;
         var chosenPort = port ?? FreePort();
-        var socketDir = Path.Combine(Path.GetTempPath(), $"pgwarden-restore-{chosenPort}");
+        var socketDir = SocketDirFor(chosenPort);
         Directory.CreateDirectory(socketDir);
         File.SetUnixFileMode(socketDir, (UnixFileMode)0b111_101_101);
         if (Libc.IsRoot)
@@ -106,17 +137,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             throw;
         }
         output(summary);
-        if (!keepRunning)
-        {
-            await StopAsync(full, ct);
-            RemoveIfEmpty(socketDir);
-            output($"  stopped; start it with: pg_ctl -D {full} start (as {user.Name})");
-        }
-        else
-        {
-            output($"  left running on 127.0.0.1:{chosenPort}; stop it with: pg_ctl -D {full} stop (as {user.Name})");
-        }
-        return new Result(chosenPort, socketDir, summary, keepRunning);
+        return new Result(chosenPort, socketDir, summary, true);
     }
 
     /// <summary>The socket directory of a stopped scratch server holds nothing once PostgreSQL removed its socket and lock.</summary>
@@ -267,7 +288,11 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         }
     }
 
-    private static int FreePort()
+    /// <summary>The socket directory of a PostgreSQL restored on <paramref name="port"/>.</summary>
+    public static string SocketDirFor(int port) => Path.Combine(Path.GetTempPath(), $"pgwarden-restore-{port}");
+
+    /// <summary>A port nobody listens on at 127.0.0.1 right now.</summary>
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace PgWarden.Cli.Commands;
 
-/// <summary>`pgwarden backup physical|list …`: base backups into the repository and the catalog.</summary>
+/// <summary>`pgwarden backup physical|logical|list|verify|prune …`: base backups into the repository and the catalog.</summary>
 public static class BackupCommand
 {
     public static Command Create()
@@ -15,6 +15,7 @@ public static class BackupCommand
         cmd.Subcommands.Add(Physical());
         cmd.Subcommands.Add(Logical());
         cmd.Subcommands.Add(List());
+        cmd.Subcommands.Add(Verify());
         cmd.Subcommands.Add(Prune());
         return cmd;
     }
@@ -96,6 +97,31 @@ public static class BackupCommand
             }
             AnsiConsole.Write(table);
             return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Verify()
+    {
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var id = new Argument<string>("id") { Description = "backup id (see `pgwarden backup list`), or latest" };
+        var restoreTest = new Option<bool>("--restore-test") { Description = "also restore the backup into a scratch PostgreSQL on a free loopback port and query every user table" };
+        var scratch = new Option<string?>("--scratch-dir") { Description = "where to unpack and restore (default: the temp directory; needs about the backup's size free)" };
+        var timeout = new Option<int>("--timeout") { Description = "seconds the restore test's recovery may take", DefaultValueFactory = _ => 3600 };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_restore jobs for a logical restore test", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+        var cmd = new Command("verify", "check a backup's checksums, the archived WAL it needs and pg_verifybackup; --restore-test restores and queries it; records the outcome for `backup list`")
+        {
+            config, dir, id, restoreTest, scratch, timeout, jobs,
+        };
+        CommandAction.Set(cmd, async (p, ct) =>
+        {
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var manifest = await env.Catalog.FindAsync(p.GetValue(id)!, null, ct);
+            var options = new Backup.Verify.VerifyOptions(p.GetValue(restoreTest), p.GetValue(scratch) ?? Path.GetTempPath(), TimeSpan.FromSeconds(p.GetValue(timeout)), Math.Max(1, p.GetValue(jobs)));
+            var report = await new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, BackupEnvironment.PgWardenBinary, Console.WriteLine)
+                .VerifyAsync(manifest, options, ct);
+            return report.Ok ? 0 : throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.OperationFailed, report.ErrorLine(manifest.Id));
         });
         return cmd;
     }
