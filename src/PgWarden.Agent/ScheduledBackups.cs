@@ -10,15 +10,16 @@ using Prometheus;
 namespace PgWarden.Agent;
 
 /// <summary>
-/// The runbook's backup schedule (logical daily 02:00, physical weekly Sunday 03:00 by default):
-/// on the leader only, each due slot runs `pgwarden backup KIND` once across the cluster. The
+/// The runbook's backup schedule (logical daily 02:00, physical weekly Sunday 03:00, a restore test
+/// of the newest physical backup Sunday 05:00 by default): on the leader only, each due slot runs
+/// `pgwarden backup KIND` (then `backup prune`) or `backup verify latest --restore-test` once across the cluster. The
 /// slot's state lives in the DCS (running → succeeded/failed), so a new leader neither repeats a
 /// slot the old one finished nor waits for one whose runner died. Every node exports the recorded
 /// outcome as metrics; the child's output goes to logs/backup-KIND-NODE.log.
 /// </summary>
 public sealed class ScheduledBackups(AgentContext ctx, NodeState state, CollectorRegistry registry, ILogger<ScheduledBackups> log) : BackgroundService
 {
-    public static readonly string[] Kinds = ["logical", "physical"];
+    public static readonly string[] Kinds = ["logical", "physical", "verify"];
 
     private readonly Gauge _lastSuccess = Prometheus.Metrics.WithCustomRegistry(registry)
         .CreateGauge("pgwarden_backup_last_success_timestamp_seconds", "When a scheduled backup of this type last succeeded (Unix seconds; 0 never).", "type");
@@ -33,13 +34,12 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
             return;
         }
         var schedules = new Dictionary<string, Cronos.CronExpression>();
-        if (settings.LogicalSchedule != CronSchedule.Off)
+        foreach (var (kind, text) in new[] { ("logical", settings.LogicalSchedule), ("physical", settings.PhysicalSchedule), ("verify", settings.VerifySchedule) })
         {
-            schedules["logical"] = CronSchedule.Parse(settings.LogicalSchedule);
-        }
-        if (settings.PhysicalSchedule != CronSchedule.Off)
-        {
-            schedules["physical"] = CronSchedule.Parse(settings.PhysicalSchedule);
+            if (text != CronSchedule.Off)
+            {
+                schedules[kind] = CronSchedule.Parse(text);
+            }
         }
         var lastReason = new Dictionary<string, string>();
         while (!ct.IsCancellationRequested)
@@ -85,21 +85,22 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
         var running = new ScheduledBackupRun(kind, slot, ctx.Node.Name, ScheduledBackupRun.Running, started) { LastSuccess = lastSuccess };
         await ctx.Dcs.RecordScheduledBackupAsync(running, ct);
 
-        var command = new ToolCommand(Environment.ProcessPath ?? "pgwarden", ["backup", kind, "--config", ctx.Cluster.ConfigFile])
-        {
-            AsServerUser = false,
-            Timeout = TimeSpan.FromHours(24),
-        };
-        ToolResult result;
-        try
-        {
-            result = await ctx.Tools.RunAsync(command, ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            result = new ToolResult(-1, "", e.Message);
-        }
+        string[] args = kind == "verify"
+            ? ["backup", "verify", "latest", "--type", "physical", "--restore-test"]
+            : ["backup", kind];
+        var result = await RunCliAsync(args, ct);
         await AppendLogAsync(kind, started, result);
+        if (result.Succeeded && kind != "verify")
+        {
+            // Retention after every successful backup (backup.retention_days / retention_count);
+            // prune keeps every WAL file a kept backup needs. Its failure does not fail the backup.
+            var prune = await RunCliAsync(["backup", "prune"], ct);
+            await AppendLogAsync("prune", DateTimeOffset.UtcNow, prune);
+            if (!prune.Succeeded)
+            {
+                AgentLog.Failed(log, ctx.Node.Name, $"backup prune after the scheduled {kind} backup failed: {prune.Tail()}");
+            }
+        }
 
         var finished = DateTimeOffset.UtcNow;
         var ok = result.Succeeded;
@@ -120,6 +121,23 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
         else
         {
             AgentLog.Failed(log, ctx.Node.Name, $"scheduled {kind} backup of {slot:u} failed: {detail}");
+        }
+    }
+
+    private async Task<ToolResult> RunCliAsync(string[] args, CancellationToken ct)
+    {
+        var command = new ToolCommand(Environment.ProcessPath ?? "pgwarden", [.. args, "--config", ctx.Cluster.ConfigFile])
+        {
+            AsServerUser = false,
+            Timeout = TimeSpan.FromHours(24),
+        };
+        try
+        {
+            return await ctx.Tools.RunAsync(command, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new ToolResult(-1, "", e.Message);
         }
     }
 

@@ -94,5 +94,6 @@ public sealed class BackupSchedulePlannerTests
         var config = TestClusters.Parse(TestClusters.ThreeNodes + "\nbackup:\n  repository: { type: fs, path: repo }\n");
         Assert.Equal("0 2 * * *", config.Backup!.LogicalSchedule);
         Assert.Equal("0 3 * * 0", config.Backup.PhysicalSchedule);
+        Assert.Equal("0 5 * * 0", config.Backup.VerifySchedule);
     }
 }

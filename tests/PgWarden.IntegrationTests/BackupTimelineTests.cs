@@ -66,6 +66,10 @@ public sealed class BackupTimelineTests
 
         var toEnd = await ScratchRestore.RunAsync(cluster, "end", "--target-action", "pause");
         Assert.Equal(["a", "b", "c"], toEnd.Markers);
+
+        // What the weekly scheduled restore test runs, after the timeline switch.
+        var verify = await cluster.RunAsync("backup", "verify", "latest", "--type", "physical", "--restore-test");
+        Assert.True(verify.ExitCode == 0, verify.ToString());
     }
 
     private static async Task ArchiveEverythingAsync(NpgsqlConnection conn)

@@ -110,14 +110,16 @@ public static class BackupCommand
         var scratch = new Option<string?>("--scratch-dir") { Description = "where to unpack and restore (default: the temp directory; needs about the backup's size free)" };
         var timeout = new Option<int>("--timeout") { Description = "seconds the restore test's recovery may take", DefaultValueFactory = _ => 3600 };
         var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_restore jobs for a logical restore test", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+        var type = new Option<string?>("--type") { Description = "with latest: the newest backup of this type (physical or logical)" };
+        type.AcceptOnlyFromAmong("physical", "logical");
         var cmd = new Command("verify", "check a backup's checksums, the archived WAL it needs and pg_verifybackup; --restore-test restores and queries it; records the outcome for `backup list`")
         {
-            config, dir, id, restoreTest, scratch, timeout, jobs,
+            config, dir, id, restoreTest, scratch, timeout, jobs, type,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
-            var manifest = await env.Catalog.FindAsync(p.GetValue(id)!, null, ct);
+            var manifest = await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
             var options = new Backup.Verify.VerifyOptions(p.GetValue(restoreTest), p.GetValue(scratch) ?? Path.GetTempPath(), TimeSpan.FromSeconds(p.GetValue(timeout)), Math.Max(1, p.GetValue(jobs)));
             var report = await new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, BackupEnvironment.PgWardenBinary, Console.WriteLine)
                 .VerifyAsync(manifest, options, ct);

@@ -83,7 +83,7 @@ public static class StatusCommand
         }
         foreach (var run in report.ScheduledBackups)
         {
-            AnsiConsole.MarkupLine(Markup.Escape($"scheduled {run.Kind} backup: {run.Status} on {run.Node} (slot {run.Slot:u}" +
+            AnsiConsole.MarkupLine(Markup.Escape($"{run.What}: {run.Status} on {run.Node} (slot {run.Slot:u}" +
                 (run.Finished is { } f ? $", finished {f:u}" : "") + ")" +
                 (run.LastSuccess is { } ok ? $"; last success {ok:u}" : "; no success yet") + (run.Detail is { } d ? $" — {d}" : "")));
         }

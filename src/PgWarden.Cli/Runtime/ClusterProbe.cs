@@ -99,7 +99,7 @@ public static class ClusterProbe
         var scheduled = cluster.Backup is null ? [] : await ScheduledBackupsAsync(client, cluster, statuses, ct);
         foreach (var run in scheduled.Where(r => r.Status == ScheduledBackupRun.Failed))
         {
-            problems.Add($"the scheduled {run.Kind} backup of {run.Slot:u} failed on {run.Node}: {run.Detail}");
+            problems.Add($"the {run.What} of {run.Slot:u} failed on {run.Node}: {run.Detail}");
         }
         health = health == "healthy" && problems.Count > 0 ? "degraded" : health;
         return new ClusterReport(cluster.Name, health, problems, primary?.Name, leader, paused,

@@ -12,4 +12,8 @@ public sealed record BackupSettings(
     int? RetentionCount,
     string LogicalSchedule,
     string PhysicalSchedule,
-    int ArchiveTimeoutSeconds);
+    int ArchiveTimeoutSeconds)
+{
+    /// <summary>When the leader restore-tests the newest physical backup (the runbook's weekly "test backup restoration").</summary>
+    public string VerifySchedule { get; init; } = "0 5 * * 0";
+}

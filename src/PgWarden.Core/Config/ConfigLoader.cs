@@ -339,10 +339,11 @@ public static partial class ConfigLoader
         }
         var logical = Cron("logical", "0 2 * * *");
         var physical = Cron("physical", "0 3 * * 0");
+        var verify = Cron("verify", "0 5 * * 0");
         schedules?.RejectUnknownKeys();
         var archiveTimeout = map.Int("archive_timeout", 300, 0, 86400);
         map.RejectUnknownKeys();
-        return new BackupSettings(kind, path, s3, days, count, logical, physical, archiveTimeout);
+        return new BackupSettings(kind, path, s3, days, count, logical, physical, archiveTimeout) { VerifySchedule = verify };
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]

@@ -18,6 +18,9 @@ public sealed record ScheduledBackupRun(
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
 
+    /// <summary>"scheduled logical backup", "scheduled restore test", for messages.</summary>
+    public string What => Kind == "verify" ? "scheduled restore test" : $"scheduled {Kind} backup";
+
     /// <summary>When a scheduled backup of this kind last succeeded (carried over from run to run).</summary>
     public DateTimeOffset? LastSuccess { get; init; }
 }
