@@ -62,6 +62,7 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
             ctx.Postgres.PrepareDirectories();
             ctx.Postgres.WritePassFile(ctx.Secrets);
             await StopOrphanedServerAsync(stoppingToken);
+            await ForgetOldLeadershipAfterRestoreAsync(stoppingToken);
             await StartupAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -94,6 +95,34 @@ public sealed partial class NodeAgent(AgentContext ctx, NodeState state, AgentMe
             await StopServerAsync();
             await ReleaseLeaseOnShutdownAsync();
         }
+    }
+
+    /// <summary>
+    /// `restore --cluster` leaves a marker next to the data it restored: the DCS still holds the old
+    /// cluster's leader key and position, which must not stop the restored primary from leading.
+    /// </summary>
+    private async Task ForgetOldLeadershipAfterRestoreAsync(CancellationToken ct)
+    {
+        var marker = Path.Combine(ctx.Postgres.HomeDir, RestoredMarker.FileName);
+        if (!File.Exists(marker))
+        {
+            return;
+        }
+        while (true)
+        {
+            try
+            {
+                await Dcs.ForgetLeadershipAsync(ct);
+                break;
+            }
+            catch (DcsUnavailableException e)
+            {
+                Decided($"restored from a backup: waiting for the DCS to forget the old leader ({e.Message})");
+                await Task.Delay(LoopWait, ct);
+            }
+        }
+        Decided($"restored from a backup ({File.ReadAllText(marker).Trim()}): forgot the old cluster's leader key and WAL position");
+        File.Delete(marker);
     }
 
     private void Decided(string reason)

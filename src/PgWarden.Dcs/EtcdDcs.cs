@@ -269,6 +269,16 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
     public Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken) =>
         PutAsync("requesting a failover", _keys.Failover, JsonSerializer.Serialize(request, s_json), cancellationToken);
 
+    public async Task ForgetLeadershipAsync(CancellationToken cancellationToken)
+    {
+        foreach (var key in new[] { _keys.Leader, _keys.Optime, _keys.Failover, _keys.Sync })
+        {
+            await CallAsync("forgetting the old leadership after a cluster restore",
+                (client, deadline, token) => client.DeleteAsync(new DeleteRangeRequest { Key = Bytes(key) }, null, deadline, token),
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public Task ClearFailoverAsync(CancellationToken cancellationToken) =>
         CallAsync("clearing the failover request",
             (client, deadline, token) => client.DeleteAsync(new DeleteRangeRequest { Key = Bytes(_keys.Failover) }, null, deadline, token),

@@ -70,6 +70,40 @@ public sealed class BackupTimelineTests
         // What the weekly scheduled restore test runs, after the timeline switch.
         var verify = await cluster.RunAsync("backup", "verify", "latest", "--type", "physical", "--restore-test");
         Assert.True(verify.ExitCode == 0, verify.ToString());
+
+        // Rebuild the whole cluster at the point after 'b': refused while it runs or while a data
+        // directory is in the way; then pg1 becomes the restored primary and pg2 clones it.
+        var atTarget = afterB.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz");
+        var whileRunning = await cluster.RunAsync("restore", "--cluster", "--target-time", atTarget);
+        Assert.True(whileRunning.ExitCode != 0 && whileRunning.Stderr.Contains("is running", StringComparison.Ordinal), whileRunning.ToString());
+        var down = await cluster.RunAsync("down");
+        Assert.True(down.ExitCode == 0, down.ToString());
+        var dataInTheWay = await cluster.RunAsync("restore", "--cluster", "--target-time", atTarget);
+        Assert.True(dataInTheWay.ExitCode != 0 && dataInTheWay.Stderr.Contains("never overwrites a data directory", StringComparison.Ordinal), dataInTheWay.ToString());
+        Directory.Move(cluster.DataDir(1), cluster.DataDir(1) + ".old");
+        Directory.Move(cluster.DataDir(2), cluster.DataDir(2) + ".old");
+        var rebuild = await cluster.RunAsync("restore", "--cluster", "--target-time", atTarget);
+        Assert.True(rebuild.ExitCode == 0, rebuild.ToString());
+        var up = await cluster.RunAsync("up");
+        Assert.True(up.ExitCode == 0, up.ToString() + cluster.Logs());
+        await TestCluster.WaitForAsync(async () =>
+        {
+            var status = await cluster.RunAsync("status");
+            return status.ExitCode == 0 ? "healthy" : null;
+        }, TimeSpan.FromSeconds(90), "the rebuilt cluster to be healthy");
+        foreach (var node in new[] { 1, 2 })
+        {
+            await using var conn = cluster.Superuser(node);
+            await conn.OpenAsync();
+            await TestCluster.WaitForAsync(async () =>
+                await BackupClusterFixture.Scalar<long>(conn, "SELECT count(*) FROM markers") == 2 ? "ok" : null, TimeSpan.FromSeconds(30), $"pg{node} to have a and b");
+            Assert.Equal(node == 1, await BackupClusterFixture.Scalar<bool>(conn, "SELECT NOT pg_is_in_recovery()"));
+        }
+        await using (var primary = cluster.Superuser(1))
+        {
+            await primary.OpenAsync();
+            await BackupClusterFixture.Exec(primary, "INSERT INTO markers VALUES ('after-rebuild')");
+        }
     }
 
     private static async Task ArchiveEverythingAsync(NpgsqlConnection conn)

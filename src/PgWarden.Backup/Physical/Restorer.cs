@@ -167,6 +167,20 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         }
     }
 
+    private const string RecoverySettingsHeader = "\n# Point-in-time recovery written by pgwarden restore\n";
+
+    /// <summary>Removes what restore appended to postgresql.auto.conf (scratch port, socket, archiving off, targets), for a copy that becomes a cluster node.</summary>
+    public static void RemoveRecoverySettings(string dir)
+    {
+        var auto = Path.Combine(dir, "postgresql.auto.conf");
+        var text = File.ReadAllText(auto);
+        var at = text.IndexOf(RecoverySettingsHeader, StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            File.WriteAllText(auto, text[..at] + "\n");
+        }
+    }
+
     private void WriteRecoveryConfig(string dir, RecoveryTarget target, int port, string socketDir)
     {
         var standby = Path.Combine(dir, "standby.signal");
@@ -189,7 +203,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             ("logging_collector", "off"),
         };
         lines.AddRange(target.Settings());
-        var text = "\n# Point-in-time recovery written by pgwarden restore\n" + string.Join("", lines.Select(l => $"{l.Item1} = {ConfValue.Pg(l.Item2)}\n"));
+        var text = RecoverySettingsHeader + string.Join("", lines.Select(l => $"{l.Item1} = {ConfValue.Pg(l.Item2)}\n"));
         File.AppendAllText(Path.Combine(dir, "postgresql.auto.conf"), text);
     }
 

@@ -52,8 +52,32 @@ public static class DownCommand
                 {
                     throw new PgWardenException(ExitCodes.UnsafeRefused, $"{cluster.BaseDir} has no {ClusterLocator.ConfigFileName}; not deleting it");
                 }
-                Directory.Delete(cluster.BaseDir, recursive: true);
-                Console.WriteLine($"deleted {cluster.BaseDir}");
+                // Backups and archived WAL are never purged with the cluster: a filesystem repository
+                // inside the cluster directory is kept (delete it yourself if you mean to).
+                var repository = cluster.Backup is { Repository: Core.Config.RepositoryKind.Fs, Path: { } repo } ? Path.GetFullPath(repo) : null;
+                var keep = repository is not null && repository.StartsWith(cluster.BaseDir + "/", StringComparison.Ordinal)
+                    ? Path.Combine(cluster.BaseDir, repository[(cluster.BaseDir.Length + 1)..].Split('/')[0])
+                    : null;
+                if (keep is null)
+                {
+                    Directory.Delete(cluster.BaseDir, recursive: true);
+                    Console.WriteLine($"deleted {cluster.BaseDir}");
+                }
+                else
+                {
+                    foreach (var entry in Directory.EnumerateFileSystemEntries(cluster.BaseDir).Where(e => e != keep).ToList())
+                    {
+                        if (Directory.Exists(entry) && !File.GetAttributes(entry).HasFlag(FileAttributes.ReparsePoint))
+                        {
+                            Directory.Delete(entry, recursive: true);
+                        }
+                        else
+                        {
+                            File.Delete(entry);
+                        }
+                    }
+                    Console.WriteLine($"deleted the cluster in {cluster.BaseDir}; kept the backup repository {repository} (backups and archived WAL are never purged)");
+                }
                 foreach (var outside in cluster.Nodes.Where(n => !n.DataDir.StartsWith(cluster.BaseDir + "/", StringComparison.Ordinal)))
                 {
                     Console.WriteLine($"kept data directory {outside.DataDir} of node {outside.Name} (outside the cluster directory; delete it yourself if you mean to)");

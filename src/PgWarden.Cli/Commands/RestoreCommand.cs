@@ -13,7 +13,9 @@ public static class RestoreCommand
     {
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
-        var to = new Option<string>("--to") { Description = "an empty (or new) directory to restore into", Required = true };
+        var to = new Option<string?>("--to") { Description = "an empty (or new) directory to restore into" };
+        var wholeCluster = new Option<bool>("--cluster") { Description = "rebuild the stopped cluster itself: restore into the primary's (empty) data directory; the other nodes clone it on `pgwarden up`" };
+        var node = new Option<string?>("--node") { Description = "with --cluster: the node that becomes the primary (default: the first node)" };
         var backup = new Option<string>("--backup") { Description = "backup id, or latest (default: the newest backup that ends before the target)" };
         var time = new Option<string?>("--target-time") { Description = "recover up to this time (e.g. '2025-10-30 14:30:00+00'; no zone = UTC)" };
         var lsn = new Option<string?>("--target-lsn") { Description = "recover up to this WAL position" };
@@ -25,9 +27,9 @@ public static class RestoreCommand
         var keep = new Option<bool>("--keep-running") { Description = "leave the restored PostgreSQL running" };
         var port = new Option<int?>("--port") { Description = "port of the restored PostgreSQL on 127.0.0.1 (default: a free one)" };
         var timeout = new Option<int>("--timeout") { Description = "seconds to wait for recovery", DefaultValueFactory = _ => 3600 };
-        var cmd = new Command("restore", "point-in-time recovery: a physical base backup + archived WAL into --to DIR, started on a free loopback port")
+        var cmd = new Command("restore", "point-in-time recovery: a physical base backup + archived WAL into --to DIR (started on a free loopback port), or --cluster to rebuild the cluster")
         {
-            config, dir, to, backup, time, lsn, name, xid, immediate, action, keep, port, timeout,
+            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -45,8 +47,25 @@ public static class RestoreCommand
                 throw new PgWardenException(ExitCodes.Unreachable, $"--target-lsn '{l}' is not a WAL position (e.g. 0/3000060)");
             }
             var target = new RecoveryTarget(targetTime, p.GetValue(lsn), p.GetValue(name), p.GetValue(xid), p.GetValue(immediate), p.GetValue(action)!);
+            if ((p.GetValue(to) is null) == !p.GetValue(wholeCluster))
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, "give either --to DIR (restore a copy) or --cluster (rebuild the cluster), not both or neither");
+            }
+            if (p.GetValue(wholeCluster) && (p.GetValue(keep) || p.GetValue(port) is not null))
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, "--keep-running and --port are for restore --to DIR; with --cluster the agents start the restored primary");
+            }
+            if (!p.GetValue(wholeCluster) && p.GetValue(node) is not null)
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, "--node goes with --cluster");
+            }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var manifest = await ChooseBackupAsync(env, p.GetValue(backup), target, ct);
+            if (p.GetValue(wholeCluster))
+            {
+                await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
+                return 0;
+            }
             var restorer = new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, BackupEnvironment.PgWardenBinary, Console.WriteLine);
             await restorer.RestoreAsync(manifest, target, p.GetValue(to)!, p.GetValue(port), p.GetValue(keep), TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
             return 0;

@@ -33,6 +33,13 @@ public interface IDcs
     /// <summary>Records the state of a scheduled backup (key without a lease: a new leader must see it).</summary>
     Task RecordScheduledBackupAsync(ScheduledBackupRun run, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// After `restore --cluster`: forgets the old cluster's leader key, leader position, pending
+    /// failover and synchronous standby, so the restored primary (possibly at an older WAL position)
+    /// can take the lease. Configuration, history and the initialize key stay.
+    /// </summary>
+    Task ForgetLeadershipAsync(CancellationToken cancellationToken);
+
     Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken);
 
     Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken);
