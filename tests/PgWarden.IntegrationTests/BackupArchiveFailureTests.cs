@@ -1,0 +1,64 @@
+using System.Text.Json;
+using PgWarden.IntegrationTests.Infrastructure;
+
+namespace PgWarden.IntegrationTests;
+
+/// <summary>
+/// A repository that refuses writes: wal-push fails, PostgreSQL keeps the WAL and retries, status
+/// shows the failure (degraded); once the repository is writable again the backlog is archived and
+/// nothing is missing.
+/// </summary>
+public sealed class BackupArchiveFailureTests
+{
+    [Fact]
+    public async Task AFailingArchiveIsVisibleInStatusAndLosesNothing()
+    {
+        await using var cluster = new TestCluster(subnet: 77, nodes: 1,
+            extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  archive_timeout: 60\n  schedule: { logical: 'off', physical: 'off', verify: 'off' }\n");
+        await cluster.UpAsync();
+        await using var conn = cluster.Superuser(1);
+        await conn.OpenAsync();
+        var first = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+        await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
+        await TestCluster.WaitForAsync(async () =>
+        {
+            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
+            return archived is not null && string.CompareOrdinal(archived, first) >= 0 ? "ok" : null;
+        }, TimeSpan.FromSeconds(60), $"{first} to be archived");
+        var walDir = await TestCluster.WaitForAsync(() => Task.FromResult(
+            Directory.GetDirectories(Path.Combine(cluster.Dir, "repo"), "wal", SearchOption.AllDirectories).FirstOrDefault()), TimeSpan.FromSeconds(30), "the archive's wal directory");
+
+        // The archive refuses writes (the postgres OS user runs wal-push).
+        var mode = File.GetUnixFileMode(walDir!);
+        File.SetUnixFileMode(walDir!, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        string failing;
+        try
+        {
+            await BackupClusterFixture.Exec(conn, "CREATE TABLE t AS SELECT 1 AS x");
+            failing = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+            await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
+            var problem = await TestCluster.WaitForAsync(async () =>
+            {
+                var status = await cluster.RunAsync("status", "--json");
+                var problems = JsonDocument.Parse(status.Stdout).RootElement.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
+                return status.ExitCode == 1 ? problems.FirstOrDefault(p => p.Contains("WAL archiving is failing", StringComparison.Ordinal)) : null;
+            }, TimeSpan.FromSeconds(60), "status to report the failing archive");
+            Assert.Contains(failing, problem, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(cluster.DataDir(1), "pg_wal", failing)), "PostgreSQL keeps the segment it could not archive");
+        }
+        finally
+        {
+            File.SetUnixFileMode(walDir!, mode);
+        }
+
+        // Writable again: PostgreSQL's retry archives the backlog, status is healthy again.
+        await TestCluster.WaitForAsync(async () =>
+        {
+            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
+            return archived is not null && string.CompareOrdinal(archived, failing) >= 0 ? "ok" : null;
+        }, TimeSpan.FromSeconds(90), $"{failing} to be archived after the repository recovered");
+        Assert.True(File.Exists(Path.Combine(walDir!, failing + ".zst")) || Directory.GetFiles(walDir!, failing + "*").Length > 0, $"{failing} is in the archive");
+        await TestCluster.WaitForAsync(async () => (await cluster.RunAsync("status")).ExitCode == 0 ? "healthy" : null,
+            TimeSpan.FromSeconds(30), "status to be healthy again");
+    }
+}
