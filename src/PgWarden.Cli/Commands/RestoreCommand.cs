@@ -41,6 +41,11 @@ public static class RestoreCommand
                     throw new PgWardenException(ExitCodes.Unreachable, $"--target-time '{t}' is not a date and time (e.g. 2025-10-30 14:30:00+00)");
                 }
                 targetTime = parsed;
+                if (parsed > DateTimeOffset.UtcNow)
+                {
+                    throw new PgWardenException(ExitCodes.UnsafeRefused,
+                        $"--target-time {parsed:yyyy-MM-dd HH:mm:ss}Z is in the future; the archive can recover at most up to its newest WAL (now: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z; omit the target to recover to the end of the archive)");
+                }
             }
             if (p.GetValue(lsn) is { } l && !System.Text.RegularExpressions.Regex.IsMatch(l, "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"))
             {
