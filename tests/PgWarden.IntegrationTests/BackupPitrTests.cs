@@ -56,6 +56,20 @@ public sealed class BackupPitrTests(BackupClusterFixture fixture) : IClassFixtur
         Assert.Equal(7, early.ExitCode);
         Assert.Contains("before the end of the base backup", early.Stderr);
         Assert.Contains("can recover from", early.Stderr);
+
+        var future = await Cluster.RunAsync("restore", "--to", Path.Combine(Cluster.Dir, "future"), "--target-time", "2999-01-01 00:00:00+00");
+        Assert.Equal(7, future.ExitCode);
+        Assert.Contains("is in the future", future.Stderr);
+    }
+
+    [Fact]
+    public async Task ATargetBeyondTheArchivedWalNamesTheEndOfTheRecoverableRange()
+    {
+        // Nothing was committed after 'd', so no archived WAL reaches a target of "now".
+        var beyond = await Cluster.RunAsync("restore", "--to", Path.Combine(Cluster.Dir, "beyond"), "--timeout", "120",
+            "--target-time", DateTimeOffset.UtcNow.AddSeconds(-1).ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz"));
+        Assert.True(beyond.ExitCode != 0, beyond.ToString());
+        Assert.Contains("beyond the end of the archived WAL: the recoverable range ends at", beyond.Stderr);
     }
 
     [Fact]

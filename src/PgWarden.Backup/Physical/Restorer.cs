@@ -279,6 +279,13 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
     private static string Hint(string log)
     {
         var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Any(l => l.Contains("before configured recovery target was reached", StringComparison.Ordinal)))
+        {
+            var last = lines.LastOrDefault(l => l.Contains("last completed transaction was at log time", StringComparison.Ordinal));
+            return "the target lies beyond the end of the archived WAL: the recoverable range ends at "
+                + (last is null ? "the newest archived WAL file" : last[(last.IndexOf("log time", StringComparison.Ordinal) + "log time ".Length)..].Trim())
+                + " (omit the target to recover to the end of the archive)";
+        }
         var bad = lines.Where(l => l.Contains("FATAL") || l.Contains("PANIC") || l.Contains("ERROR")).TakeLast(3).ToList();
         return string.Join(" / ", (bad.Count > 0 ? bad : lines.TakeLast(3)).Select(StripPrefix));
     }
