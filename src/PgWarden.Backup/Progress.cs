@@ -27,7 +27,7 @@ public sealed class Progress(string what, long? total, Action<string> output, bo
         var line = Line(now, elapsed);
         if (terminal)
         {
-            Console.Error.Write("\r" + line.PadRight(78));
+            Console.Error.Write("\r" + (Bar(now) + line).PadRight(100));
         }
         else
         {
@@ -39,8 +39,20 @@ public sealed class Progress(string what, long? total, Action<string> output, bo
     {
         if (terminal)
         {
-            Console.Error.Write("\r" + new string(' ', 78) + "\r");
+            Console.Error.Write("\r" + new string(' ', 100) + "\r");
         }
+    }
+
+    /// <summary>"[#######-------------]  35% " when the total is known, else nothing.</summary>
+    private string Bar(long bytes)
+    {
+        if (total is not { } all || all <= 0)
+        {
+            return "";
+        }
+        var fraction = Math.Clamp(bytes / (double)all, 0, 1);
+        var filled = (int)Math.Round(fraction * 20);
+        return $"[{new string('#', filled)}{new string('-', 20 - filled)}] {fraction * 100,3:0}% ";
     }
 
     private string Line(long bytes, TimeSpan elapsed)
