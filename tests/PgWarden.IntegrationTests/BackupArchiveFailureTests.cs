@@ -18,13 +18,7 @@ public sealed class BackupArchiveFailureTests
         await cluster.UpAsync();
         await using var conn = cluster.Superuser(1);
         await conn.OpenAsync();
-        var first = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-        await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
-        await TestCluster.WaitForAsync(async () =>
-        {
-            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
-            return archived is not null && string.CompareOrdinal(archived, first) >= 0 ? "ok" : null;
-        }, TimeSpan.FromSeconds(60), $"{first} to be archived");
+        await WalArchive.SwitchAndWaitAsync(conn);
         var walDir = await TestCluster.WaitForAsync(() => Task.FromResult(
             Directory.GetDirectories(Path.Combine(cluster.Dir, "repo"), "wal", SearchOption.AllDirectories).FirstOrDefault()), TimeSpan.FromSeconds(30), "the archive's wal directory");
 
@@ -52,11 +46,7 @@ public sealed class BackupArchiveFailureTests
         }
 
         // Writable again: PostgreSQL's retry archives the backlog, status is healthy again.
-        await TestCluster.WaitForAsync(async () =>
-        {
-            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
-            return archived is not null && string.CompareOrdinal(archived, failing) >= 0 ? "ok" : null;
-        }, TimeSpan.FromSeconds(90), $"{failing} to be archived after the repository recovered");
+        await WalArchive.WaitArchivedAsync(conn, failing, TimeSpan.FromSeconds(90));
         Assert.True(File.Exists(Path.Combine(walDir!, failing + ".zst")) || Directory.GetFiles(walDir!, failing + "*").Length > 0, $"{failing} is in the archive");
         await TestCluster.WaitForAsync(async () => (await cluster.RunAsync("status")).ExitCode == 0 ? "healthy" : null,
             TimeSpan.FromSeconds(30), "status to be healthy again");

@@ -48,13 +48,7 @@ public sealed class BackupClusterFixture : IAsyncLifetime
             await Exec(conn, "INSERT INTO markers (name) VALUES ('c')");
             LsnAfterC = await Scalar<string>(conn, "SELECT pg_current_wal_insert_lsn()::text");
             await Exec(conn, "INSERT INTO markers (name) VALUES ('d')");
-            var last = await Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-            await Exec(conn, "SELECT pg_switch_wal()");
-            await TestCluster.WaitForAsync(async () =>
-            {
-                var archived = await Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
-                return archived is not null && string.CompareOrdinal(archived, last) >= 0 ? "ok" : null;
-            }, TimeSpan.FromSeconds(60), $"{last} to be archived");
+            await WalArchive.SwitchAndWaitAsync(conn);
         }
     }
 

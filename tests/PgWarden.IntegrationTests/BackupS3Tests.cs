@@ -51,17 +51,6 @@ public sealed class BackupS3Tests : IAsyncLifetime
         }
     }
 
-    private async Task ArchiveEverythingAsync(NpgsqlConnection conn)
-    {
-        var last = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-        await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
-        await TestCluster.WaitForAsync(async () =>
-        {
-            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
-            return archived is not null && string.CompareOrdinal(archived, last) >= 0 ? "ok" : null;
-        }, TimeSpan.FromSeconds(60), $"{last} to be archived to S3");
-    }
-
     private async Task<List<string>> RestoreAsync(string name, params string[] args) =>
         (await ScratchRestore.RunAsync(_cluster, name, ["--target-action", "pause", .. args])).Markers;
 
@@ -74,18 +63,18 @@ public sealed class BackupS3Tests : IAsyncLifetime
         var first = await _cluster.RunAsync("backup", "physical");
         Assert.True(first.ExitCode == 0, first.ToString());
         await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('a')");
-        await ArchiveEverythingAsync(conn);
+        await WalArchive.SwitchAndWaitAsync(conn);
         var point = await _cluster.RunAsync("restore-point", "after_a");
         Assert.True(point.ExitCode == 0, point.ToString());
         await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('b')");
-        await ArchiveEverythingAsync(conn);
+        await WalArchive.SwitchAndWaitAsync(conn);
 
         Assert.Equal(["a"], await RestoreAsync("r1", "--target-name", "after_a"));
 
         var second = await _cluster.RunAsync("backup", "physical");
         Assert.True(second.ExitCode == 0, second.ToString());
         await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('c')");
-        await ArchiveEverythingAsync(conn);
+        await WalArchive.SwitchAndWaitAsync(conn);
 
         var listBefore = await _cluster.RunAsync("backup", "list", "--json");
         Assert.Equal(2, listBefore.Stdout.Split("\"type\": \"physical\"").Length - 1);

@@ -23,7 +23,7 @@ public sealed class BackupTimelineTests
             var backup = await cluster.RunAsync("backup", "physical");
             Assert.True(backup.ExitCode == 0, backup.ToString());
             await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('a')");
-            await ArchiveEverythingAsync(conn);
+            await WalArchive.SwitchAndWaitAsync(conn);
         }
         await WaitReplayedAsync(cluster);
 
@@ -55,7 +55,7 @@ public sealed class BackupTimelineTests
             afterB = await BackupClusterFixture.Scalar<DateTime>(conn, "SELECT clock_timestamp()");
             await Task.Delay(1100);
             await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('c')");
-            await ArchiveEverythingAsync(conn);
+            await WalArchive.SwitchAndWaitAsync(conn);
         }
         Assert.True(File.Exists(Directory.GetFiles(Path.Combine(cluster.Dir, "repo"), "00000002.history*", SearchOption.AllDirectories).FirstOrDefault() ?? ""),
             "the new primary archived its timeline history file");
@@ -104,17 +104,6 @@ public sealed class BackupTimelineTests
             await primary.OpenAsync();
             await BackupClusterFixture.Exec(primary, "INSERT INTO markers VALUES ('after-rebuild')");
         }
-    }
-
-    private static async Task ArchiveEverythingAsync(NpgsqlConnection conn)
-    {
-        var last = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
-        await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
-        await TestCluster.WaitForAsync(async () =>
-        {
-            var archived = await BackupClusterFixture.Scalar<string?>(conn, "SELECT last_archived_wal FROM pg_stat_archiver");
-            return archived is not null && string.CompareOrdinal(archived, last) >= 0 ? "ok" : null;
-        }, TimeSpan.FromSeconds(60), $"{last} to be archived");
     }
 
     /// <summary>pg2 has replayed everything pg1 wrote (so the failover loses nothing).</summary>
