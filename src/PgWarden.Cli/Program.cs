@@ -9,6 +9,10 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (WalFastPath.TryParse(args) is { } walCommand)
+        {
+            return await CommandAction.RunAsync(walCommand, CancellationToken.None);
+        }
         if (Console.IsOutputRedirected)
         {
             // Piped or logged output: no colours, and tables as wide as their content needs.

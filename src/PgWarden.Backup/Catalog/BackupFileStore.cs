@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using PgWarden.Backup.Compression;
 using PgWarden.Backup.Repository;
 using PgWarden.Core.Errors;
 using ZstdSharp;
@@ -12,7 +13,11 @@ namespace PgWarden.Backup.Catalog;
 /// </summary>
 public static class BackupFileStore
 {
-    public static async Task<BackupFile> StoreAsync(IBackupRepository repository, string key, string name, Stream source, int level, CancellationToken ct)
+    public static Task<BackupFile> StoreAsync(IBackupRepository repository, string key, string name, Stream source, int level, CancellationToken ct) =>
+        StoreAsync(repository, key, name, source, level, 0, ct);
+
+    /// <summary>As above; with <paramref name="workers"/> &gt; 0 zstd compresses on that many threads of its own (system libzstd only).</summary>
+    public static async Task<BackupFile> StoreAsync(IBackupRepository repository, string key, string name, Stream source, int level, int workers, CancellationToken ct)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 8 << 20, resumeWriterThreshold: 4 << 20));
         HashingStream? stored = null;
@@ -22,9 +27,8 @@ public static class BackupFileStore
             try
             {
                 stored = new HashingStream(pipe.Writer.AsStream(leaveOpen: true), leaveOpen: true);
-                await using (var compress = new CompressionStream(stored, level, leaveOpen: true))
+                await using (var compress = Zstd.CompressionStream(stored, level, workers, leaveOpen: true))
                 {
-                    compress.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_nbWorkers, 0);
                     content = new HashingStream(compress, leaveOpen: true);
                     await source.CopyToAsync(content, 1 << 20, ct);
                     await content.FlushAsync(ct);

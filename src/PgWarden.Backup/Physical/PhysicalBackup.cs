@@ -62,7 +62,7 @@ public sealed partial class PhysicalBackup(IBackupRepository repository, PgBinar
         try
         {
             await using var stdout = new ProgressStream(process.StandardOutput.BaseStream, progress);
-            file = await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, DataFile), DataFile, stdout, 1, ct);
+            file = await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, DataFile), DataFile, stdout, 1, Environment.ProcessorCount, ct);
             await process.WaitForExitAsync(ct);
         }
         catch (OperationCanceledException)

@@ -1,6 +1,6 @@
+using PgWarden.Backup.Compression;
 using PgWarden.Backup.Repository;
 using PgWarden.Core.Errors;
-using ZstdSharp;
 
 namespace PgWarden.Backup.Wal;
 
@@ -12,7 +12,14 @@ namespace PgWarden.Backup.Wal;
 /// </summary>
 public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout layout)
 {
-    private const int CompressionLevel = 3;
+    /// <summary>
+    /// zstd level 1: on PostgreSQL WAL it is both the fastest level and (measured on pgbench WAL) no worse
+    /// in ratio than 3 — archive_command runs once per segment, so its cost bounds the WAL rate one archiver sustains.
+    /// </summary>
+    private const int CompressionLevel = 1;
+
+    /// <summary>Larger than any WAL file PostgreSQL writes (segments are at most 1 GB).</summary>
+    private const long MaxContentSize = 1L << 30;
 
     public RepositoryLayout Layout => layout;
 
@@ -25,7 +32,7 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
         byte[] content;
         try
         {
-            content = await File.ReadAllBytesAsync(path, cancellationToken);
+            content = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -41,26 +48,24 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
                     $"{fileName} belongs to database system {header.SystemIdentifier}, not to cluster {layout.Cluster} (system {layout.SystemId}); refusing to archive it");
             }
         }
-        var contentSha = ObjectChecksum.Sha256(content);
         var key = layout.WalKey(fileName);
         var existing = await repository.StatAsync(key, cancellationToken);
         if (existing is not null)
         {
-            return await CompareExistingAsync(existing, fileName, contentSha, cancellationToken) ? false
+            return await CompareExistingAsync(existing, fileName, ObjectChecksum.Sha256(content), cancellationToken) ? false
                 : throw Conflict(fileName);
         }
-        byte[] compressed;
-        using (var compressor = new Compressor(CompressionLevel))
-        {
-            compressed = compressor.Wrap(content).ToArray();
-        }
+        // Hash the content on the other core while this one compresses.
+        var hashing = Task.Run(() => ObjectChecksum.Sha256(content), cancellationToken);
+        var compressed = Zstd.Compress(content, CompressionLevel);
+        var contentSha = await hashing;
         var metadata = new Dictionary<string, string>
         {
             [ObjectChecksum.Stored] = ObjectChecksum.Sha256(compressed),
             [ObjectChecksum.Content] = contentSha,
-            [ObjectChecksum.ContentSize] = content.Length.ToString(),
+            [ObjectChecksum.ContentSize] = content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        using var body = new MemoryStream(compressed, writable: false);
+        using var body = new MemoryStream(compressed.Array!, compressed.Offset, compressed.Count, writable: false);
         if (await repository.PutIfAbsentAsync(key, body, metadata, cancellationToken))
         {
             return true;
@@ -134,10 +139,9 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
         byte[] content;
         try
         {
-            using var decompressor = new Decompressor();
-            content = decompressor.Unwrap(stored).ToArray();
+            content = Zstd.Decompress(stored, MaxContentSize);
         }
-        catch (ZstdException e)
+        catch (InvalidDataException e)
         {
             throw new PgWardenException(ExitCodes.OperationFailed, $"archived {fileName} in {repository.Description} is not valid zstd data ({e.Message}); not restoring it");
         }

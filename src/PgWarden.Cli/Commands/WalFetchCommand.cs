@@ -17,23 +17,26 @@ public static class WalFetchCommand
         var name = new Argument<string>("file") { Description = "the WAL file name PostgreSQL wants (%f)" };
         var path = new Argument<string>("path") { Description = "where to write it (%p, relative to the data directory)" };
         var cmd = new Command("wal-fetch", "restore one archived WAL file (restore_command = 'pgwarden wal-fetch --config FILE %f %p')") { config, dir, dataDir, name, path };
-        CommandAction.Set(cmd, async (p, ct) =>
-        {
-            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
-            var data = Path.GetFullPath(p.GetValue(dataDir) ?? Environment.CurrentDirectory);
-            var layout = new RepositoryLayout(cluster.Name, ControlFile.SystemIdentifier(data));
-            var repository = RepositoryFactory.Open(cluster);
-            try
-            {
-                var destination = Path.GetFullPath(p.GetValue(path)!, data);
-                // Not archived is normal (PostgreSQL probes for history files and the next segment): exit 1, no message.
-                return await new WalArchiver(repository, layout).FetchAsync(p.GetValue(name)!, destination, ct) ? 0 : ExitCodes.Degraded;
-            }
-            finally
-            {
-                (repository as IDisposable)?.Dispose();
-            }
-        });
+        CommandAction.Set(cmd, (p, ct) => RunAsync(p.GetValue(config), p.GetValue(dir), p.GetValue(dataDir), p.GetValue(name)!, p.GetValue(path)!, ct));
         return cmd;
+    }
+
+    /// <summary>The command's body, also reached through <see cref="WalFastPath"/>.</summary>
+    public static async Task<int> RunAsync(string? config, string? dir, string? dataDir, string name, string path, CancellationToken ct)
+    {
+        var cluster = ClusterLocator.Load(config, dir);
+        var data = Path.GetFullPath(dataDir ?? Environment.CurrentDirectory);
+        var layout = new RepositoryLayout(cluster.Name, ControlFile.SystemIdentifier(data));
+        var repository = RepositoryFactory.Open(cluster);
+        try
+        {
+            var destination = Path.GetFullPath(path, data);
+            // Not archived is normal (PostgreSQL probes for history files and the next segment): exit 1, no message.
+            return await new WalArchiver(repository, layout).FetchAsync(name, destination, ct) ? 0 : ExitCodes.Degraded;
+        }
+        finally
+        {
+            (repository as IDisposable)?.Dispose();
+        }
     }
 }

@@ -1,0 +1,100 @@
+using ZstdSharp;
+
+namespace PgWarden.Backup.Compression;
+
+/// <summary>
+/// zstd with the system's libzstd when it loads, else the managed ZstdSharp port (same format, slower):
+/// one-shot for WAL files, a write-only stream for backup files.
+/// </summary>
+public static class Zstd
+{
+    /// <summary>True when the system libzstd is used.</summary>
+    public static bool IsNative => LibZstd.IsAvailable;
+
+    /// <summary>Compresses <paramref name="data"/> into one frame that records its content size.</summary>
+    public static ArraySegment<byte> Compress(ReadOnlySpan<byte> data, int level) => Compress(data, level, IsNative);
+
+    /// <summary>Decompresses zstd data; throws <see cref="InvalidDataException"/> when it is not valid zstd.</summary>
+    public static byte[] Decompress(ReadOnlySpan<byte> data, long maxSize) => Decompress(data, maxSize, IsNative);
+
+    /// <summary>
+    /// A write-only stream compressing into <paramref name="inner"/>; with <paramref name="workers"/> &gt; 0
+    /// (native only) libzstd compresses on that many threads of its own while the caller keeps writing.
+    /// Disposing it finishes the frame.
+    /// </summary>
+    public static Stream CompressionStream(Stream inner, int level, int workers, bool leaveOpen) =>
+        CompressionStream(inner, level, workers, leaveOpen, IsNative);
+
+    internal static unsafe ArraySegment<byte> Compress(ReadOnlySpan<byte> data, int level, bool native)
+    {
+        if (!native)
+        {
+            using var compressor = new Compressor(level);
+            return compressor.Wrap(data).ToArray();
+        }
+        var cctx = LibZstd.ZSTD_createCCtx();
+        if (cctx == 0)
+        {
+            throw new OutOfMemoryException("ZSTD_createCCtx failed");
+        }
+        try
+        {
+            LibZstd.Check(LibZstd.ZSTD_CCtx_setParameter(cctx, LibZstd.ParameterCompressionLevel, level), "setting the level");
+            var output = GC.AllocateUninitializedArray<byte>(checked((int)LibZstd.ZSTD_compressBound((nuint)data.Length)));
+            fixed (byte* src = data)
+            fixed (byte* dst = output)
+            {
+                var n = LibZstd.Check(LibZstd.ZSTD_compress2(cctx, dst, (nuint)output.Length, src, (nuint)data.Length), "compression");
+                return new ArraySegment<byte>(output, 0, (int)n);
+            }
+        }
+        finally
+        {
+            LibZstd.ZSTD_freeCCtx(cctx);
+        }
+    }
+
+    internal static unsafe byte[] Decompress(ReadOnlySpan<byte> data, long maxSize, bool native)
+    {
+        if (native)
+        {
+            fixed (byte* src = data)
+            {
+                var size = LibZstd.ZSTD_getFrameContentSize(src, (nuint)data.Length);
+                if (size == LibZstd.ContentSizeError)
+                {
+                    throw new InvalidDataException("zstd decompression failed: not a zstd frame");
+                }
+                if (size != LibZstd.ContentSizeUnknown && size <= (ulong)maxSize)
+                {
+                    var output = GC.AllocateUninitializedArray<byte>((int)size);
+                    fixed (byte* dst = output)
+                    {
+                        var n = LibZstd.Check(LibZstd.ZSTD_decompress(dst, (nuint)output.Length, src, (nuint)data.Length), "decompression");
+                        return n == size ? output : throw new InvalidDataException($"zstd decompression produced {n} bytes instead of the {size} its header names");
+                    }
+                }
+            }
+        }
+        try
+        {
+            using var decompressor = new Decompressor();
+            return decompressor.Unwrap(data).ToArray();
+        }
+        catch (ZstdException e)
+        {
+            throw new InvalidDataException($"zstd decompression failed: {e.Message}", e);
+        }
+    }
+
+    internal static Stream CompressionStream(Stream inner, int level, int workers, bool leaveOpen, bool native)
+    {
+        if (native)
+        {
+            return new NativeCompressionStream(inner, level, workers, leaveOpen);
+        }
+        var managed = new CompressionStream(inner, level, leaveOpen: leaveOpen);
+        managed.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_nbWorkers, 0);
+        return managed;
+    }
+}
