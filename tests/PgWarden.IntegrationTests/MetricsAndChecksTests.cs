@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Npgsql;
 using PgWarden.IntegrationTests.Infrastructure;
 using static PgWarden.IntegrationTests.ClusterLifecycleTests;
 
@@ -33,6 +34,83 @@ public sealed class MetricsAndChecksTests
         return samples;
     }
 
+    /// <summary>
+    /// What the collector used to read from the statistics views (the 20 largest tables by page
+    /// count, the 20 most scanned and 20 unused indexes), as series name → value.
+    /// </summary>
+    private static async Task<Dictionary<string, double>> ViewSeriesAsync(TestCluster cluster)
+    {
+        var series = new Dictionary<string, double>();
+        await using var conn = cluster.Superuser(1);
+        await conn.OpenAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        await Exec(conn, "SET LOCAL stats_fetch_consistency = snapshot");
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT s.schemaname, s.relname, pg_total_relation_size(s.relid)::float8, s.n_live_tup::float8, s.n_dead_tup::float8
+            FROM (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+                  ORDER BY c.relpages DESC, c.oid LIMIT 20) top
+            JOIN pg_stat_user_tables s ON s.relid = top.oid
+            """, conn, tx))
+        await using (var r = await cmd.ExecuteReaderAsync())
+        {
+            while (await r.ReadAsync())
+            {
+                var labels = $"{{datname=\"bookreader\",schemaname=\"{r.GetString(0)}\",relname=\"{r.GetString(1)}\"}}";
+                series["pg_table_size_bytes" + labels] = r.GetDouble(2);
+                series["pg_stat_user_tables_n_live_tup" + labels] = r.GetDouble(3);
+                series["pg_stat_user_tables_n_dead_tup" + labels] = r.GetDouble(4);
+            }
+        }
+        await using (var cmd = new NpgsqlCommand("""
+            (SELECT schemaname, relname, indexrelname, idx_scan::float8 FROM pg_stat_user_indexes ORDER BY idx_scan DESC, indexrelid LIMIT 20)
+            UNION
+            (SELECT schemaname, relname, indexrelname, idx_scan::float8 FROM pg_stat_user_indexes WHERE idx_scan = 0 ORDER BY indexrelid LIMIT 20)
+            """, conn, tx))
+        await using (var r = await cmd.ExecuteReaderAsync())
+        {
+            while (await r.ReadAsync())
+            {
+                var labels = $"{{datname=\"bookreader\",schemaname=\"{r.GetString(0)}\",relname=\"{r.GetString(1)}\",indexrelname=\"{r.GetString(2)}\"}}";
+                series["pg_stat_user_indexes_idx_scan" + labels] = r.GetDouble(3);
+            }
+        }
+        return series;
+    }
+
+    private static Task UntilUpAsync(TestCluster cluster, int node) => TestCluster.WaitForAsync<object>(async () =>
+    {
+        var m = await ScrapeAsync(cluster, node);
+        return m["pg_up"] == 1 && m.ContainsKey("pg_database_size_bytes{datname=\"bookreader\"}") ? m : null;
+    }, TimeSpan.FromSeconds(30), $"pg_up 1 on node {node}");
+
+    /// <summary>The processes whose parent is <paramref name="pid"/> (a postmaster's backends and auxiliary processes).</summary>
+    private static IEnumerable<int> ChildrenOf(int pid)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var child))
+            {
+                continue;
+            }
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // exited meanwhile
+            }
+            // pid (comm) state ppid …: comm may contain spaces, so parse after its closing parenthesis.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
+            {
+                yield return child;
+            }
+        }
+    }
+
     [Fact]
     public async Task MetricsChecksAndDiagnosisReflectTheCluster()
     {
@@ -53,8 +131,22 @@ public sealed class MetricsAndChecksTests
         Assert.Contains(primary.Keys, k => k.StartsWith("pg_stat_activity_count{", StringComparison.Ordinal));
         Assert.True(primary.ContainsKey("pg_stat_archiver_failed_count"));
 
+        // The per-table and per-index series carry the values of the statistics views the collector
+        // no longer reads (it calls the pg_stat_get_* functions behind them): same series, same values.
+        await TestCluster.WaitForAsync<object>(async () =>
+        {
+            var scraped = await ScrapeAsync(cluster, 1);
+            var expected = await ViewSeriesAsync(cluster);
+            string[] families = ["pg_table_size_bytes", "pg_stat_user_tables_n_live_tup", "pg_stat_user_tables_n_dead_tup", "pg_stat_user_indexes_idx_scan"];
+            var exported = scraped.Where(s => families.Contains(s.Key.Split('{')[0])).ToDictionary();
+            return exported.Count == expected.Count && expected.All(e => exported.TryGetValue(e.Key, out var v) && v == e.Value) ? exported : null;
+        }, TimeSpan.FromSeconds(20), "per-table and per-index series equal to pg_stat_user_tables and pg_stat_user_indexes");
+        Assert.Contains(primary.Keys, k => k.StartsWith("pg_stat_user_tables_last_analyze_age_seconds{datname=\"bookreader\"", StringComparison.Ordinal));
+
         var replica = await ScrapeAsync(cluster, 2);
         Assert.Equal(1, replica["pg_in_recovery"]);
+        Assert.True(replica["pg_database_size_bytes{datname=\"bookreader\"}"] > 1_000_000);
+        Assert.DoesNotContain(replica.Keys, k => k.StartsWith("pg_replication_slots_active", StringComparison.Ordinal));
 
         // Every metric the shipped dashboard and alert rules use is exported.
         var exported = primary.Keys.Concat(replica.Keys).Select(k => k.Split('{')[0]).ToHashSet();
@@ -68,7 +160,9 @@ public sealed class MetricsAndChecksTests
         Assert.Equal(0, replica["pgwarden_node_is_primary"]);
         Assert.True(replica["pg_replication_lag_seconds"] >= 0);
 
-        // A frozen PostgreSQL: the scrape still answers quickly, with pg_up 0.
+        // A frozen PostgreSQL: the scrape still answers quickly, with pg_up 0 — whether the
+        // postmaster alone is stopped (no connection can be opened) or the whole server, backends
+        // included, after the collector's pool already holds connections (queries never answer).
         var pid = cluster.PostmasterPid(3)!.Value;
         TestCluster.Signal(pid, 19);
         try
@@ -81,6 +175,26 @@ public sealed class MetricsAndChecksTests
         {
             TestCluster.Signal(pid, 18);
         }
+        await UntilUpAsync(cluster, 3);
+        var server = ChildrenOf(pid).Prepend(pid).ToArray();
+        foreach (var p in server)
+        {
+            TestCluster.Signal(p, 19);
+        }
+        try
+        {
+            var frozen = await ScrapeAsync(cluster, 3, TimeSpan.FromSeconds(4.5));
+            Assert.Equal(0, frozen["pg_up"]);
+            Assert.DoesNotContain(frozen.Keys, k => k.StartsWith("pg_database_size_bytes", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var p in server)
+            {
+                TestCluster.Signal(p, 18);
+            }
+        }
+        await UntilUpAsync(cluster, 3);
 
         var daily = await cluster.RunAsync("check", "daily", "--json");
         Assert.Equal(1, daily.ExitCode);

@@ -5,17 +5,21 @@ using Prometheus;
 namespace PgWarden.Monitoring.Metrics;
 
 /// <summary>
-/// Fills <see cref="PostgresMetrics"/> at scrape time from the local PostgreSQL. Every query is
-/// bounded (top-N tables and indexes, picked by catalog page counts before any size is computed),
-/// runs with a 2 s statement timeout on its own small connection pool — apart from the HA loop's —
-/// and a scrape gives up after <see cref="ScrapeTimeout"/> with pg_up 0 instead of hanging.
+/// Fills <see cref="PostgresMetrics"/> at scrape time from the local PostgreSQL: the statements of
+/// <see cref="MetricsSql"/> go as one prepared batch (one round trip), every one bounded (top-N
+/// tables and indexes, picked by catalog page counts before any size is computed); database sizes
+/// come from <see cref="DatabaseSizeCache"/>. Scrapes run with a 2 s statement timeout on their own
+/// small connection pool — apart from the HA loop's. A scrape not finished after
+/// <see cref="ScrapeTimeout"/> is abandoned and answers pg_up 0, even when PostgreSQL is frozen
+/// and never acknowledges the cancellation.
 /// </summary>
 public sealed class PostgresMetricsCollector : IAsyncDisposable
 {
     public static readonly TimeSpan ScrapeTimeout = TimeSpan.FromSeconds(3);
     private readonly NpgsqlDataSource _source;
     private readonly PostgresMetrics _m;
-    private readonly int _topN;
+    private readonly DatabaseSizeCache _sizes;
+    private readonly string[] _statements;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public PostgresMetricsCollector(string connectionString, CollectorRegistry registry, int topN = 20)
@@ -27,10 +31,18 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
             MaxPoolSize = 2,
             ApplicationName = "pgwarden-metrics",
             Options = "-c statement_timeout=2000 -c lock_timeout=500",
+            // The scrape changes no session state: no reset when a connection goes back to the
+            // pool, and the prepared statements stay on it.
+            NoResetOnClose = true,
         };
         _source = NpgsqlDataSource.Create(cs.ConnectionString);
         _m = new PostgresMetrics(registry);
-        _topN = topN;
+        _sizes = new DatabaseSizeCache(_source, ScrapeTimeout);
+        _statements =
+        [
+            MetricsSql.Instance, MetricsSql.Databases, MetricsSql.Activity, MetricsSql.Tables(topN), MetricsSql.Indexes(topN),
+            MetricsSql.Replication, MetricsSql.Slots,
+        ];
         registry.AddBeforeCollectCallback(CollectAsync);
     }
 
@@ -40,10 +52,13 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(ScrapeTimeout);
-            await using var conn = await _source.OpenConnectionAsync(timeout.Token);
-            await ScrapeAsync(conn, timeout.Token);
+            // Npgsql stops a query at the deadline by asking PostgreSQL to cancel it, then waits
+            // for the answer up to its command timeout: seconds more when the server is frozen.
+            // The scrape does not wait for that; the abandoned read ends on its own.
+            var read = ReadAsync(ct);
+            _ = read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            var samples = await read.WaitAsync(ScrapeTimeout, ct);
+            samples.Apply();
             foreach (var g in _m.Labelled)
             {
                 g.Sweep();
@@ -65,162 +80,141 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
         }
     }
 
-    private async Task ScrapeAsync(NpgsqlConnection conn, CancellationToken ct)
+    private async Task<ScrapeSamples> ReadAsync(CancellationToken ct)
     {
-        bool inRecovery;
-        await using (var r = await Query(conn, """
-            SELECT pg_is_in_recovery(), extract(epoch FROM pg_postmaster_start_time())::float8,
-                   current_setting('max_connections')::float8,
-                   (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'active'
-                        AND wait_event IS NOT NULL AND wait_event_type NOT IN ('Client', 'Activity'))::float8,
-                   (SELECT sum(pg_stat_get_blocks_hit(c.oid))::float8 / nullif(sum(pg_stat_get_blocks_fetched(c.oid)), 0)
-                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast')
-            """, ct))
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(ScrapeTimeout);
+        var s = new ScrapeSamples();
+        await using var conn = await _source.OpenConnectionAsync(timeout.Token);
+        await using (var batch = new NpgsqlBatch(conn))
         {
-            await r.ReadAsync(ct);
-            inRecovery = r.GetBoolean(0);
-            _m.InRecovery.Set(inRecovery ? 1 : 0);
-            _m.StartTime.Set(r.GetDouble(1));
-            _m.MaxConnections.Set(r.GetDouble(2));
-            _m.Waiting.Set(r.GetDouble(3));
-            _m.CacheHitRatio.Set(r.IsDBNull(4) ? double.NaN : r.GetDouble(4));
-        }
-        await using (var r = await Query(conn, """
-            SELECT s.datname, pg_database_size(s.datid)::float8, s.numbackends::float8, s.xact_commit::float8, s.xact_rollback::float8,
-                   s.blks_read::float8, s.blks_hit::float8, s.deadlocks::float8, s.temp_bytes::float8, age(d.datfrozenxid)::float8
-            FROM pg_stat_database s JOIN pg_database d ON d.oid = s.datid
-            WHERE s.datname IS NOT NULL AND d.datallowconn
-            """, ct))
-        {
-            while (await r.ReadAsync(ct))
+            foreach (var sql in _statements)
             {
-                var db = r.GetString(0);
-                _m.DatabaseSize.Set(r.GetDouble(1), db);
-                _m.Backends.Set(r.GetDouble(2), db);
-                _m.Commits.Set(r.GetDouble(3), db);
-                _m.Rollbacks.Set(r.GetDouble(4), db);
-                _m.BlocksRead.Set(r.GetDouble(5), db);
-                _m.BlocksHit.Set(r.GetDouble(6), db);
-                _m.Deadlocks.Set(r.GetDouble(7), db);
-                _m.TempBytes.Set(r.GetDouble(8), db);
-                _m.XidAge.Set(r.GetDouble(9), db);
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(sql));
             }
+            // A no-op once the statements are prepared on this pooled connection.
+            await batch.PrepareAsync(timeout.Token);
+            await using var r = await batch.ExecuteReaderAsync(timeout.Token);
+            await ReadInstanceAsync(r, s, timeout.Token);
+            await NextAsync(r, timeout.Token);
+            await ReadDatabasesAsync(r, s, timeout.Token);
+            await NextAsync(r, timeout.Token);
+            await ReadActivityAsync(r, s, timeout.Token);
+            await NextAsync(r, timeout.Token);
+            await ReadTablesAsync(r, s, conn.Database, timeout.Token);
+            await NextAsync(r, timeout.Token);
+            await ReadIndexesAsync(r, s, conn.Database, timeout.Token);
+            await NextAsync(r, timeout.Token);
+            await ReadReplicationAsync(r, s, timeout.Token);
+            await NextAsync(r, timeout.Token);
+            await ReadSlotsAsync(r, s, timeout.Token);
         }
-        await using (var r = await Query(conn, """
-            SELECT coalesce(datname, ''), coalesce(state, 'unknown'), count(*)::float8,
-                   coalesce(max(extract(epoch FROM now() - xact_start)), 0)::float8
-            FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2
-            """, ct))
+        foreach (var (db, size) in await _sizes.GetAsync(conn, timeout.Token))
         {
-            while (await r.ReadAsync(ct))
-            {
-                _m.ActivityCount.Set(r.GetDouble(2), r.GetString(0), r.GetString(1));
-                _m.MaxTxDuration.Set(r.GetDouble(3), r.GetString(0), r.GetString(1));
-            }
+            s.Set(_m.DatabaseSize, size, db);
         }
-        await ScrapeTablesAsync(conn, ct);
-        if (inRecovery)
+        return s;
+    }
+
+    private static async Task NextAsync(NpgsqlDataReader r, CancellationToken ct)
+    {
+        if (!await r.NextResultAsync(ct))
         {
-            await using var r = await Query(conn, """
-                SELECT CASE WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
-                            ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8,
-                       (pg_get_wal_replay_pause_state() <> 'not paused')
-                """, ct);
-            await r.ReadAsync(ct);
-            _m.ReplicaLagSeconds.Set(r.GetDouble(0));
-            _m.ReplicaReplayPaused.Set(r.GetBoolean(1) ? 1 : 0);
-        }
-        else
-        {
-            _m.ReplicaLagSeconds.Set(0);
-            _m.ReplicaReplayPaused.Set(0);
-            await using (var r = await Query(conn, """
-                SELECT application_name, state, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8,
-                       coalesce(extract(epoch FROM replay_lag), 0)::float8
-                FROM pg_stat_replication
-                """, ct))
-            {
-                while (await r.ReadAsync(ct))
-                {
-                    _m.ReplicationLagBytes.Set(r.GetDouble(2), r.GetString(0), r.GetString(1));
-                    _m.ReplicationLagSeconds.Set(r.GetDouble(3), r.GetString(0));
-                }
-            }
-            await using (var r = await Query(conn, """
-                SELECT slot_name, active, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::float8 FROM pg_replication_slots
-                """, ct))
-            {
-                while (await r.ReadAsync(ct))
-                {
-                    _m.SlotActive.Set(r.GetBoolean(1) ? 1 : 0, r.GetString(0));
-                    _m.SlotRetained.Set(r.GetDouble(2), r.GetString(0));
-                }
-            }
-        }
-        await using (var r = await Query(conn, """
-            SELECT archived_count::float8, failed_count::float8,
-                   coalesce(extract(epoch FROM now() - last_archived_time), -1)::float8,
-                   (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready')::float8,
-                   (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::float8
-            FROM pg_stat_archiver
-            """, ct))
-        {
-            await r.ReadAsync(ct);
-            _m.ArchivedCount.Set(r.GetDouble(0));
-            _m.ArchiveFailedCount.Set(r.GetDouble(1));
-            _m.LastArchiveAge.Set(r.GetDouble(2));
-            _m.ArchiveBacklog.Set(r.GetDouble(3));
-            _m.WalBytes.Set(r.GetDouble(4));
+            throw new InvalidOperationException("the metrics batch returned fewer result sets than statements");
         }
     }
 
-    /// <summary>
-    /// The largest tables, chosen from pg_class by page count first so that statistics and sizes
-    /// are computed for N tables only (the statistics views evaluate a dozen functions per row),
-    /// and the indexes' scans.
-    /// </summary>
-    private async Task ScrapeTablesAsync(NpgsqlConnection conn, CancellationToken ct)
+    private async Task ReadInstanceAsync(NpgsqlDataReader r, ScrapeSamples s, CancellationToken ct)
     {
-        var db = conn.Database;
-        await using (var r = await Query(conn, $"""
-            SELECT s.schemaname, s.relname, pg_total_relation_size(s.relid)::float8, s.n_live_tup::float8, s.n_dead_tup::float8,
-                   extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum))::float8,
-                   extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float8
-            FROM (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
-                  ORDER BY c.relpages DESC, c.oid LIMIT {_topN}) top
-            JOIN pg_stat_user_tables s ON s.relid = top.oid
-            """, ct))
+        if (!await r.ReadAsync(ct))
         {
-            while (await r.ReadAsync(ct))
-            {
-                string[] labels = [db, r.GetString(0), r.GetString(1)];
-                _m.TableSize.Set(r.GetDouble(2), labels);
-                _m.LiveTuples.Set(r.GetDouble(3), labels);
-                _m.DeadTuples.Set(r.GetDouble(4), labels);
-                _m.LastVacuum.Set(r.IsDBNull(5) ? -1 : r.GetDouble(5), labels);
-                _m.LastAnalyze.Set(r.IsDBNull(6) ? -1 : r.GetDouble(6), labels);
-            }
+            throw new InvalidOperationException("pg_stat_archiver returned no row");
         }
-        await using (var r = await Query(conn, $"""
-            (SELECT schemaname, relname, indexrelname, idx_scan::float8 FROM pg_stat_user_indexes ORDER BY idx_scan DESC, indexrelid LIMIT {_topN})
-            UNION
-            (SELECT schemaname, relname, indexrelname, idx_scan::float8 FROM pg_stat_user_indexes WHERE idx_scan = 0 ORDER BY indexrelid LIMIT {_topN})
-            """, ct))
+        s.Set(_m.InRecovery, r.GetBoolean(0) ? 1 : 0);
+        s.Set(_m.StartTime, r.GetDouble(1));
+        s.Set(_m.MaxConnections, r.GetDouble(2));
+        s.Set(_m.CacheHitRatio, r.IsDBNull(3) ? double.NaN : r.GetDouble(3));
+        s.Set(_m.ReplicaLagSeconds, r.GetDouble(4));
+        s.Set(_m.ReplicaReplayPaused, r.GetBoolean(5) ? 1 : 0);
+        s.Set(_m.ArchivedCount, r.GetDouble(6));
+        s.Set(_m.ArchiveFailedCount, r.GetDouble(7));
+        s.Set(_m.LastArchiveAge, r.GetDouble(8));
+        s.Set(_m.ArchiveBacklog, r.GetDouble(9));
+        s.Set(_m.WalBytes, r.GetDouble(10));
+    }
+
+    private async Task ReadDatabasesAsync(NpgsqlDataReader r, ScrapeSamples s, CancellationToken ct)
+    {
+        while (await r.ReadAsync(ct))
         {
-            while (await r.ReadAsync(ct))
-            {
-                _m.IndexScans.Set(r.GetDouble(3), db, r.GetString(0), r.GetString(1), r.GetString(2));
-            }
+            var db = r.GetString(0);
+            s.Set(_m.Backends, r.GetDouble(1), db);
+            s.Set(_m.Commits, r.GetDouble(2), db);
+            s.Set(_m.Rollbacks, r.GetDouble(3), db);
+            s.Set(_m.BlocksRead, r.GetDouble(4), db);
+            s.Set(_m.BlocksHit, r.GetDouble(5), db);
+            s.Set(_m.Deadlocks, r.GetDouble(6), db);
+            s.Set(_m.TempBytes, r.GetDouble(7), db);
+            s.Set(_m.XidAge, r.GetDouble(8), db);
         }
     }
 
-    private static async Task<NpgsqlDataReader> Query(NpgsqlConnection conn, string sql, CancellationToken ct)
+    private async Task ReadActivityAsync(NpgsqlDataReader r, ScrapeSamples s, CancellationToken ct)
     {
-        var cmd = new NpgsqlCommand(sql, conn);
-        return await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.Default, ct);
+        var waiting = 0.0;
+        while (await r.ReadAsync(ct))
+        {
+            var db = r.GetString(0);
+            var state = r.GetString(1);
+            s.Set(_m.ActivityCount, r.GetDouble(2), db, state);
+            s.Set(_m.MaxTxDuration, r.GetDouble(3), db, state);
+            waiting += r.GetDouble(4);
+        }
+        s.Set(_m.Waiting, waiting);
     }
 
-    public async ValueTask DisposeAsync() => await _source.DisposeAsync();
+    private async Task ReadTablesAsync(NpgsqlDataReader r, ScrapeSamples s, string db, CancellationToken ct)
+    {
+        while (await r.ReadAsync(ct))
+        {
+            string[] labels = [db, r.GetString(0), r.GetString(1)];
+            s.Set(_m.TableSize, r.GetDouble(2), labels);
+            s.Set(_m.LiveTuples, r.GetDouble(3), labels);
+            s.Set(_m.DeadTuples, r.GetDouble(4), labels);
+            s.Set(_m.LastVacuum, r.IsDBNull(5) ? -1 : r.GetDouble(5), labels);
+            s.Set(_m.LastAnalyze, r.IsDBNull(6) ? -1 : r.GetDouble(6), labels);
+        }
+    }
+
+    private async Task ReadIndexesAsync(NpgsqlDataReader r, ScrapeSamples s, string db, CancellationToken ct)
+    {
+        while (await r.ReadAsync(ct))
+        {
+            s.Set(_m.IndexScans, r.GetDouble(3), db, r.GetString(0), r.GetString(1), r.GetString(2));
+        }
+    }
+
+    private async Task ReadReplicationAsync(NpgsqlDataReader r, ScrapeSamples s, CancellationToken ct)
+    {
+        while (await r.ReadAsync(ct))
+        {
+            s.Set(_m.ReplicationLagBytes, r.GetDouble(2), r.GetString(0), r.GetString(1));
+            s.Set(_m.ReplicationLagSeconds, r.GetDouble(3), r.GetString(0));
+        }
+    }
+
+    private async Task ReadSlotsAsync(NpgsqlDataReader r, ScrapeSamples s, CancellationToken ct)
+    {
+        while (await r.ReadAsync(ct))
+        {
+            s.Set(_m.SlotActive, r.GetBoolean(1) ? 1 : 0, r.GetString(0));
+            s.Set(_m.SlotRetained, r.GetDouble(2), r.GetString(0));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sizes.DisposeAsync();
+        await _source.DisposeAsync();
+    }
 }
