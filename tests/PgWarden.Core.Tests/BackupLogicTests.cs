@@ -172,7 +172,7 @@ public sealed class BackupLogicTests
         var cluster = TestClusters.Parse(WithBackup) with { };
         var ctx = TestClusters.Context(cluster, "pg1", null) with { PgWardenBinary = "/opt/pg warden/pgwarden" };
         var conf = PostgresConfRenderer.Render(ctx);
-        Assert.Contains("archive_mode = on", conf);
+        Assert.Contains("archive_mode = always", conf);
         Assert.Contains("archive_timeout = 300", conf);
         Assert.Contains("archive_command = '''/opt/pg warden/pgwarden'' wal-push --config test.yaml %p'", conf);
         Assert.Contains("restore_command = '''/opt/pg warden/pgwarden'' wal-fetch --config test.yaml %f %p'", conf);

@@ -4,7 +4,8 @@ using PgWarden.IntegrationTests.Infrastructure;
 namespace PgWarden.IntegrationTests;
 
 /// <summary>
-/// Point-in-time recovery across a failover: a base backup on timeline 1, the primary's host
+/// Point-in-time recovery across a failover: a base backup on timeline 1, the primary's archiver
+/// stalls (so only the replica, with archive_mode = always, archives the last segment), its host
 /// crashes, the replica is promoted (timeline 2) and keeps archiving; a restore to a time after
 /// the failover follows the timeline history and has exactly the rows committed before it.
 /// </summary>
@@ -16,20 +17,34 @@ public sealed class BackupTimelineTests
         await using var cluster = new TestCluster(subnet: 75, nodes: 2,
             extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  archive_timeout: 60\n  schedule: { logical: 'off', physical: 'off' }\n");
         await cluster.UpAsync();
+        int archiver;
+        string segmentOfA;
         await using (var conn = cluster.Superuser(1))
         {
             await conn.OpenAsync();
             await BackupClusterFixture.Exec(conn, "CREATE TABLE markers (name text PRIMARY KEY)");
             var backup = await cluster.RunAsync("backup", "physical");
             Assert.True(backup.ExitCode == 0, backup.ToString());
-            await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('a')");
             await WalArchive.SwitchAndWaitAsync(conn);
+            // pg1's archiver freezes: the segment holding 'a' is complete on pg1 but never archived by it.
+            archiver = await BackupClusterFixture.Scalar<int>(conn, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'archiver'");
+            TestCluster.Signal(archiver, 19);
+            await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('a')");
+            segmentOfA = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+            await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
         }
         await WaitReplayedAsync(cluster);
+        // archive_mode = always: the replica archives the segment it received.
+        await using (var replica = cluster.Superuser(2))
+        {
+            await replica.OpenAsync();
+            await WalArchive.WaitArchivedAsync(replica, segmentOfA, TimeSpan.FromSeconds(60));
+        }
 
         // Host crash of pg1: its agent (and with it PostgreSQL) is killed; pg2 takes over after the lease.
         var agent = TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg1", "agent.pid"))!.Value;
         TestCluster.Signal(agent, 9);
+        TestCluster.Signal(archiver, 9);
         await TestCluster.WaitForAsync(async () =>
         {
             try
@@ -59,6 +74,12 @@ public sealed class BackupTimelineTests
         }
         Assert.True(File.Exists(Directory.GetFiles(Path.Combine(cluster.Dir, "repo"), "00000002.history*", SearchOption.AllDirectories).FirstOrDefault() ?? ""),
             "the new primary archived its timeline history file");
+        await using (var pg2 = cluster.Superuser(2))
+        {
+            await pg2.OpenAsync();
+            // Segments both nodes pushed were identical: no archive failure on pg2.
+            Assert.Equal(0L, await BackupClusterFixture.Scalar<long>(pg2, "SELECT failed_count FROM pg_stat_archiver"));
+        }
 
         var toTime = await ScratchRestore.RunAsync(cluster, "after-b", "--target-time", afterB.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz"));
         // 'b' exists only on timeline 2: the restore followed the switch.

@@ -64,7 +64,10 @@ public static class PostgresConfRenderer
             Section("WAL archiving (backup repository configured; see `pgwarden backup`)");
             var bin = ConfValue.Shell(ctx.PgWardenBinary);
             var conf = ConfValue.Shell(cluster.ConfigFile);
-            Set("archive_mode", "on");
+            // "always": replicas archive what they receive as well, so a segment the old primary
+            // completed but had not archived before it crashed still reaches the archive; the
+            // second push of identical content is a no-op (wal-push compares checksums).
+            Set("archive_mode", "always", "replicas archive too: no gap after a failover");
             Set("archive_command", $"{bin} wal-push --config {conf} %p", "durable, checksummed, never overwrites");
             Set("archive_timeout", backup.ArchiveTimeoutSeconds.ToString(), "force a segment switch at least this often (seconds)");
             Set("restore_command", $"{bin} wal-fetch --config {conf} %f %p", "replicas and PITR fetch archived WAL");
