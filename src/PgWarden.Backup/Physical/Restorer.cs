@@ -123,6 +123,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         var log = ServerLogTail(full, logFile);
         if (!start.Succeeded)
         {
+            RemoveIfEmpty(socketDir);
             throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL in {full} did not start: {Hint(log)}");
         }
         output($"  PostgreSQL started on 127.0.0.1:{chosenPort} (socket {socketDir}), replaying archived WAL");
@@ -134,6 +135,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         catch (Exception)
         {
             await StopAsync(full, ct);
+            RemoveIfEmpty(socketDir);
             throw;
         }
         output(summary);

@@ -43,6 +43,11 @@ public static partial class ScratchRestore
                 TestCluster.Signal(pid, 2);
                 await TestCluster.WaitForAsync(() => Task.FromResult<string?>(File.Exists($"/proc/{pid}/stat") ? null : "gone"), TimeSpan.FromSeconds(30), "the restored postmaster to stop");
             }
+            // The socket directory restore --keep-running left for the server (empty once it stopped).
+            if (m.Success && Directory.Exists(m.Groups[2].Value) && !Directory.EnumerateFileSystemEntries(m.Groups[2].Value).Any())
+            {
+                Directory.Delete(m.Groups[2].Value);
+            }
         }
     }
 }
