@@ -77,17 +77,8 @@ public sealed class BackupVerifier(ClusterConfig cluster, IBackupRepository repo
         {
             await new PgVerifyBackupStep(bin, tools, output).RunAsync(dataDir, walOk ? scratch.Sub("wal") : null, report, ct);
         }
-        foreach (var problem in report.Problems)
+        if (!ReportAndDecideRestoreTest(options, report))
         {
-            output($"  FAILED: {problem}");
-        }
-        if (!options.RestoreTest)
-        {
-            return;
-        }
-        if (!report.Ok)
-        {
-            report.Note("restore test skipped: the backup already failed verification");
             return;
         }
         output("  restore test: recovering a copy to the end of the backup (immediate) and promoting it");
@@ -149,17 +140,8 @@ public sealed class BackupVerifier(ClusterConfig cluster, IBackupRepository repo
             report.Pass($"{backup.Files.Count} stored files ({Progress.Mb(backup.StoredSize)}) checksummed");
             output($"  files: {report.Passed[^1]}");
         }
-        foreach (var problem in report.Problems)
+        if (!ReportAndDecideRestoreTest(options, report))
         {
-            output($"  FAILED: {problem}");
-        }
-        if (!options.RestoreTest)
-        {
-            return;
-        }
-        if (!report.Ok)
-        {
-            report.Note("restore test skipped: the backup already failed verification");
             return;
         }
         var test = new LogicalRestoreTest(cluster, repository, bin, launcher, tools, Step);
@@ -168,6 +150,20 @@ public sealed class BackupVerifier(ClusterConfig cluster, IBackupRepository repo
         await instance.StartAsync(ct);
         output($"  restore test: restoring database {backup.Database} into the scratch PostgreSQL");
         await RestoreTestAsync(report, () => test.RunAsync(backup, scratch, sockets, instance, options.Jobs, ct));
+    }
+
+    /// <summary>Prints the problems found so far; true when a restore test was asked for and the backup passed the checks.</summary>
+    private bool ReportAndDecideRestoreTest(VerifyOptions options, VerifyReport report)
+    {
+        foreach (var problem in report.Problems)
+        {
+            output($"  FAILED: {problem}");
+        }
+        if (options.RestoreTest && !report.Ok)
+        {
+            report.Note("restore test skipped: the backup already failed verification");
+        }
+        return options.RestoreTest && report.Ok;
     }
 
     /// <summary>Runs a restore test; its failure is the backup's (recorded), not an error of this command.</summary>
