@@ -41,7 +41,6 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
                 schedules[kind] = CronSchedule.Parse(text);
             }
         }
-        var lastReason = new Dictionary<string, string>();
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), ct);
@@ -55,16 +54,15 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
             {
                 try
                 {
-                    var view = await ctx.Dcs.ReadAsync(ct);
-                    var decision = BackupSchedulePlanner.Decide(kind, schedule, TimeZoneInfo.Local, view.ScheduledBackups.GetValueOrDefault(kind),
-                        view.Members.Keys.ToHashSet(StringComparer.Ordinal), ctx.Node.Name, DateTimeOffset.UtcNow);
-                    if (!decision.Run)
+                    // The HA loop's latest view says whether a slot is due; only then is the DCS
+                    // read again, since an earlier run may have taken long and leadership may have moved.
+                    if (state.View is not { } cached || !Decide(kind, schedule, cached).Run)
                     {
-                        lastReason[kind] = decision.Reason;
                         continue;
                     }
-                    // Only the node that still leads starts it.
-                    if (view.Leader?.Name != ctx.Node.Name)
+                    var view = await ctx.Dcs.ReadAsync(ct);
+                    var decision = Decide(kind, schedule, view);
+                    if (!decision.Run || view.Leader?.Name != ctx.Node.Name)
                     {
                         continue;
                     }
@@ -78,6 +76,10 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
             }
         }
     }
+
+    private ScheduleDecision Decide(string kind, Cronos.CronExpression schedule, ClusterView view) =>
+        BackupSchedulePlanner.Decide(kind, schedule, TimeZoneInfo.Local, view.ScheduledBackups.GetValueOrDefault(kind),
+            view.Members.Keys.ToHashSet(StringComparer.Ordinal), ctx.Node.Name, DateTimeOffset.UtcNow);
 
     private async Task RunAsync(string kind, DateTimeOffset slot, DateTimeOffset? lastSuccess, CancellationToken ct)
     {
