@@ -49,7 +49,14 @@ public sealed class AgentContext : IAsyncDisposable
 
     /// <summary>The rendering inputs for this node, following <paramref name="upstream"/> (null as primary).</summary>
     public NodeRenderContext RenderContext(NodeConfig? upstream) =>
-        new(Cluster, Node, Hardware, upstream, AdminOsUsers()) { PgWardenBinary = Environment.ProcessPath ?? "pgwarden" };
+        new(Cluster, Node, Hardware, upstream, AdminOsUsers()) { PgWardenBinary = PgWardenBinary };
+
+    private string? _pgWardenBinary;
+
+    /// <summary>This program as the server user can run it (archive_command, restore_command).</summary>
+    public string PgWardenBinary => _pgWardenBinary ??= Environment.ProcessPath is { } self
+        ? ServerReachableTool.Resolve(self, Launcher.ServerUser, Cluster.BaseDir)
+        : "pgwarden";
 
     /// <summary>OS users that may log in as the superuser through the socket: the server user and whoever runs the agent.</summary>
     public static IReadOnlyList<string> AdminOsUsers(string serverUser) =>

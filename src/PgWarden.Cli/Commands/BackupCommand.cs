@@ -121,7 +121,7 @@ public static class BackupCommand
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var manifest = await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
             var options = new Backup.Verify.VerifyOptions(p.GetValue(restoreTest), p.GetValue(scratch) ?? Path.GetTempPath(), TimeSpan.FromSeconds(p.GetValue(timeout)), Math.Max(1, p.GetValue(jobs)));
-            var report = await new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, BackupEnvironment.PgWardenBinary, Console.WriteLine)
+            var report = await new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine)
                 .VerifyAsync(manifest, options, ct);
             return report.Ok ? 0 : throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.OperationFailed, report.ErrorLine(manifest.Id));
         });

@@ -71,7 +71,7 @@ public static class RestoreCommand
                 await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
                 return 0;
             }
-            var restorer = new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, BackupEnvironment.PgWardenBinary, Console.WriteLine);
+            var restorer = new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
             await restorer.RestoreAsync(manifest, target, p.GetValue(to)!, p.GetValue(port), p.GetValue(keep), TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
             return 0;
         });

@@ -30,7 +30,12 @@ public sealed class BackupEnvironment : IDisposable
     public ProcessLauncher Launcher { get; }
     public IToolRunner Tools { get; }
 
-    public static string PgWardenBinary => Environment.ProcessPath ?? "pgwarden";
+    private string? _pgWardenBinary;
+
+    /// <summary>This program as the server user can run it (restore_command of restored copies).</summary>
+    public string PgWardenBinary => _pgWardenBinary ??= Environment.ProcessPath is { } self
+        ? ServerReachableTool.Resolve(self, Launcher.ServerUser, Cluster.BaseDir)
+        : "pgwarden";
 
     /// <summary>The primary, or with <paramref name="fromReplica"/> a streaming replica, with SQL access to it and the primary.</summary>
     public async Task<BackupSource> SourceAsync(bool fromReplica, CancellationToken ct)

@@ -36,7 +36,7 @@ public static class ClusterRestore
         }
 
         Console.WriteLine($"rebuilding cluster {cluster.Name} from backup {backup.Id}: {node.Name} becomes the primary, the other nodes clone it");
-        var restorer = new Restorer(cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, BackupEnvironment.PgWardenBinary, Console.WriteLine);
+        var restorer = new Restorer(cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
         await restorer.RestoreAsync(backup, target, node.DataDir, port: null, keepRunning: false, timeout, ct);
         Restorer.RemoveRecoverySettings(node.DataDir);
 

@@ -33,9 +33,19 @@ public static class DirectoryAccess
     /// </summary>
     public static void EnsureTraversable(string path, OsUser user)
     {
+        if (BlockingDirectory(path, user) is { } dir)
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused,
+                $"PostgreSQL runs as OS user '{user.Name}', which cannot enter {dir}; choose a directory it can reach (--dir /var/lib/pgwarden/demo) or run: chmod o+x {dir}");
+        }
+    }
+
+    /// <summary>The first directory above <paramref name="path"/> that <paramref name="user"/> cannot enter, or null.</summary>
+    public static string? BlockingDirectory(string path, OsUser user)
+    {
         if (!Libc.IsRoot || user.Uid == 0)
         {
-            return;
+            return null;
         }
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         while (!string.IsNullOrEmpty(dir))
@@ -49,11 +59,11 @@ public static class DirectoryAccess
                     : mode.HasFlag(UnixFileMode.OtherExecute);
                 if (!ok)
                 {
-                    throw new PgWardenException(ExitCodes.UnsafeRefused,
-                        $"PostgreSQL runs as OS user '{user.Name}', which cannot enter {dir}; choose a directory it can reach (--dir /var/lib/pgwarden/demo) or run: chmod o+x {dir}");
+                    return dir;
                 }
             }
             dir = Path.GetDirectoryName(dir);
         }
+        return null;
     }
 }
