@@ -170,6 +170,26 @@ public sealed partial class TestCluster : IAsyncDisposable
 
     public static void Signal(int pid, int sig) => Kill(pid, sig);
 
+    /// <summary>True while the process exists and is not a zombie (a zombie's cmdline is empty).</summary>
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Length > 0;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    public static Task WaitForExitAsync(int pid, TimeSpan timeout, string what) =>
+        WaitForAsync(() => Task.FromResult(IsRunning(pid) ? null : (object)true), timeout, what);
+
     private static bool IsOurs(int pid)
     {
         try
