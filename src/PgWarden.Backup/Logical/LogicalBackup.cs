@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
+using Npgsql;
 using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Repository;
 using PgWarden.Core.Config;
@@ -27,7 +28,9 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
     /// </summary>
     private const int DumpCompressionLevel = 1;
 
-    public async Task<BackupManifest> RunAsync(NodeConfig node, string systemId, string database, string format, int jobs, CancellationToken ct)
+    /// <param name="sql">A superuser connection to <paramref name="database"/> on the node: holds the dump's snapshot.</param>
+    /// <param name="sliceBytes">Tables at least this large are read in slices of this size by <paramref name="jobs"/> connections (0: pg_dump reads every table).</param>
+    public async Task<BackupManifest> RunAsync(NodeConfig node, string systemId, string database, string format, int jobs, NpgsqlDataSource sql, long sliceBytes, CancellationToken ct)
     {
         var started = DateTimeOffset.UtcNow;
         var id = started.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-logical";
@@ -41,25 +44,7 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
         {
             if (format == "directory")
             {
-                DirectoryAccess.CreatePrivate(staging, launcher.ServerUser);
-                var dumpDir = Path.Combine(staging, "dump");
-                var clock = Stopwatch.StartNew();
-                var dump = await tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"),
-                    [.. conn, "-d", database, "-Fd", "-j", jobs.ToString(CultureInfo.InvariantCulture), "-Z", "0", "-f", dumpDir]) { Timeout = TimeSpan.FromHours(24) }, ct);
-                if (!dump.Succeeded)
-                {
-                    throw new PgWardenException(ExitCodes.OperationFailed, $"pg_dump of {database} failed: {dump.Tail()}");
-                }
-                var dumped = Directory.GetFiles(dumpDir).Order(StringComparer.Ordinal).ToList();
-                output($"  pg_dump: {dumped.Count} files, {Progress.Mb(dumped.Sum(f => new FileInfo(f).Length))} in {clock.Elapsed.TotalSeconds:0.0} s");
-                clock.Restart();
-                foreach (var file in dumped)
-                {
-                    var name = "dump/" + Path.GetFileName(file) + ".zst";
-                    await using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-                    files.Add(await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, name), name, source, DumpCompressionLevel, Environment.ProcessorCount, ct));
-                }
-                output($"  compressed into the repository in {clock.Elapsed.TotalSeconds:0.0} s");
+                files.AddRange(await DirectoryDumpAsync(layout, id, conn, database, jobs, sql, sliceBytes, staging, ct));
             }
             else
             {
@@ -94,6 +79,71 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
         return manifest;
     }
 
+    /// <summary>
+    /// pg_dump -Fd -j N in the snapshot of <see cref="DumpSnapshot"/>, without the rows of the large
+    /// tables, which <see cref="SlicedTableData"/> reads meanwhile in slices over N connections,
+    /// streamed into zstd; then pg_dump's files are compressed into the repository.
+    /// </summary>
+    private async Task<List<BackupFile>> DirectoryDumpAsync(RepositoryLayout layout, string id, string[] conn, string database, int jobs, NpgsqlDataSource sql, long sliceBytes, string staging, CancellationToken ct)
+    {
+        var files = new List<BackupFile>();
+        DirectoryAccess.CreatePrivate(staging, launcher.ServerUser);
+        var dumpDir = Path.Combine(staging, "dump");
+        var clock = Stopwatch.StartNew();
+        await using var snapshot = await DumpSnapshot.BeginAsync(sql, ct);
+        var chunks = sliceBytes > 0
+            ? TableChunkPlanner.Plan(await snapshot.LargeTablesAsync(sliceBytes, ct), Math.Max(1, sliceBytes / snapshot.BlockSize))
+            : [];
+        var excluded = chunks.Select(c => (c.Schema, c.Table)).Distinct().ToList();
+        // The snapshot's transaction holds ACCESS SHARE on the sliced tables until pg_dump is done:
+        // a DDL queued behind it would queue pg_dump's own lock forever, hence the lock timeout.
+        using var stopDump = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var pgDump = tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"),
+            [.. conn, "-d", database, "-Fd", "-j", jobs.ToString(CultureInfo.InvariantCulture), "-Z", "0", "--snapshot", snapshot.Id, "--lock-wait-timeout", "60000",
+             .. excluded.SelectMany(t => new[] { "--exclude-table-data", $"\"{t.Schema}\".\"{t.Table}\"" }), "-f", dumpDir]) { Timeout = TimeSpan.FromHours(24) }, stopDump.Token);
+        if (chunks.Count > 0)
+        {
+            try
+            {
+                await DumpSlicesAsync(layout, id, conn, database, jobs, snapshot, chunks, files, ct);
+            }
+            catch
+            {
+                await stopDump.CancelAsync();
+                await Task.WhenAny(pgDump);
+                throw;
+            }
+            output($"  {excluded.Count} large table(s) in {chunks.Count} slices: {Progress.Mb(files.Sum(f => f.Size))} of COPY text, {Progress.Mb(files.Sum(f => f.StoredSize))} stored, in {clock.Elapsed.TotalSeconds:0.0} s");
+        }
+        var dump = await pgDump;
+        if (!dump.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"pg_dump of {database} failed: {dump.Tail()}");
+        }
+        var dumped = Directory.GetFiles(dumpDir).Order(StringComparer.Ordinal).ToList();
+        output($"  pg_dump: {dumped.Count} files, {Progress.Mb(dumped.Sum(f => new FileInfo(f).Length))} in {clock.Elapsed.TotalSeconds:0.0} s");
+        clock.Restart();
+        foreach (var file in dumped)
+        {
+            var name = "dump/" + Path.GetFileName(file) + ".zst";
+            await using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+            files.Add(await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, name), name, source, DumpCompressionLevel, Environment.ProcessorCount, ct));
+        }
+        output($"  pg_dump's files compressed into the repository in {clock.Elapsed.TotalSeconds:0.0} s");
+        return files;
+    }
+
+    private async Task DumpSlicesAsync(RepositoryLayout layout, string id, string[] conn, string database, int jobs, DumpSnapshot snapshot, IReadOnlyList<TableChunk> chunks, List<BackupFile> files, CancellationToken ct)
+    {
+        var progress = Progress.For("  table slices (COPY text)", null, output);
+        var sliced = new SlicedTableData(repository, Path.Combine(bin.BinDir, "psql"), conn, launcher);
+        files.AddRange(await sliced.DumpAsync(database, snapshot, chunks, name => layout.BackupFileKey(id, name), jobs, progress, ct));
+        progress.Done();
+        var index = new TableDataIndex(snapshot.Encoding, chunks);
+        using var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(index.ToJson()));
+        files.Add(await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, TableDataIndex.FileName), TableDataIndex.FileName, json, 3, ct));
+    }
+
     /// <summary>The runbook's `pg_dump --format=plain --no-owner --no-acl | gzip`, with both exit statuses checked.</summary>
     private async Task<BackupFile> PlainGzipAsync(RepositoryLayout layout, string id, string[] conn, string database, CancellationToken ct)
     {
@@ -122,6 +172,40 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
         finally
         {
             File.Delete(gz);
+        }
+    }
+
+    /// <summary>
+    /// pg_restore -j of the directory dump. With sliced tables: schema and pg_dump's rows first, then
+    /// the slices (N at a time), then indexes, constraints and triggers — pg_restore's own order.
+    /// </summary>
+    private async Task PgRestoreAsync(BackupManifest backup, RepositoryLayout layout, string[] conn, string database, int jobs, string dumpDir, CancellationToken ct)
+    {
+        var indexFile = backup.Files.FirstOrDefault(f => f.Name == TableDataIndex.FileName);
+        if (indexFile is null)
+        {
+            await RunPgRestoreAsync(backup, conn, database, jobs, dumpDir, [], ct);
+            return;
+        }
+        var json = new MemoryStream();
+        await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, indexFile.Name), indexFile, s => s.CopyToAsync(json, ct), null, ct);
+        var index = TableDataIndex.Parse(System.Text.Encoding.UTF8.GetString(json.ToArray()));
+        await RunPgRestoreAsync(backup, conn, database, jobs, dumpDir, ["--section=pre-data", "--section=data"], ct);
+        var stored = backup.Files.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var progress = Progress.For("  table slices", index.Chunks.Sum(c => stored.GetValueOrDefault(c.FileName)?.StoredSize ?? 0), output);
+        await new SlicedTableData(repository, Path.Combine(bin.BinDir, "psql"), conn, launcher)
+            .LoadAsync(database, index, stored, name => layout.BackupFileKey(backup.Id, name), jobs, progress, ct);
+        progress.Done();
+        await RunPgRestoreAsync(backup, conn, database, jobs, dumpDir, ["--section=post-data"], ct);
+    }
+
+    private async Task RunPgRestoreAsync(BackupManifest backup, string[] conn, string database, int jobs, string dumpDir, string[] sections, CancellationToken ct)
+    {
+        var restored = await tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_restore"),
+            [.. conn, "-d", database, "-j", jobs.ToString(CultureInfo.InvariantCulture), "--exit-on-error", .. sections, dumpDir]) { Timeout = TimeSpan.FromHours(24) }, ct);
+        if (!restored.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
         }
     }
 
@@ -162,13 +246,17 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
             {
                 throw new PgWardenException(ExitCodes.OperationFailed, $"creating database {database} failed: {made.Tail()}");
             }
-            ToolResult restored = backup.Format == "directory"
-                ? await tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_restore"),
-                    [.. conn, "-d", database, "-j", jobs.ToString(CultureInfo.InvariantCulture), "--exit-on-error", Path.Combine(staging, "dump")]) { Timeout = TimeSpan.FromHours(24) }, ct)
-                : await tools.RunAsync(new ToolCommand("/bin/bash", ["-c", $"set -o pipefail; gzip -dc '{Path.Combine(staging, "dump.sql.gz")}' | '{psql}' -X -v ON_ERROR_STOP=1 -q -h '{conn[1]}' -p {conn[3]} -U {conn[5]} -d '{database}'"]) { Timeout = TimeSpan.FromHours(24) }, ct);
-            if (!restored.Succeeded)
+            if (backup.Format == "directory")
             {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
+                await PgRestoreAsync(backup, layout, conn, database, jobs, Path.Combine(staging, "dump"), ct);
+            }
+            else
+            {
+                var restored = await tools.RunAsync(new ToolCommand("/bin/bash", ["-c", $"set -o pipefail; gzip -dc '{Path.Combine(staging, "dump.sql.gz")}' | '{psql}' -X -v ON_ERROR_STOP=1 -q -h '{conn[1]}' -p {conn[3]} -U {conn[5]} -d '{database}'"]) { Timeout = TimeSpan.FromHours(24) }, ct);
+                if (!restored.Succeeded)
+                {
+                    throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
+                }
             }
             output($"restored logical backup {backup.Id} ({backup.Database}) into database {database} on {node.Name}");
         }

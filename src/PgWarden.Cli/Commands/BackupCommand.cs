@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text.Json;
 using PgWarden.Backup.Physical;
 using PgWarden.Cli.Runtime;
+using PgWarden.Core.Security;
+using PgWarden.Core.Errors;
 using Spectre.Console;
 
 namespace PgWarden.Cli.Commands;
@@ -49,15 +51,22 @@ public static class BackupCommand
         var format = new Option<string>("--format") { Description = "directory (pg_dump -Fd -j, zstd per file) or plain-gzip (the runbook's .sql.gz)", DefaultValueFactory = _ => "directory" };
         format.AcceptOnlyFromAmong(Backup.Logical.LogicalBackup.Formats);
         var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_dump jobs (directory format)", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
-        var cmd = new Command("logical", "pg_dump a database into the repository with the runbook's listings (\\l+, \\dt+)") { config, dir, db, format, jobs };
+        var slice = new Option<int>("--slice-mb") { Description = "directory format: tables of at least this many MB are read in slices of this size over --jobs connections, beside pg_dump (0: pg_dump reads every table)", DefaultValueFactory = _ => 64 };
+        var cmd = new Command("logical", "pg_dump a database into the repository with the runbook's listings (\\l+, \\dt+)") { config, dir, db, format, jobs, slice };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var database = RestoreLogicalCommand.CheckDatabaseName(p.GetValue(db) ?? env.Cluster.Database.Name);
             var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
             var systemId = Backup.Wal.ControlFile.SystemIdentifier(primary.DataDir);
+            var sliceMb = p.GetValue(slice);
+            if (sliceMb < 0)
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, $"--slice-mb must be 0 or more, not {sliceMb}");
+            }
+            await using var sql = PrimaryLocator.Superuser(env.Cluster, primary, ClusterSecrets.Load(env.Cluster.SecretsFile), database);
             await new Backup.Logical.LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
-                .RunAsync(primary, systemId, database, p.GetValue(format)!, Math.Max(1, p.GetValue(jobs)), ct);
+                .RunAsync(primary, systemId, database, p.GetValue(format)!, Math.Max(1, p.GetValue(jobs)), sql, sliceMb * (1L << 20), ct);
             return 0;
         });
         return cmd;
