@@ -183,6 +183,28 @@ public sealed class BackupPitrTests(BackupClusterFixture fixture) : IClassFixtur
         Assert.Contains("already exists", again.Stderr);
     }
 
+    [Fact]
+    public async Task ACorruptedTableSliceFailsTheRestoreAndLeavesNoDatabase()
+    {
+        await using (var app = Cluster.Superuser(1))
+        {
+            await app.OpenAsync();
+            await BackupClusterFixture.Exec(app, AwkwardTablesSql);
+        }
+        var backup = await Cluster.RunAsync("backup", "logical", "--slice-mb", "1");
+        Assert.True(backup.ExitCode == 0, backup.ToString());
+        var id = backup.Stdout.Split(' ', '\n').First(w => w.EndsWith("-logical", StringComparison.Ordinal));
+        var slice = Directory.GetFiles(Path.Combine(Path.GetDirectoryName(WalDir)!, "backups", id, "data"), "*.copy.zst").Order(StringComparer.Ordinal).Last();
+        Flip(slice, 300);
+        var restore = await Cluster.RunAsync("restore-logical", id, "--db", "restored_corrupt");
+        Assert.Equal(10, restore.ExitCode);
+        Assert.Contains("corrupted", restore.Stderr);
+        Assert.Contains(Path.GetFileName(slice), restore.Stderr);
+        await using var postgres = Cluster.Superuser(1, "postgres");
+        await postgres.OpenAsync();
+        Assert.Equal(0L, await BackupClusterFixture.Scalar<long>(postgres, "SELECT count(*) FROM pg_database WHERE datname = 'restored_corrupt'"));
+    }
+
     /// <summary>
     /// Rows COPY text must escape (tabs, newlines, backslashes, a lone "\."), NULLs, non-ASCII text,
     /// bytea, a generated and a dropped column, a mixed-case name, and a small table with a foreign

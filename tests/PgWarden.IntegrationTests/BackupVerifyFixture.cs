@@ -9,7 +9,7 @@ namespace PgWarden.IntegrationTests;
 /// </summary>
 public sealed class BackupVerifyFixture : IAsyncLifetime
 {
-    public const int Rows = 1000;
+    public const int Rows = 30000;
 
     public TestCluster Cluster { get; } = new(subnet: 72, nodes: 1, extraYaml: "backup:\n  repository: { type: fs, path: repo }\n");
 
@@ -31,12 +31,13 @@ public sealed class BackupVerifyFixture : IAsyncLifetime
             await BackupClusterFixture.Exec(conn, $"CREATE TABLE verify_rows AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, {Rows}) g");
         }
         PhysicalId = await BackupAsync("physical");
-        LogicalId = await BackupAsync("logical");
+        // 1 MB slices: verify_rows (about 2 MB) is read in slices, so the restore test loads slices too.
+        LogicalId = await BackupAsync("logical", "--slice-mb", "1");
     }
 
-    private async Task<string> BackupAsync(string type)
+    private async Task<string> BackupAsync(string type, params string[] args)
     {
-        var result = await Cluster.RunAsync("backup", type);
+        var result = await Cluster.RunAsync(["backup", type, .. args]);
         Assert.True(result.ExitCode == 0, result + Cluster.Logs());
         return result.Stdout.Split(' ', '\n').First(w => w.EndsWith("-" + type, StringComparison.Ordinal));
     }

@@ -246,17 +246,27 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
             {
                 throw new PgWardenException(ExitCodes.OperationFailed, $"creating database {database} failed: {made.Tail()}");
             }
-            if (backup.Format == "directory")
+            try
             {
-                await PgRestoreAsync(backup, layout, conn, database, jobs, Path.Combine(staging, "dump"), ct);
-            }
-            else
-            {
-                var restored = await tools.RunAsync(new ToolCommand("/bin/bash", ["-c", $"set -o pipefail; gzip -dc '{Path.Combine(staging, "dump.sql.gz")}' | '{psql}' -X -v ON_ERROR_STOP=1 -q -h '{conn[1]}' -p {conn[3]} -U {conn[5]} -d '{database}'"]) { Timeout = TimeSpan.FromHours(24) }, ct);
-                if (!restored.Succeeded)
+                if (backup.Format == "directory")
                 {
-                    throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
+                    await PgRestoreAsync(backup, layout, conn, database, jobs, Path.Combine(staging, "dump"), ct);
                 }
+                else
+                {
+                    var restored = await tools.RunAsync(new ToolCommand("/bin/bash", ["-c", $"set -o pipefail; gzip -dc '{Path.Combine(staging, "dump.sql.gz")}' | '{psql}' -X -v ON_ERROR_STOP=1 -q -h '{conn[1]}' -p {conn[3]} -U {conn[5]} -d '{database}'"]) { Timeout = TimeSpan.FromHours(24) }, ct);
+                    if (!restored.Succeeded)
+                    {
+                        throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
+                    }
+                }
+            }
+            catch
+            {
+                // The database is the one this run created: remove the partial restore so a retry can use the name.
+                var dropped = await tools.RunAsync(new ToolCommand(psql, [.. conn, "-d", "postgres", "-X", "-c", $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"]), CancellationToken.None);
+                output(dropped.Succeeded ? $"removed the partly restored database {database}" : $"could not remove the partly restored database {database}: {dropped.Tail()}");
+                throw;
             }
             output($"restored logical backup {backup.Id} ({backup.Database}) into database {database} on {node.Name}");
         }
