@@ -97,7 +97,18 @@ runs() { # key command... : runs the command $rounds times, records each wall ti
 gzip_dump() { rm -f "$work/out/dump.sql.gz"; as_pg "$bin/pg_dump -h $sock -p 5532 bookreader | gzip > $work/out/dump.sql.gz"; }
 fd_dump() { rm -rf "$work/out/fd"; as_pg "$bin/pg_dump -h $sock -p 5532 -Fd -j 2 -Z 1 -f $work/out/fd bookreader"; }
 raw_dump() { as_pg "$bin/pg_dump -h $sock -p 5532 bookreader > /dev/null"; }
-pgw_logical() { "$pgwbin" backup logical --dir "$work/cluster" >"$work/logical.log" 2>&1 || { cat "$work/logical.log"; exit 1; }; }
+pgw_logical() { "$pgwbin" backup logical --dir "$work/cluster" "$@" >"$work/logical.log" 2>&1 || { cat "$work/logical.log"; exit 1; }; }
+pgw_logical_unsliced() { pgw_logical --slice-mb 0; }
+copy_floor() { # the rows of pgbench_accounts read by 2 connections (two halves by page range) into /dev/null: no dump is faster
+  local half; half=$(psql_su -c "SELECT pg_relation_size('pgbench_accounts') / 8192 / 2")
+  as_pg "$bin/psql -h $sock -p 5532 -d bookreader -Xqc \"COPY (SELECT * FROM pgbench_accounts WHERE ctid < '($half,0)') TO STDOUT\" > /dev/null &
+    $bin/psql -h $sock -p 5532 -d bookreader -Xqc \"COPY (SELECT * FROM pgbench_accounts WHERE ctid >= '($half,0)') TO STDOUT\" > /dev/null; wait"
+}
+restore_logical() { # newest logical backup into a new database, then drop it
+  local db="bench_restore_$RANDOM"
+  "$pgwbin" restore-logical latest --db "$db" --dir "$work/cluster" >"$work/restore-logical.log" 2>&1 || { cat "$work/restore-logical.log"; exit 1; }
+  psql_su -c "DROP DATABASE $db"
+}
 bb() { rm -rf "$work/out/bb"; as_pg "PGPASSFILE=$passfile $bin/pg_basebackup -h 127.0.92.1 -p 5532 -U replicator --checkpoint=fast -D $work/out/bb -Ft $1"; }
 bb_gzip() { bb -z; }
 bb_zstd() { bb --compress=server-zstd:workers=2; }
@@ -115,7 +126,10 @@ compare() { # variant
   runs "${v}_logical_s" pgw_logical
   fig[${v}_logical_bytes]=$(latest logical stored_size)
   fig[${v}_dump_text_bytes]=$(latest logical size)
+  runs "${v}_restore_logical_s" restore_logical
   runs "${v}_pgdump_only_s" raw_dump
+  runs "${v}_copy_floor_s" copy_floor
+  runs "${v}_unsliced_s" pgw_logical_unsliced
   echo "== [$v] physical: pg_basebackup -Ft -z, server-zstd:workers=2, pgwarden backup physical"
   runs "${v}_bbz_s" bb_gzip
   fig[${v}_bbz_bytes]=$(du -sb "$work/out/bb" | cut -f1)
@@ -225,6 +239,9 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v>=t) ? "met" : "not met"}'; }
   echo "| \`pg_dump -Fd -j 2 -Z 1\` (best stock) | ${fig[loaded_fd_s]} s | $(mb "${fig[loaded_fd_bytes]}") MB | ${fig[md5_fd_s]} s | $(mb "${fig[md5_fd_bytes]}") MB |"
   echo "| **\`pgwarden backup logical\`** | **${fig[loaded_logical_s]} s** | **$(mb "${fig[loaded_logical_bytes]}") MB** | **${fig[md5_logical_s]} s** | **$(mb "${fig[md5_logical_bytes]}") MB** |"
   echo "| (\`pg_dump\` alone to /dev/null) | ${fig[loaded_pgdump_only_s]} s | | ${fig[md5_pgdump_only_s]} s | |"
+  echo "| (the big table's rows alone: 2 parallel \`COPY\` halves to /dev/null) | ${fig[loaded_copy_floor_s]} s | | ${fig[md5_copy_floor_s]} s | |"
+  echo "| \`pgwarden backup logical --slice-mb 0\` (no slices: \`pg_dump -Fd -j 2\` only) | ${fig[loaded_unsliced_s]} s | | ${fig[md5_unsliced_s]} s | |"
+  echo "| \`pgwarden restore-logical\` of that backup (new database, indexes rebuilt) | ${fig[loaded_restore_logical_s]} s | | ${fig[md5_restore_logical_s]} s | |"
   echo "| speed-up vs runbook | $(x "${fig[loaded_gzip_s]}" "${fig[loaded_logical_s]}")× | | $(x "${fig[md5_gzip_s]}" "${fig[md5_logical_s]}")× | |"
   echo
   echo "| physical | loaded: time | size (ratio) | md5: time | size (ratio) |"
@@ -258,7 +275,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v>=t) ? "met" : "not met"}'; }
   echo " \"pgbench_init_s\": $load_s, \"max_ready_during_init\": $max_ready_load,"
   for v in loaded md5; do
     echo " \"$v\": {"
-    for k in gzip fd logical pgdump_only bbz bbzstd physical bb_only; do
+    for k in gzip fd logical pgdump_only copy_floor unsliced restore_logical bbz bbzstd physical bb_only; do
       echo "   \"${k}_s\": ${fig[${v}_${k}_s]}, \"${k}_runs_s\": [${fig[${v}_${k}_s_runs]}],"
     done
     echo "   \"gzip_bytes\": ${fig[${v}_gzip_bytes]}, \"fd_bytes\": ${fig[${v}_fd_bytes]}, \"logical_stored_bytes\": ${fig[${v}_logical_bytes]}, \"dump_text_bytes\": ${fig[${v}_dump_text_bytes]},"
