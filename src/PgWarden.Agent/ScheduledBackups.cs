@@ -132,6 +132,9 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
         {
             AsServerUser = false,
             Timeout = TimeSpan.FromHours(24),
+            // A backup must not outlive the agent that runs the schedule: the next leader's agent
+            // may take the slot over. SIGTERM lets it stop its own children and remove its staging.
+            ParentDeathSignal = "SIGTERM",
         };
         try
         {

@@ -95,24 +95,33 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
             ? TableChunkPlanner.Plan(await snapshot.LargeTablesAsync(sliceBytes, ct), Math.Max(1, sliceBytes / snapshot.BlockSize))
             : [];
         var excluded = chunks.Select(c => (c.Schema, c.Table)).Distinct().ToList();
-        // The snapshot's transaction holds ACCESS SHARE on the sliced tables until pg_dump is done:
-        // a DDL queued behind it would queue pg_dump's own lock forever, hence the lock timeout.
+        // The snapshot's transaction holds ACCESS SHARE on the sliced tables until everything is read:
+        // a DDL queued behind it would queue pg_dump's and the slices' own locks forever, hence their
+        // lock timeouts. Whichever side fails first stops the other.
         using var stopDump = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var stopSlices = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var pgDump = tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"),
             [.. conn, "-d", database, "-Fd", "-j", jobs.ToString(CultureInfo.InvariantCulture), "-Z", "0", "--snapshot", snapshot.Id, "--lock-wait-timeout", "60000",
              .. excluded.SelectMany(t => new[] { "--exclude-table-data", $"\"{t.Schema}\".\"{t.Table}\"" }), "-f", dumpDir]) { Timeout = TimeSpan.FromHours(24) }, stopDump.Token);
+        var slices = chunks.Count > 0 ? DumpSlicesAsync(layout, id, conn, database, jobs, snapshot, chunks, files, stopSlices.Token) : Task.CompletedTask;
+        if (await Task.WhenAny(pgDump, slices) == pgDump && !(pgDump.IsCompletedSuccessfully && pgDump.Result.Succeeded))
+        {
+            await stopSlices.CancelAsync();
+            await Task.WhenAny(slices);
+            throw new PgWardenException(ExitCodes.OperationFailed, $"pg_dump of {database} failed: {(await pgDump).Tail()}");
+        }
+        try
+        {
+            await slices;
+        }
+        catch
+        {
+            await stopDump.CancelAsync();
+            await Task.WhenAny(pgDump);
+            throw;
+        }
         if (chunks.Count > 0)
         {
-            try
-            {
-                await DumpSlicesAsync(layout, id, conn, database, jobs, snapshot, chunks, files, ct);
-            }
-            catch
-            {
-                await stopDump.CancelAsync();
-                await Task.WhenAny(pgDump);
-                throw;
-            }
             output($"  {excluded.Count} large table(s) in {chunks.Count} slices: {Progress.Mb(files.Sum(f => f.Size))} of COPY text, {Progress.Mb(files.Sum(f => f.StoredSize))} stored, in {clock.Elapsed.TotalSeconds:0.0} s");
         }
         var dump = await pgDump;

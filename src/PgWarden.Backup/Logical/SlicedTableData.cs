@@ -14,6 +14,8 @@ namespace PgWarden.Backup.Logical;
 /// </summary>
 public sealed class SlicedTableData(IBackupRepository repository, string psql, IReadOnlyList<string> connection, ProcessLauncher launcher)
 {
+    private const int LockTimeoutSeconds = 10;
+
     /// <summary>zstd level 1, as for the rest of the dump.</summary>
     private const int Level = 1;
 
@@ -22,8 +24,11 @@ public sealed class SlicedTableData(IBackupRepository repository, string psql, I
         var files = new BackupFile[chunks.Count];
         await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = jobs, CancellationToken = ct }, async (chunk, token) =>
         {
+            // The table is already locked by the snapshot's transaction, so this COPY waits for its
+            // lock only when a DDL statement queued behind that one: give up (as pg_dump's workers
+            // do) instead of waiting for each other forever.
             var command = Psql(database, snapshot.Encoding,
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", $"SET TRANSACTION SNAPSHOT '{snapshot.Id}'", chunk.CopyOutSql, "COMMIT");
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", $"SET TRANSACTION SNAPSHOT '{snapshot.Id}'", $"SET LOCAL lock_timeout = '{LockTimeoutSeconds}s'", chunk.CopyOutSql, "COMMIT");
             using var process = Start(command);
             process.StandardInput.Close();
             var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
@@ -39,7 +44,11 @@ public sealed class SlicedTableData(IBackupRepository repository, string psql, I
             }
             if (process.ExitCode != 0)
             {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"reading {chunk.QualifiedName} (pages {chunk.FromPage}…{chunk.ToPage?.ToString() ?? "end"}) failed (psql exit {process.ExitCode}): {(await stderr).Trim()}");
+                var error = (await stderr).Trim();
+                var hint = error.Contains("lock timeout", StringComparison.Ordinal)
+                    ? $" — another session is waiting for an exclusive lock on {chunk.QualifiedName} (a DDL statement?) behind this backup; run the backup again when it is done"
+                    : "";
+                throw new PgWardenException(ExitCodes.OperationFailed, $"reading {chunk.QualifiedName} (pages {chunk.FromPage}…{chunk.ToPage?.ToString() ?? "end"}) failed (psql exit {process.ExitCode}): {error}{hint}");
             }
         });
         return files;

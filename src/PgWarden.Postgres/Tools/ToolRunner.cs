@@ -13,7 +13,15 @@ public sealed class ToolRunner(ProcessLauncher launcher) : IToolRunner
             throw new PgWardenException(ExitCodes.MissingDependency, $"{command.FileName} is not installed");
         }
         using var process = new Process { StartInfo = launcher.StartInfo(command, redirect: true) };
-        process.Start();
+        if (command.ParentDeathSignal is null)
+        {
+            process.Start();
+        }
+        else
+        {
+            // The signal follows the forking thread's exit, so fork from the one that lives as long as we do.
+            PgWarden.Core.Processes.DedicatedLauncherThread.Run(process.Start);
+        }
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
