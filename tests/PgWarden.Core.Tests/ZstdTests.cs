@@ -73,6 +73,50 @@ public sealed class ZstdTests
         Assert.Equal(data, back.ToArray());
     }
 
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task StreamsRoundTripAcrossImplementationsInSmallAndLargeReads(bool nativeIn, bool nativeOut)
+    {
+        var data = Sample(9 << 20);
+        using var sink = new MemoryStream();
+        // Two frames back to back, as a stream written in two goes would hold.
+        foreach (var part in new[] { data.AsMemory(0, 3 << 20), data.AsMemory(3 << 20) })
+        {
+            await using var z = Zstd.CompressionStream(sink, 1, 0, leaveOpen: true, native: nativeIn);
+            await z.WriteAsync(part);
+        }
+        foreach (var readSize in new[] { 7, 1 << 20 })
+        {
+            sink.Position = 0;
+            await using var d = Zstd.DecompressionStream(sink, leaveOpen: true, native: nativeOut);
+            var back = new MemoryStream();
+            var buffer = new byte[readSize];
+            int n;
+            while ((n = readSize == 7 ? d.Read(buffer, 0, readSize) : await d.ReadAsync(buffer)) > 0)
+            {
+                back.Write(buffer, 0, n);
+            }
+            Assert.Equal(data, back.ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task TheNativeStreamRefusesGarbageAndTruncation()
+    {
+        var compressed = Zstd.Compress(Sample(1 << 20), 1, native: true).ToArray();
+        async Task ReadAll(byte[] bytes)
+        {
+            await using var d = Zstd.DecompressionStream(new MemoryStream(bytes), leaveOpen: false, native: true);
+            await d.CopyToAsync(Stream.Null);
+        }
+        await Assert.ThrowsAsync<ZstdDataException>(() => ReadAll([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        var truncated = await Assert.ThrowsAsync<ZstdDataException>(() => ReadAll(compressed[..(compressed.Length / 2)]));
+        Assert.Contains("truncated", truncated.Message);
+        await ReadAll([]);
+    }
+
     [Fact]
     public void SynchronousWritesAndDisposeFinishTheFrame()
     {

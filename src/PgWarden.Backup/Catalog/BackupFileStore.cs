@@ -66,13 +66,13 @@ public static class BackupFileStore
         await using var hashedStored = new HashingReadStream(counted, storedHash);
         try
         {
-            await using var decompress = new DecompressionStream(hashedStored, leaveOpen: true);
+            await using var decompress = Zstd.DecompressionStream(hashedStored, leaveOpen: true);
             await using var hashedContent = new HashingReadStream(decompress, contentHash);
             await consume(hashedContent);
             // Drain whatever the consumer did not read so both hashes cover everything.
             await hashedContent.CopyToAsync(Stream.Null, ct);
         }
-        catch (ZstdException e)
+        catch (Exception e) when (e is ZstdException or ZstdDataException)
         {
             throw new PgWardenException(ExitCodes.OperationFailed, $"backup file {file.Name} is corrupted (not valid zstd data: {e.Message})");
         }

@@ -75,13 +75,24 @@ internal static unsafe partial class LibZstd
     public static partial nuint ZSTD_decompress(byte* dst, nuint dstCapacity, byte* src, nuint compressedSize);
 
     [LibraryImport(Library)]
+    public static partial nint ZSTD_createDCtx();
+
+    [LibraryImport(Library)]
+    public static partial nuint ZSTD_freeDCtx(nint dctx);
+
+    [LibraryImport(Library)]
+    public static partial nuint ZSTD_decompressStream(nint dctx, OutBuffer* output, InBuffer* input);
+
+    [LibraryImport(Library)]
     public static partial uint ZSTD_isError(nuint code);
 
     [LibraryImport(Library)]
     private static partial nint ZSTD_getErrorName(nuint code);
 
+    public static string ErrorName(nuint code) => Marshal.PtrToStringUTF8(ZSTD_getErrorName(code)) ?? $"error {code}";
+
     /// <summary>Throws for a libzstd error code; returns it unchanged otherwise.</summary>
     public static nuint Check(nuint code, string what) => ZSTD_isError(code) != 0
-        ? throw new InvalidDataException($"zstd {what} failed: {Marshal.PtrToStringUTF8(ZSTD_getErrorName(code))}")
+        ? throw new InvalidDataException($"zstd {what} failed: {ErrorName(code)}")
         : code;
 }

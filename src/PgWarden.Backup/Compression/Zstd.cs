@@ -87,6 +87,15 @@ public static class Zstd
         }
     }
 
+    /// <summary>
+    /// A read-only stream decompressing <paramref name="inner"/> (concatenated frames allowed); damaged
+    /// data throws <see cref="ZstdDataException"/> (native, an <see cref="IOException"/>) or <see cref="ZstdException"/> (managed).
+    /// </summary>
+    public static Stream DecompressionStream(Stream inner, bool leaveOpen) => DecompressionStream(inner, leaveOpen, IsNative);
+
+    internal static Stream DecompressionStream(Stream inner, bool leaveOpen, bool native) =>
+        native ? new NativeDecompressionStream(inner, leaveOpen) : new ZstdSharp.DecompressionStream(inner, leaveOpen: leaveOpen);
+
     internal static Stream CompressionStream(Stream inner, int level, int workers, bool leaveOpen, bool native)
     {
         if (native)
