@@ -56,39 +56,21 @@ internal sealed class NativeDecompressionStream : Stream
         }
     }
 
-    /// <summary>What to do before the next step: 0 = step, 1 = refill the input first, -1 = the end.</summary>
-    private int NextMove()
+    /// <summary>
+    /// Decompresses into <paramref name="buffer"/> from the input at hand: the bytes produced (0 at
+    /// the end of the data), or null when the input must be refilled first.
+    /// </summary>
+    private int? Advance(Span<byte> buffer)
     {
-        if (_inputPos < _inputEnd)
+        while (!buffer.IsEmpty)
         {
-            return 0;
-        }
-        if (!_innerEnded)
-        {
-            return 1;
-        }
-        return _pending == 0 ? -1 : throw new ZstdDataException("the zstd data ends inside a frame (truncated)");
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        if (buffer.IsEmpty)
-        {
-            return 0;
-        }
-        while (true)
-        {
-            var move = NextMove();
-            if (move < 0)
+            if (_inputPos == _inputEnd)
             {
-                return 0;
-            }
-            if (move > 0)
-            {
-                Refilled(_inner.Read(_input, 0, InputSize));
-                continue;
+                if (!_innerEnded)
+                {
+                    return null;
+                }
+                return _pending == 0 ? 0 : throw new ZstdDataException("the zstd data ends inside a frame (truncated)");
             }
             var produced = Step(buffer);
             if (produced > 0)
@@ -96,32 +78,29 @@ internal sealed class NativeDecompressionStream : Stream
                 return produced;
             }
         }
+        return 0;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        int? produced;
+        while ((produced = Advance(buffer)) is null)
+        {
+            Refilled(_inner.Read(_input, 0, InputSize));
+        }
+        return produced.Value;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.IsEmpty)
+        int? produced;
+        while ((produced = Advance(buffer.Span)) is null)
         {
-            return 0;
+            Refilled(await _inner.ReadAsync(_input.AsMemory(0, InputSize), cancellationToken));
         }
-        while (true)
-        {
-            var move = NextMove();
-            if (move < 0)
-            {
-                return 0;
-            }
-            if (move > 0)
-            {
-                Refilled(await _inner.ReadAsync(_input.AsMemory(0, InputSize), cancellationToken));
-                continue;
-            }
-            var produced = Step(buffer.Span);
-            if (produced > 0)
-            {
-                return produced;
-            }
-        }
+        return produced.Value;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -13,7 +13,8 @@ using PgWarden.Core.Processes;
 namespace PgWarden.Backup.Logical;
 
 /// <summary>
-/// The runbook's daily dump, done safely: pg_dump (directory format with -j N, or the runbook's
+/// The runbook's daily dump, done safely: pg_dump (directory format with -j N, large tables read
+/// beside it in slices by <see cref="SlicedTableData"/> in the same snapshot — or the runbook's
 /// plain SQL gzipped) as the server OS user through the node's socket, every file zstd-compressed
 /// and checksummed into the repository, plus the runbook's listings (\l+ and \dt+). Every stage's
 /// exit status is checked; the manifest is written last.
