@@ -15,7 +15,8 @@ namespace PgWarden.Agent;
 /// </summary>
 public static class AgentApi
 {
-    public sealed record SwitchoverBody(string? Leader, string? Candidate);
+    /// <param name="Timeout">Seconds the request has to complete (default 30); after that every agent ignores it.</param>
+    public sealed record SwitchoverBody(string? Leader, string? Candidate, int? Timeout = null);
 
     public static void Map(WebApplication app, NodeState state, AgentContext ctx)
     {
@@ -39,14 +40,16 @@ public static class AgentApi
             return Status(ok);
         });
         app.MapGet("/cluster", () => state.View is { } v
-            ? Results.Json(new { leader = v.Leader?.Name, config = v.Config, members = v.Members.Values.OrderBy(m => m.Name), failover = v.Failover, sync_standby = v.SyncStandby, last_leader_position = v.LastLeaderPosition, scheduled_backups = v.ScheduledBackups.Values.OrderBy(b => b.Kind, StringComparer.Ordinal) }, Json.Options)
+            ? Results.Json(new { leader = v.Leader?.Name, config = v.Config, members = v.Members.Values.OrderBy(m => m.Name), failover = v.Failover, sync_standby = v.SyncStandby, optime = v.Optime, history = v.History.ToArray(), initialize = v.Initialize, scheduled_backups = v.ScheduledBackups.Values.OrderBy(b => b.Kind, StringComparer.Ordinal) }, Json.Options)
             : Results.Json(new { error = "the DCS has not been read yet", dcs_error = state.Current.DcsError }, Json.Options, statusCode: 503));
         app.MapGet("/history", () => Results.Json(state.View?.History.ToArray() ?? [], Json.Options));
 
         app.MapPost("/switchover", async (HttpRequest request, SwitchoverBody body, CancellationToken ct) =>
-            await Authorized(request, ctx, () => RequestAsync(ctx, state, "switchover", body.Leader, body.Candidate, ct)));
+            await Authorized(request, ctx, () => RequestAsync(ctx, state, FailoverKind.Switchover, body, ct)));
         app.MapPost("/failover", async (HttpRequest request, SwitchoverBody body, CancellationToken ct) =>
-            await Authorized(request, ctx, () => RequestAsync(ctx, state, "failover", body.Leader, body.Candidate, ct)));
+            await Authorized(request, ctx, () => RequestAsync(ctx, state, FailoverKind.Failover, body, ct)));
+        app.MapPatch("/config", async (HttpRequest request, DcsConfigPatch body, CancellationToken ct) =>
+            await Authorized(request, ctx, () => PatchConfigAsync(ctx, state, body, ct)));
         app.MapPost("/pause", async (HttpRequest request, CancellationToken ct) =>
             await Authorized(request, ctx, () => SetPausedAsync(ctx, state, true, ct)));
         app.MapPost("/resume", async (HttpRequest request, CancellationToken ct) =>
@@ -66,7 +69,7 @@ public static class AgentApi
     private static bool IsWritableLeader(NodeState state)
     {
         var s = state.Current;
-        return s.PostgresRunning && s.Role == NodeRole.Primary && s.Leader == s.Name && s.LeaseExpiresAt > DateTimeOffset.UtcNow;
+        return s.PostgresRunning && s.Role == NodeRole.Primary && s.Leader == s.Name && state.LeaseRemaining() is not null;
     }
 
     /// <summary>How far this replica is behind the leader's last published position.</summary>
@@ -100,19 +103,51 @@ public static class AgentApi
         }
     }
 
-    /// <summary>Validates a switchover/failover against the current view and records it in the DCS for the agents to carry out.</summary>
-    private static async Task<IResult> RequestAsync(AgentContext ctx, NodeState state, string kind, string? leader, string? candidate, CancellationToken ct)
+    /// <summary>
+    /// Validates a switchover/failover against the current view (the same rules the agents apply,
+    /// also while paused) and records it in the DCS with its deadline for the agents to carry out.
+    /// </summary>
+    private static async Task<IResult> RequestAsync(AgentContext ctx, NodeState state, FailoverKind kind, SwitchoverBody body, CancellationToken ct)
     {
+        if (body.Timeout is < 1 or > 3600)
+        {
+            return Results.Json(new { error = $"timeout must be 1..3600 seconds, not {body.Timeout}" }, Json.Options, statusCode: 400);
+        }
         var view = await ctx.Dcs.ReadAsync(ct);
-        var error = SwitchoverRules.Validate(kind, view, ctx.Cluster.Nodes.Select(n => n.Name).ToList(), leader, candidate);
+        var nodes = ctx.Cluster.Nodes.Select(n => n.Name).ToList();
+        var now = DateTimeOffset.UtcNow;
+        var error = SwitchoverRules.Validate(kind, view, nodes, body.Leader, body.Candidate, now);
         if (error is not null)
         {
             return Results.Json(new { error }, Json.Options, statusCode: 412);
         }
-        var target = candidate ?? SwitchoverRules.BestCandidate(view, view.Leader?.Name)!;
-        await ctx.Dcs.RequestFailoverAsync(new FailoverRequest(kind, view.Leader?.Name, target, DateTimeOffset.UtcNow), ct);
+        var target = body.Candidate ?? SwitchoverRules.BestCandidate(view, view.Leader?.Name, nodes)!;
+        var request = new FailoverRequest(kind, view.Leader?.Name, target, now) { Deadline = now + TimeSpan.FromSeconds(body.Timeout ?? (int)FailoverRequest.DefaultTimeout.TotalSeconds) };
+        await ctx.Dcs.RequestFailoverAsync(request, ct);
         state.Wake();
-        return Results.Json(new { message = $"{kind} to {target} requested", from = view.Leader?.Name, to = target }, Json.Options, statusCode: 202);
+        return Results.Json(new { message = $"{request.Describe()} requested", from = view.Leader?.Name, to = target, deadline = request.Deadline }, Json.Options, statusCode: 202);
+    }
+
+    /// <summary>The dynamic settings that may change after creation (Patroni's PATCH /config); absent fields stay.</summary>
+    public sealed record DcsConfigPatch(int? Ttl, int? LoopWait, long? MaximumLagOnFailover, bool? SynchronousMode);
+
+    private static async Task<IResult> PatchConfigAsync(AgentContext ctx, NodeState state, DcsConfigPatch patch, CancellationToken ct)
+    {
+        var view = await ctx.Dcs.ReadAsync(ct);
+        var next = view.Config with
+        {
+            Ttl = patch.Ttl ?? view.Config.Ttl,
+            LoopWait = patch.LoopWait ?? view.Config.LoopWait,
+            MaximumLagOnFailover = patch.MaximumLagOnFailover ?? view.Config.MaximumLagOnFailover,
+            SynchronousMode = patch.SynchronousMode ?? view.Config.SynchronousMode,
+        };
+        if (DcsConfigRules.Validate(next) is { } error)
+        {
+            return Results.Json(new { error }, Json.Options, statusCode: 400);
+        }
+        await ctx.Dcs.WriteConfigAsync(next, ct);
+        state.Wake();
+        return Results.Json(new { config = next }, Json.Options);
     }
 
     private static async Task<IResult> SetPausedAsync(AgentContext ctx, NodeState state, bool paused, CancellationToken ct)

@@ -8,6 +8,9 @@ using PgWarden.Core.Api;
 using PgWarden.Core.Config;
 using PgWarden.Core.Security;
 using PgWarden.Dcs;
+using PgWarden.Agent.Ha;
+using PgWarden.Agent.Postgres;
+using PgWarden.Agent.Watchdog;
 using PgWarden.Monitoring.Metrics;
 
 namespace PgWarden.Agent;
@@ -18,6 +21,8 @@ public static class AgentHost
     public static async Task<int> RunAsync(ClusterConfig cluster, string nodeName, CancellationToken ct)
     {
         var node = cluster.Node(nodeName);
+        // One agent per node: the lock comes before anything is touched.
+        using var pid = PidFile.Acquire(Path.Combine(node.HomeDir(cluster), "agent.pid"), $"the agent of node {node.Name}");
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
         await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: node.Address);
         await using var context = new AgentContext(cluster, node, secrets, dcs);
@@ -30,9 +35,14 @@ public static class AgentHost
         builder.Services.AddSingleton(context);
         var state = new NodeState(node.Name);
         var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new AgentMetrics(registry, state);
+        var events = new LoggingAgentEvents(node.Name, LoggerFactory.Create(ConfigureLogging).CreateLogger("PgWarden.Agent.NodeAgent"), metrics);
+        await using var watchdog = WatchdogProcess.Start(node.Name, events.Info, events.Failed);
+        var agent = new NodeAgent(cluster, node, dcs, new LocalPostgresNode(context), new PeerNodes(cluster, secrets), watchdog, TimeProvider.System, state, events);
         builder.Services.AddSingleton(state);
-        builder.Services.AddSingleton(new AgentMetrics(registry, state));
-        builder.Services.AddHostedService<NodeAgent>();
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(agent);
+        builder.Services.AddHostedService<NodeAgentService>();
         builder.Services.AddSingleton(registry);
         builder.Services.AddHostedService<ScheduledDailyCheck>();
         builder.Services.AddHostedService<ScheduledBackups>();
@@ -48,7 +58,6 @@ public static class AgentHost
             await registry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
         });
 
-        using var pid = new PidFile(Path.Combine(node.HomeDir(cluster), "agent.pid"));
         await app.RunAsync(ct);
         return Environment.ExitCode;
     }

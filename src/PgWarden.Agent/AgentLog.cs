@@ -19,6 +19,9 @@ internal static partial class AgentLog
     [LoggerMessage(5, LogLevel.Error, "node {Node}: {Message}")]
     public static partial void Failed(ILogger logger, string node, string message);
 
+    [LoggerMessage(8, LogLevel.Information, "node {Node}: {Message}")]
+    public static partial void Info(ILogger logger, string node, string message);
+
     [LoggerMessage(6, LogLevel.Information, "pooler {Pooler}: routes changed: {Db} -> {Primary}, read-only -> {Replicas}")]
     public static partial void Routed(ILogger logger, string pooler, string db, string primary, string replicas);
 

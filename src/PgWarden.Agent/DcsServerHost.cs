@@ -13,9 +13,9 @@ public static class DcsServerHost
         {
             throw new PgWardenException(ExitCodes.ConfigError, $"cluster {cluster.Name} uses an external etcd ({string.Join(", ", cluster.Dcs.Endpoints)}); there is no embedded DCS server to run");
         }
+        using var pid = PidFile.Acquire(Path.Combine(cluster.BaseDir, "etcd.pid"), $"the embedded etcd of cluster {cluster.Name}");
         var dataDir = cluster.Dcs.EmbeddedDataDir(cluster);
         await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct);
-        using var pid = new PidFile(Path.Combine(cluster.BaseDir, "etcd.pid"));
         Console.WriteLine($"etcd {cluster.Dcs.Endpoints[0]} running (PID {server.Pid}, data {dataDir})");
         try
         {

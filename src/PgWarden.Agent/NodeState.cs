@@ -56,5 +56,11 @@ public sealed class NodeState
     /// <summary>True once per request.</summary>
     public bool TakeReinitRequest() => Interlocked.Exchange(ref _reinitRequested, 0) == 1;
 
+    /// <summary>A re-initialisation was requested and not carried out yet.</summary>
+    public bool ReinitPending => Volatile.Read(ref _reinitRequested) == 1;
+
+    /// <summary>How long the lease this node holds is safe for, by the monotonic clock (null: none); set by the HA loop.</summary>
+    public Func<TimeSpan?> LeaseRemaining { get; set; } = () => null;
+
     public void Update(Func<NodeStatus, NodeStatus> change) => _current = change(_current);
 }

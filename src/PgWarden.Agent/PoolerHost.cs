@@ -15,6 +15,7 @@ public static class PoolerHost
     public static async Task<int> RunAsync(ClusterConfig cluster, string poolerName, CancellationToken ct)
     {
         var pooler = cluster.Pooler(poolerName);
+        using var pid = PidFile.Acquire(Path.Combine(pooler.HomeDir(cluster), "pooler.pid"), $"pooler {pooler.Name}");
         PgBouncerInstance.EnsureInstalled();
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
@@ -29,7 +30,6 @@ public static class PoolerHost
         builder.Services.AddSingleton<Core.Dcs.IDcs>(dcs);
         builder.Services.AddHostedService<PoolerService>();
         using var host = builder.Build();
-        using var pid = new PidFile(Path.Combine(pooler.HomeDir(cluster), "pooler.pid"));
         await host.RunAsync(ct);
         return Environment.ExitCode;
     }

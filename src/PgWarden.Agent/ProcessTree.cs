@@ -6,19 +6,42 @@ namespace PgWarden.Agent;
 /// <summary>Fencing: SIGKILL a process and every descendant (a hung postmaster's backends keep serving otherwise).</summary>
 public static class ProcessTree
 {
+    /// <summary>
+    /// Freezes <paramref name="root"/> first (so it forks no new backend), then every descendant (so
+    /// none commits while the list is walked), then SIGKILLs them all. Returns how many it killed.
+    /// </summary>
     public static int KillTree(int root)
     {
-        var victims = Descendants(root).Prepend(root).ToList();
-        // Freeze first so nobody forks or commits while we go through the list, then kill.
+        if (!Libc.Kill(root, Libc.SIGSTOP))
+        {
+            return 0;
+        }
+        var victims = Descendants(root).ToList();
         foreach (var pid in victims)
         {
             Libc.Kill(pid, Libc.SIGSTOP);
         }
+        victims.Insert(0, root);
         foreach (var pid in victims)
         {
             Libc.Kill(pid, Libc.SIGKILL);
         }
         return victims.Count;
+    }
+
+    /// <summary>The process's start time (clock ticks since boot, /proc/PID/stat field 22), to tell it from a later process with a recycled PID; null if it is gone.</summary>
+    public static long? StartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[19]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
     }
 
     public static IEnumerable<int> Descendants(int root)

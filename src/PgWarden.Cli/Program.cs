@@ -13,6 +13,10 @@ public static class Program
         {
             return await CommandAction.RunAsync(walCommand, CancellationToken.None);
         }
+        if (WatchdogCommand.TryParse(args) is { } watchdog)
+        {
+            return await watchdog();
+        }
         if (Console.IsOutputRedirected)
         {
             // Piped or logged output: no colours, and tables as wide as their content needs.

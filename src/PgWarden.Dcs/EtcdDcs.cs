@@ -66,7 +66,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         FailoverRequest? failover = null;
         var history = ImmutableArray<TimelineHistoryEntry>.Empty;
         string? syncStandby = null;
-        long? optime = null;
+        LeaderOptime? optime = null;
         var backups = ImmutableDictionary.CreateBuilder<string, ScheduledBackupRun>(StringComparer.Ordinal);
         foreach (var kv in kvs)
         {
@@ -87,7 +87,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
                         config = JsonSerializer.Deserialize<DcsConfig>(value, s_json) ?? config;
                         break;
                     case "failover":
-                        failover = JsonSerializer.Deserialize<FailoverRequest>(value, s_json) is { Kind: not null } f ? f : null;
+                        failover = JsonSerializer.Deserialize<FailoverRequest>(value, s_json) is { To: not null } f ? f : null;
                         break;
                     case "history":
                         history = ParseHistory(value);
@@ -95,8 +95,8 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
                     case "sync":
                         syncStandby = JsonSerializer.Deserialize<SyncState>(value, s_json)?.Standby;
                         break;
-                    case "optime" when long.TryParse(value, out var position):
-                        optime = position;
+                    case "optime":
+                        optime = LeaderOptime.Parse(value);
                         break;
                     default:
                         if (name.StartsWith("backups/", StringComparison.Ordinal)
@@ -117,7 +117,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
             {
             }
         }
-        return new ClusterView(leader, members.ToImmutable(), config, initialize, failover, history, syncStandby) { LastLeaderPosition = optime, ScheduledBackups = backups.ToImmutable() };
+        return new ClusterView(leader, members.ToImmutable(), config, initialize, failover, history, syncStandby) { Optime = optime, ScheduledBackups = backups.ToImmutable() };
     }
 
     private static ImmutableArray<TimelineHistoryEntry> ParseHistory(string value)
@@ -260,8 +260,8 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
     public Task RecordScheduledBackupAsync(ScheduledBackupRun run, CancellationToken cancellationToken) =>
         PutAsync($"recording the scheduled {run.Kind} backup", _keys.ScheduledBackup(run.Kind), JsonSerializer.Serialize(run, s_json), cancellationToken);
 
-    public Task PublishLeaderPositionAsync(long position, CancellationToken cancellationToken) =>
-        PutAsync("recording the leader's WAL position", _keys.Optime, position.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+    public Task PublishLeaderPositionAsync(LeaderOptime optime, CancellationToken cancellationToken) =>
+        PutAsync("recording the leader's WAL position", _keys.Optime, optime.Format(), cancellationToken);
 
     public Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken) =>
         PutAsync("writing the cluster config", _keys.Config, JsonSerializer.Serialize(config, s_json), cancellationToken);

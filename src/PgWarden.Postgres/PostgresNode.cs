@@ -70,16 +70,24 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         return File.Exists(Path.Combine(DataDir, "standby.signal")) ? LocalDataState.Standby : LocalDataState.Primary;
     }
 
-    public async Task<string> ReadSystemIdentifierAsync(CancellationToken ct)
+    public async Task<string> ReadSystemIdentifierAsync(CancellationToken ct) => (await ReadControlDataAsync(ct)).SystemIdentifier;
+
+    /// <summary>pg_controldata of the data directory: shutdown state, last checkpoint, hot-standby settings.</summary>
+    public async Task<ControlData> ReadControlDataAsync(CancellationToken ct)
     {
         var result = await tools.RunAsync(new ToolCommand(bin.PgControlData, ["-D", DataDir]), ct);
         if (!result.Succeeded)
         {
             throw new PgWardenException(ExitCodes.OperationFailed, $"pg_controldata failed on {DataDir}: {result.Tail()}");
         }
-        var line = result.StandardOutput.Split('\n').FirstOrDefault(l => l.StartsWith("Database system identifier:", StringComparison.Ordinal))
-            ?? throw new PgWardenException(ExitCodes.OperationFailed, $"pg_controldata printed no system identifier for {DataDir}");
-        return line.Split(':', 2)[1].Trim();
+        try
+        {
+            return ControlData.Parse(result.StandardOutput);
+        }
+        catch (FormatException e)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"reading the control data of {DataDir}: {e.Message}");
+        }
     }
 
     private async Task RecordSystemIdentifierAsync(CancellationToken ct) =>
@@ -157,18 +165,20 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         static string Escape(string s) => s.Replace("\\", "\\\\").Replace(":", "\\:");
     }
 
-    /// <summary>Writes postgresql.conf, pg_hba.conf, pg_ident.conf (and standby.signal for a replica).</summary>
-    public void WriteConfiguration(NodeRenderContext ctx)
+    /// <summary>Writes postgresql.conf, pg_hba.conf, pg_ident.conf (and standby.signal for a replica, with or without upstream).</summary>
+    public void WriteConfiguration(NodeRenderContext ctx, bool standby)
     {
         DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "postgresql.conf"), PostgresConfRenderer.Render(ctx), ServerUser);
         DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "pg_hba.conf"), PgHbaRenderer.Render(ctx), ServerUser);
         DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "pg_ident.conf"), PgHbaRenderer.RenderIdent(ctx), ServerUser);
-        var signal = Path.Combine(DataDir, "standby.signal");
-        if (ctx.Upstream is not null && !File.Exists(signal))
+        if (standby || ctx.Upstream is not null)
         {
-            DirectoryAccess.WriteOwnedFile(signal, "", ServerUser);
+            MarkStandby();
         }
     }
+
+    /// <summary>Removes standby.signal, so the next start is as a primary (only after taking the lease).</summary>
+    public void ClearStandbySignal() => File.Delete(Path.Combine(DataDir, "standby.signal"));
 
     /// <summary>Starts the postmaster in the foreground as a child of this process.</summary>
     public ServerProcess StartServer()
@@ -194,24 +204,56 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
     }
 
     /// <summary>
-    /// pg_rewind from <paramref name="source"/> (the new primary) after this node, a former primary,
-    /// was stopped. PostgreSQL 13+ runs crash recovery itself first if it was not shut down cleanly.
+    /// pg_rewind from <paramref name="source"/> (the new primary) after this node was stopped.
+    /// PostgreSQL 13+ runs crash recovery itself first if it was not shut down cleanly; with a backup
+    /// repository, WAL missing from pg_wal is fetched from the archive (--restore-target-wal).
     /// </summary>
     public async Task<ToolResult> RewindAsync(NodeConfig source, CancellationToken ct)
     {
         var conninfo = $"host={source.Address} port={source.Port} user={cluster.Database.Superuser} dbname=postgres passfile={PassFile} connect_timeout=5";
-        return await tools.RunAsync(new ToolCommand(bin.PgRewind, ["--target-pgdata", DataDir, "--source-server", conninfo, "--progress"])
+        List<string> args = ["--target-pgdata", DataDir, "--source-server", conninfo, "--progress"];
+        if (cluster.Backup is not null)
         {
-            Timeout = TimeSpan.FromHours(2),
-        }, ct);
+            args.Add("--restore-target-wal");
+        }
+        return await tools.RunAsync(new ToolCommand(bin.PgRewind, args) { Timeout = TimeSpan.FromHours(2) }, ct);
     }
 
     /// <summary>Moves the data directory aside (never deletes it) so the node can be re-cloned; returns where it went.</summary>
     public string MoveDataAside(string why)
     {
-        var aside = $"{DataDir}.{why}-{DateTime.UtcNow:yyyyMMddHHmmss}";
+        var aside = $"{DataDir}.{why}-{DateTime.UtcNow:yyyyMMddHHmmssfff}";
         Directory.Move(DataDir, aside);
         return aside;
+    }
+
+    /// <summary>Data directories set aside by <see cref="MoveDataAside"/> (and interrupted clones), newest first, with their size in bytes.</summary>
+    public IReadOnlyList<(string Path, long Bytes)> AsideCopies()
+    {
+        var parent = Path.GetDirectoryName(DataDir)!;
+        var prefix = Path.GetFileName(DataDir) + ".";
+        if (!Directory.Exists(parent))
+        {
+            return [];
+        }
+        return Directory.EnumerateDirectories(parent, prefix + "*")
+            .Where(d => !d.EndsWith(".cloning", StringComparison.Ordinal))
+            .Select(d => new DirectoryInfo(d))
+            .OrderByDescending(d => d.CreationTimeUtc).ThenByDescending(d => d.Name, StringComparer.Ordinal)
+            .Select(d => (d.FullName, DirectoryAccess.SizeOf(d)))
+            .ToList();
+    }
+
+    /// <summary>Deletes the set-aside copies beyond the newest <paramref name="keep"/>; returns their paths.</summary>
+    public IReadOnlyList<string> PruneAsideCopies(int keep)
+    {
+        var removed = new List<string>();
+        foreach (var (path, _) in AsideCopies().Skip(keep))
+        {
+            Directory.Delete(path, recursive: true);
+            removed.Add(path);
+        }
+        return removed;
     }
 
     /// <summary>Marks the data directory as a standby (standby.signal), e.g. before restarting a demoted primary read-only.</summary>

@@ -1,203 +1,328 @@
-using System.Collections.Immutable;
 using PgWarden.Core.Dcs;
 using PgWarden.Core.Ha;
+using static PgWarden.Core.Tests.HaTestData;
 
 namespace PgWarden.Core.Tests;
 
+/// <summary>Every branch of the pure HA decision, named after the rule it checks.</summary>
 public class HaDeciderTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
-    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(10);
-    private const long MiB = 1024 * 1024;
+    private static readonly TimeSpan Safe = TimeSpan.FromSeconds(9);
 
-    private static MemberInfo Member(string name, NodeRole role, long wal, bool running = true, int priority = 100, bool noFailover = false, long timeline = 1) =>
-        new(name, role, "running", running, timeline, wal, wal, $"http://{name}:8008", name, 5432, priority, noFailover, Now);
-
-    private static ClusterView View(string? leader, DcsConfig? config = null, string? sync = null, FailoverRequest? failover = null, params MemberInfo[] members) =>
-        new(leader is null ? null : new LeaderInfo(leader, 42), members.ToImmutableDictionary(m => m.Name), config ?? new DcsConfig(), "pg1", failover, [], sync);
-
-    private static LocalState Replica(string name, long wal, bool noFailover = false, int priority = 100) =>
-        new(name, true, NodeRole.Replica, 1, wal, null, false, noFailover, priority);
-
-    private static LocalState Primary(string name, long wal, DateTimeOffset? leaseExpires = null, bool failed = false) =>
-        new(name, true, NodeRole.Primary, 1, wal, leaseExpires, failed, false, 100);
-
-    private static T Is<T>(HaDecision d) where T : HaDecision
-    {
-        var t = Assert.IsType<T>(d);
-        Assert.False(string.IsNullOrWhiteSpace(t.Reason));
-        return t;
-    }
+    // --- The lease holder ---------------------------------------------------------------------
 
     [Fact]
     public void LeaderRenewsItsLease() =>
-        Is<HaDecision.Lead>(HaDecider.Decide(View("pg1"), Primary("pg1", 100, Now.AddSeconds(9)), Now, Ttl));
+        Is<HaDecision.Lead>(Decide(View("pg1"), Primary("pg1", 100, Safe)));
 
     [Fact]
     public void LeaderKeepsRenewingWhileItsPostgresRestarts() =>
-        Is<HaDecision.Lead>(HaDecider.Decide(View("pg1"), new LocalState("pg1", false, NodeRole.Unknown, 1, null, Now.AddSeconds(9), false, false, 100), Now, Ttl));
+        Assert.Contains("restarts", Is<HaDecision.Lead>(Decide(View("pg1"), Stopped("pg1", LocalDataState.Primary, state: PostmasterState.Crashed) with { LeaseRemaining = Safe })).Reason);
+
+    [Fact]
+    public void LeaderKeepsRenewingWhileALongActionRuns() =>
+        Assert.Contains("handing over", Is<HaDecision.Lead>(Decide(View("pg1"), Primary("pg1", 100, Safe) with { Busy = "handing over to pg2" })).Reason);
 
     [Fact]
     public void LeaderWhosePostgresFailedReleasesAtOnce() =>
-        Assert.Contains("releasing", Is<HaDecision.ReleaseLease>(HaDecider.Decide(View("pg1"), Primary("pg1", 100, Now.AddSeconds(9), failed: true), Now, Ttl)).Reason);
+        Assert.Contains("releasing", Is<HaDecision.ReleaseLease>(Decide(View("pg1"), Stopped("pg1", LocalDataState.Primary, state: PostmasterState.Fenced) with { PostgresFailed = true })).Reason);
+
+    [Fact]
+    public void LeaderWithAnEmptyDataDirectoryReleases() =>
+        Is<HaDecision.ReleaseLease>(Decide(View("pg1"), Empty("pg1")));
 
     [Fact]
     public void LeaseHolderThatIsAReplicaPromotes() =>
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(View("pg2"), Replica("pg2", 100), Now, Ttl));
+        Is<HaDecision.AcquireAndPromote>(Decide(View("pg2"), Replica("pg2", 100)));
 
     [Fact]
-    public void LeaderStepsDownForARequestedSwitchover()
+    public void LeaseHolderWhoseReplicaIsStoppedStartsItFirst() =>
+        Assert.Null(Is<HaDecision.StartReplica>(Decide(View("pg2"), Stopped("pg2", LocalDataState.Standby))).Upstream);
+
+    [Fact]
+    public void LeaderHandsOverForAnActiveSwitchover()
     {
-        var d = HaDecider.Decide(View("pg1", failover: new FailoverRequest("switchover", "pg1", "pg2", Now)), Primary("pg1", 100, Now.AddSeconds(9)), Now, Ttl);
-        Assert.Contains("pg2", Is<HaDecision.ReleaseLease>(d).Reason);
+        var d = Decide(View("pg1", Member("pg2", NodeRole.Replica, 100)).With(Switchover("pg1", "pg2")), Primary("pg1", 100, Safe));
+        Assert.Equal("pg2", Is<HaDecision.HandOver>(d).Target);
     }
 
     [Fact]
-    public void ReplicaFollowsTheLeader() =>
-        Assert.Equal("pg1", Is<HaDecision.Follow>(HaDecider.Decide(View("pg1"), Replica("pg2", 100), Now, Ttl)).Leader);
+    public void AnExpiredSwitchoverRequestIsIgnored()
+    {
+        var expired = Switchover("pg1", "pg2") with { Deadline = Now.AddSeconds(-1) };
+        Is<HaDecision.Lead>(Decide(View("pg1").With(expired), Primary("pg1", 100, Safe)));
+    }
 
     [Fact]
-    public void APrimaryThatIsNotTheLeaderRejoins()
+    public void ASwitchoverToTheLeaderItselfIsNotAHandOver() =>
+        Is<HaDecision.Lead>(Decide(View("pg1").With(Switchover("pg1", "pg1")), Primary("pg1", 100, Safe)));
+
+    // --- Another node leads -------------------------------------------------------------------
+
+    [Fact]
+    public void AWritablePrimaryThatIsNotTheLeaderStopsAtOnce()
     {
-        var leaderReady = View("pg2", null, null, null, Member("pg2", NodeRole.Primary, 200, timeline: 2));
-        Assert.Equal("pg2", Is<HaDecision.Rejoin>(HaDecider.Decide(leaderReady, Primary("pg1", 100), Now, Ttl)).Leader);
-        var stopped = new LocalState("pg1", false, NodeRole.Primary, 1, null, null, false, false, 100);
-        Assert.Equal("pg2", Is<HaDecision.Rejoin>(HaDecider.Decide(leaderReady, stopped, Now, Ttl)).Leader);
+        var d = Is<HaDecision.Demote>(Decide(View("pg2", Member("pg2", NodeRole.Primary, 200, timeline: 2)), Primary("pg1", 100)));
+        Assert.False(d.RestartReadOnly);
+    }
+
+    [Fact]
+    public void AStoppedFormerPrimaryRejoinsWithRewindOnceTheLeaderCheckpointedItsTimeline()
+    {
+        var ready = View("pg2", Member("pg2", NodeRole.Primary, 200, timeline: 2));
+        Assert.Equal("pg2", Is<HaDecision.Rejoin>(Decide(ready, Stopped("pg1", LocalDataState.Primary))).Leader);
     }
 
     [Fact]
     public void AFormerPrimaryWaitsUntilTheNewLeaderFinishedPromoting()
     {
-        // pg_rewind against a source still in recovery would find no divergence yet.
-        var promoting = View("pg2", null, null, null, Member("pg2", NodeRole.Replica, 200));
-        var stopped = new LocalState("pg1", false, NodeRole.Primary, 1, null, null, false, false, 100);
-        Is<HaDecision.Wait>(HaDecider.Decide(promoting, stopped, Now, Ttl));
-        Is<HaDecision.Demote>(HaDecider.Decide(promoting, Primary("pg1", 100), Now, Ttl));
-        // Promoted, but no checkpoint yet: its control file still shows the old timeline.
-        var noCheckpoint = View("pg2", null, null, null, Member("pg2", NodeRole.Primary, 200, timeline: 1));
-        Is<HaDecision.Wait>(HaDecider.Decide(noCheckpoint, stopped, Now, Ttl));
+        // pg_rewind against a source still in recovery, or before its first checkpoint, sees no divergence.
+        var stopped = Stopped("pg1", LocalDataState.Primary);
+        Is<HaDecision.Wait>(Decide(View("pg2", Member("pg2", NodeRole.Replica, 200)), stopped));
+        Is<HaDecision.Wait>(Decide(View("pg2", Promoting("pg2", 200, timeline: 2)), stopped));
     }
+
+    [Fact]
+    public void ACleanlyStoppedFormerPrimaryWhoseWalIsInTheLeadersHistoryStartsAsItsReplica()
+    {
+        var view = View("pg2", Promoting("pg2", 200, timeline: 2));
+        var clean = Stopped("pg1", LocalDataState.Primary, cleanEnd: 150) with { DivergedFromLeader = false };
+        Assert.Equal("pg2", Is<HaDecision.StartReplica>(Decide(view, clean)).Upstream);
+        // Unknown yet: wait for the leader's checkpoint and rewind rather than guess.
+        Is<HaDecision.Wait>(Decide(view, clean with { DivergedFromLeader = null }));
+    }
+
+    [Fact]
+    public void AReplicaFollowsTheLeader() =>
+        Assert.Equal("pg1", Is<HaDecision.Follow>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)), Replica("pg2", 100))).Leader);
+
+    [Fact]
+    public void AReplicaIsRepointedOnlyOnceTheNewLeaderRunsAsPrimaryWithItsSlots()
+    {
+        var promoting = View("pg2", Member("pg2", NodeRole.Replica, 200));
+        Is<HaDecision.Wait>(Decide(promoting, Replica("pg3", 200)));
+        var noSlots = View("pg2", Member("pg2", NodeRole.Primary, 200, timeline: 2, slotsReady: false));
+        Is<HaDecision.Wait>(Decide(noSlots, Replica("pg3", 200)));
+        var ready = View("pg2", Member("pg2", NodeRole.Primary, 200, timeline: 2));
+        Assert.Contains("repointing", Is<HaDecision.Follow>(Decide(ready, Replica("pg3", 200))).Reason);
+    }
+
+    [Fact]
+    public void ADivergedReplicaIsRewoundOnceTheLeaderCheckpointed()
+    {
+        var diverged = Replica("pg3", 300) with { DivergedFromLeader = true };
+        Assert.Equal("pg2", Is<HaDecision.Rejoin>(Decide(View("pg2", Member("pg2", NodeRole.Primary, 200, timeline: 2)), diverged)).Leader);
+        Is<HaDecision.Wait>(Decide(View("pg2", Promoting("pg2", 200, timeline: 2)), diverged));
+    }
+
+    [Fact]
+    public void AReinitRequestRecloneTheReplica() =>
+        Is<HaDecision.Reclone>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)), Replica("pg2", 100) with { ReinitRequested = true }));
+
+    [Fact]
+    public void AReplicaBelowTheHotStandbySettingsItNeedsIsRestarted() =>
+        Assert.Contains("max_connections", Is<HaDecision.RestartReplica>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)),
+            Replica("pg2", 100) with { HotStandbyShortfall = "max_connections 50 < 100" })).Reason);
+
+    [Fact]
+    public void AStoppedReplicaStartsFollowingTheLeader() =>
+        Assert.Equal("pg1", Is<HaDecision.StartReplica>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)), Stopped("pg2", LocalDataState.Standby))).Upstream);
+
+    [Fact]
+    public void AReplicaThatKeepsFailingToStartIsRecloned() =>
+        Is<HaDecision.Reclone>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)), Stopped("pg2", LocalDataState.Standby) with { StartFailures = 5 }));
+
+    [Fact]
+    public void NothingNewStartsWhileALongActionRuns() =>
+        Assert.Contains("cloning", Is<HaDecision.Wait>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)), Empty("pg2") with { Busy = "cloning pg1" })).Reason);
+
+    [Fact]
+    public void AHungPostgresIsLeftToItsSupervisor() =>
+        Is<HaDecision.Wait>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)), Stopped("pg2", LocalDataState.Standby, state: PostmasterState.NotAnswering)));
+
+    // --- An empty data directory --------------------------------------------------------------
+
+    [Fact]
+    public void AnEmptyNodeClonesARunningLeader() =>
+        Assert.Equal("pg1", Is<HaDecision.CloneLeader>(Decide(View("pg1", Member("pg1", NodeRole.Primary, 100)), Empty("pg2"))).Leader);
+
+    [Fact]
+    public void TheBootstrapNodeInitialisesANewCluster()
+    {
+        var fresh = View(null) with { Initialize = null };
+        Is<HaDecision.Initialize>(Decide(fresh, Empty("pg1") with { MayInitialize = true }));
+        Is<HaDecision.Wait>(Decide(fresh, Empty("pg2")));
+        Is<HaDecision.Wait>(Decide(View(null), Empty("pg2") with { MayInitialize = true }));
+    }
+
+    // --- The DCS is unreachable ---------------------------------------------------------------
 
     [Fact]
     public void DcsDownPrimaryStaysWritableOnlyWhileTheLeaseIsSafe()
     {
-        Is<HaDecision.Wait>(HaDecider.Decide(null, Primary("pg1", 100, Now.AddSeconds(8)), Now, Ttl));
-        var d = HaDecider.Decide(null, Primary("pg1", 100, Now.AddSeconds(3)), Now, Ttl);
-        Assert.Contains("before it can", Is<HaDecision.Demote>(d).Reason);
-        Is<HaDecision.Demote>(HaDecider.Decide(null, Primary("pg1", 100, Now.AddSeconds(-1)), Now, Ttl));
-        Is<HaDecision.Demote>(HaDecider.Decide(null, Primary("pg1", 100, null), Now, Ttl));
+        Is<HaDecision.Wait>(Decide(null, Primary("pg1", 100, TimeSpan.FromSeconds(8))));
+        var d = Is<HaDecision.Demote>(Decide(null, Primary("pg1", 100, TimeSpan.FromSeconds(3))));
+        Assert.Contains("before it can", d.Reason);
+        Assert.True(d.RestartReadOnly);
+        Is<HaDecision.Demote>(Decide(null, Primary("pg1", 100)));
     }
 
     [Fact]
     public void DcsDownReplicaKeepsServingReads() =>
-        Assert.Contains("serving reads", Is<HaDecision.Wait>(HaDecider.Decide(null, Replica("pg2", 100), Now, Ttl)).Reason);
+        Assert.Contains("serving reads", Is<HaDecision.Wait>(Decide(null, Replica("pg2", 100))).Reason);
+
+    [Fact]
+    public void DcsDownStoppedReplicaStartsReadOnly() =>
+        Is<HaDecision.StartReplica>(Decide(null, Stopped("pg2", LocalDataState.Standby)));
+
+    // --- No leader ----------------------------------------------------------------------------
 
     [Fact]
     public void MostUpToDateReplicaTakesOver()
     {
-        var view = View(null, null, null, null, Member("pg1", NodeRole.Primary, 1000, running: false), Member("pg2", NodeRole.Replica, 1000), Member("pg3", NodeRole.Replica, 900));
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(view, Replica("pg2", 1000), Now, Ttl));
-        Assert.Contains("pg2", Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg3", 900), Now, Ttl)).Reason);
+        var view = View(null, Member("pg2", NodeRole.Replica, 1000), Member("pg3", NodeRole.Replica, 900));
+        Is<HaDecision.AcquireAndPromote>(Decide(view, Replica("pg2", 1000)));
+        Assert.Contains("pg2", Is<HaDecision.Wait>(Decide(view, Replica("pg3", 900))).Reason);
     }
 
     [Fact]
     public void TiesGoToPriorityThenName()
     {
-        var view = View(null, null, null, null, Member("pg2", NodeRole.Replica, 500), Member("pg3", NodeRole.Replica, 500));
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(view, Replica("pg2", 500), Now, Ttl));
-        Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg3", 500), Now, Ttl));
-        var prioritised = View(null, null, null, null, Member("pg2", NodeRole.Replica, 500), Member("pg3", NodeRole.Replica, 500, priority: 200));
-        Is<HaDecision.Wait>(HaDecider.Decide(prioritised, Replica("pg2", 500), Now, Ttl));
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(prioritised, Replica("pg3", 500, priority: 200), Now, Ttl));
+        var view = View(null, Member("pg2", NodeRole.Replica, 500), Member("pg3", NodeRole.Replica, 500));
+        Is<HaDecision.AcquireAndPromote>(Decide(view, Replica("pg2", 500)));
+        Is<HaDecision.Wait>(Decide(view, Replica("pg3", 500)));
+        var prioritised = View(null, Member("pg2", NodeRole.Replica, 500), Member("pg3", NodeRole.Replica, 500, priority: 200));
+        Is<HaDecision.Wait>(Decide(prioritised, Replica("pg2", 500)));
+        Is<HaDecision.AcquireAndPromote>(Decide(prioritised, Replica("pg3", 500) with { Priority = 200 }));
     }
 
     [Fact]
     public void ReplicaTooFarBehindNeverTakesOver()
     {
-        var view = View(null, null, null, null, Member("pg1", NodeRole.Primary, 10 * MiB, running: false), Member("pg3", NodeRole.Replica, 2 * MiB));
-        var d = HaDecider.Decide(view, Replica("pg3", 2 * MiB), Now, Ttl);
-        Assert.Contains("maximum_lag_on_failover", Is<HaDecision.Wait>(d).Reason);
-        var lenient = view with { Config = new DcsConfig { MaximumLagOnFailover = 16 * MiB } };
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(lenient, Replica("pg3", 2 * MiB), Now, Ttl));
+        var view = View(null, Member("pg1", NodeRole.Primary, 10 * MiB, running: false), Member("pg3", NodeRole.Replica, 2 * MiB));
+        Assert.Contains("maximum_lag_on_failover", Is<HaDecision.Wait>(Decide(view, Replica("pg3", 2 * MiB))).Reason);
+        Is<HaDecision.AcquireAndPromote>(Decide(view.With(new DcsConfig { MaximumLagOnFailover = 16 * MiB }), Replica("pg3", 2 * MiB)));
     }
 
     [Fact]
     public void TheLeadersRecordedPositionCountsAfterItsMemberKeyIsGone()
     {
-        // The crashed leader's member key expired; its last recorded position did not.
-        var view = View(null, null, null, null, Member("pg3", NodeRole.Replica, 2 * MiB)) with { LastLeaderPosition = 10 * MiB };
-        Assert.Contains("maximum_lag_on_failover", Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg3", 2 * MiB), Now, Ttl)).Reason);
-    }
-
-    [Fact]
-    public void LaggingReplicaIsNotChosenOverACurrentOne()
-    {
-        var view = View(null, null, null, null, Member("pg2", NodeRole.Replica, 5 * MiB), Member("pg3", NodeRole.Replica, 5 * MiB - 4096));
-        Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg3", 5 * MiB - 4096), Now, Ttl));
+        var view = View(null, Member("pg3", NodeRole.Replica, 2 * MiB)) with { Optime = new LeaderOptime(1, 10 * MiB) };
+        Assert.Contains("maximum_lag_on_failover", Is<HaDecision.Wait>(Decide(view, Replica("pg3", 2 * MiB))).Reason);
     }
 
     [Fact]
     public void NoFailoverTagIsNeverCandidate()
     {
-        var view = View(null, null, null, null, Member("pg2", NodeRole.Replica, 100, noFailover: true));
-        Assert.Contains("nofailover", Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg2", 100, noFailover: true), Now, Ttl)).Reason);
-        var withOther = View(null, null, null, null, Member("pg2", NodeRole.Replica, 100, noFailover: true), Member("pg3", NodeRole.Replica, 90));
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(withOther, Replica("pg3", 90), Now, Ttl));
+        var view = View(null, Member("pg2", NodeRole.Replica, 100, noFailover: true));
+        Assert.Contains("nofailover", Is<HaDecision.Wait>(Decide(view, Replica("pg2", 100) with { NoFailover = true })).Reason);
+        var withOther = View(null, Member("pg2", NodeRole.Replica, 100, noFailover: true), Member("pg3", NodeRole.Replica, 90));
+        Is<HaDecision.AcquireAndPromote>(Decide(withOther, Replica("pg3", 90)));
     }
 
     [Fact]
     public void SynchronousModeTheReplicaWithTheMostWalTakesOverOnlyIfEveryReplicaIsVisible()
     {
-        var config = new DcsConfig { SynchronousMode = true };
-        var both = View(null, config, null, null, Member("pg2", NodeRole.Replica, 200), Member("pg3", NodeRole.Replica, 150));
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(both, Replica("pg2", 200) with { Peers = ["pg1", "pg3"] }, Now, Ttl));
-        Is<HaDecision.Wait>(HaDecider.Decide(both, Replica("pg3", 150) with { Peers = ["pg1", "pg2"] }, Now, Ttl));
+        var sync = new DcsConfig { SynchronousMode = true };
+        var both = View(null, Member("pg2", NodeRole.Replica, 200), Member("pg3", NodeRole.Replica, 150)).With(sync);
+        Is<HaDecision.AcquireAndPromote>(Decide(both, Replica("pg2", 200)));
+        Is<HaDecision.Wait>(Decide(both, Replica("pg3", 150)));
         // pg3 is not visible: it might hold commits acknowledged by it alone.
-        var oneMissing = View(null, config, null, null, Member("pg2", NodeRole.Replica, 200));
-        var d = HaDecider.Decide(oneMissing, Replica("pg2", 200) with { Peers = ["pg1", "pg3"] }, Now, Ttl);
-        Assert.Contains("pg3", Is<HaDecision.Wait>(d).Reason);
+        var oneMissing = View(null, Member("pg2", NodeRole.Replica, 200)).With(sync);
+        Assert.Contains("pg3", Is<HaDecision.Wait>(Decide(oneMissing, Replica("pg2", 200))).Reason);
         // Lag limits do not apply: with synchronous commits the most advanced replica has every acknowledged one.
-        var farBehindOldLeader = View(null, config, null, null, Member("pg1", NodeRole.Primary, 50 * MiB, running: false), Member("pg2", NodeRole.Replica, 10 * MiB), Member("pg3", NodeRole.Replica, 9 * MiB));
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(farBehindOldLeader, Replica("pg2", 10 * MiB) with { Peers = ["pg1", "pg3"] }, Now, Ttl));
+        var farBehindOldLeader = View(null, Member("pg1", NodeRole.Primary, 50 * MiB, running: false), Member("pg2", NodeRole.Replica, 10 * MiB), Member("pg3", NodeRole.Replica, 9 * MiB)).With(sync);
+        Is<HaDecision.AcquireAndPromote>(Decide(farBehindOldLeader, Replica("pg2", 10 * MiB)));
     }
 
     [Fact]
-    public void PausedClusterDoesNotFailOver() =>
-        Assert.Contains("paused", Is<HaDecision.Wait>(HaDecider.Decide(View(null, new DcsConfig { Paused = true }), Replica("pg2", 100), Now, Ttl)).Reason);
+    public void PausedClusterDoesNotFailOverAutomatically() =>
+        Assert.Contains("paused", Is<HaDecision.Wait>(Decide(View(null).With(new DcsConfig { Paused = true }), Replica("pg2", 100))).Reason);
+
+    [Fact]
+    public void PausedClusterStillCarriesOutAManualFailoverOrSwitchover()
+    {
+        var paused = View(null, Member("pg2", NodeRole.Replica, 100), Member("pg3", NodeRole.Replica, 100)).With(new DcsConfig { Paused = true });
+        Is<HaDecision.AcquireAndPromote>(Decide(paused.With(Failover("pg3")), Replica("pg3", 100)));
+        Is<HaDecision.AcquireAndPromote>(Decide(paused.With(Switchover("pg1", "pg3")), Replica("pg3", 100)));
+        Assert.Contains("pg3", Is<HaDecision.Wait>(Decide(paused.With(Failover("pg3")), Replica("pg2", 100))).Reason);
+    }
+
+    [Fact]
+    public void ARequestedTargetIsWaitedForUntilTheRequestExpires()
+    {
+        var view = View(null, Member("pg2", NodeRole.Replica, 100), Member("pg3", NodeRole.Replica, 90));
+        Assert.Contains("pg3", Is<HaDecision.Wait>(Decide(view.With(Failover("pg3")), Replica("pg2", 100))).Reason);
+        Is<HaDecision.AcquireAndPromote>(Decide(view.With(Failover("pg3")), Replica("pg3", 90)));
+        // Past its deadline the best node takes over: a request that cannot complete never leaves the cluster without a primary.
+        var expired = Failover("pg3") with { Deadline = Now.AddSeconds(-1) };
+        Is<HaDecision.AcquireAndPromote>(Decide(view.With(expired), Replica("pg2", 100)));
+    }
+
+    [Fact]
+    public void ARequestedTargetThatMayNotLeadSaysWhy()
+    {
+        var view = View(null, Member("pg3", NodeRole.Replica, 90, noFailover: true)).With(Failover("pg3"));
+        Assert.Contains("nofailover", Is<HaDecision.Wait>(Decide(view, Replica("pg3", 90) with { NoFailover = true })).Reason);
+    }
 
     [Fact]
     public void RunningPrimaryRetakesAMissingLease() =>
-        Is<HaDecision.AcquireAndLead>(HaDecider.Decide(View(null, null, null, null, Member("pg2", NodeRole.Replica, 90)), Primary("pg1", 100), Now, Ttl));
+        Is<HaDecision.AcquireAndLead>(Decide(View(null, Member("pg2", NodeRole.Replica, 90)), Primary("pg1", 100)));
 
     [Fact]
-    public void TwoPrimariesWithoutALeaseTheStaleOneDemotes()
+    public void ARunningPrimaryOnAnOlderTimelineThanAnotherNodeDemotes()
     {
-        var view = View(null, null, null, null, Member("pg2", NodeRole.Primary, 100, timeline: 2));
-        Is<HaDecision.Demote>(HaDecider.Decide(view, Primary("pg1", 100), Now, Ttl));
+        var view = View(null, Member("pg2", NodeRole.Primary, 100, timeline: 2));
+        Assert.True(Is<HaDecision.Demote>(Decide(view, Primary("pg1", 100))).RestartReadOnly);
+    }
+
+    // --- Fault 2: a stale node never wins the leader race --------------------------------------
+
+    [Fact]
+    public void AReplicaOnAnOlderTimelineThanTheHistoryNeverTakesOver()
+    {
+        // A crashed, B promoted to timeline 2 and acknowledged writes, B and C crashed: A is alone.
+        var view = View(null).WithHistory(2, "pgB");
+        var d = Is<HaDecision.Wait>(Decide(view, Replica("pg1", 10 * MiB, timeline: 1)));
+        Assert.Contains("timeline 1 is older than timeline 2", d.Reason);
     }
 
     [Fact]
-    public void RequestedFailoverTargetIsWaitedFor()
+    public void ACleanlyStoppedOldPrimaryOnAnOlderTimelineDoesNotStartWritable()
     {
-        var view = View(null, null, null, new FailoverRequest("failover", null, "pg3", Now), Member("pg2", NodeRole.Replica, 100), Member("pg3", NodeRole.Replica, 90));
-        Assert.Contains("pg3", Is<HaDecision.Wait>(HaDecider.Decide(view, Replica("pg2", 100), Now, Ttl)).Reason);
-        Is<HaDecision.AcquireAndPromote>(HaDecider.Decide(view, Replica("pg3", 90), Now, Ttl));
+        var view = View(null) with { Optime = new LeaderOptime(2, 5 * MiB) };
+        Is<HaDecision.StartReplica>(Decide(view, Stopped("pg1", LocalDataState.Primary, timeline: 1, cleanEnd: 9 * MiB)));
     }
 
     [Fact]
-    public void StoppedReplicaIsNotACandidate() =>
-        Is<HaDecision.Wait>(HaDecider.Decide(View(null), new LocalState("pg2", false, NodeRole.Unknown, 1, 100, null, false, false, 100), Now, Ttl));
-
-    [Theory]
-    [InlineData("0/3000060", 0x3000060L)]
-    [InlineData("16/B374D848", 0x16B374D848L)]
-    [InlineData("0/0", 0L)]
-    public void LsnRoundTrips(string text, long bytes)
+    public void AMemberOnANewerTimelineBlocksEveryOlderCandidate()
     {
-        Assert.Equal(bytes, Lsn.Parse(text));
-        Assert.Equal(text, Lsn.Format(bytes));
+        var view = View(null, Member("pg2", NodeRole.Stopped, 100, running: false, timeline: 3));
+        Assert.Contains("member pg2", Is<HaDecision.Wait>(Decide(view, Replica("pg3", 500, timeline: 2))).Reason);
+        Is<HaDecision.Demote>(Decide(view, Primary("pg1", 500, timeline: 2)));
     }
 
     [Fact]
-    public void LsnRejectsGarbage() => Assert.Throws<FormatException>(() => Lsn.Parse("nope"));
+    public void ACleanlyStoppedPrimaryThatIsMostAdvancedStartsWritableWithoutPromotion()
+    {
+        var view = View(null, Member("pg2", NodeRole.Replica, 1000 + 120)) with { Optime = new LeaderOptime(1, 990) };
+        Is<HaDecision.AcquireAndStartPrimary>(Decide(view, Stopped("pg1", LocalDataState.Primary, cleanEnd: 1000 + 8192)));
+    }
+
+    [Fact]
+    public void AnUncleanlyStoppedPrimaryFirstStartsReadOnlyToFindItsPosition() =>
+        Assert.Null(Is<HaDecision.StartReplica>(Decide(View(null), Stopped("pg1", LocalDataState.Primary, state: PostmasterState.Crashed))).Upstream);
+
+    [Fact]
+    public void WhilePausedOnlyTheFormerLeaderRestartsAsPrimary()
+    {
+        var paused = View(null).With(new DcsConfig { Paused = true }).WithHistory(2, "pg1");
+        Is<HaDecision.AcquireAndStartPrimary>(Decide(paused, Stopped("pg1", LocalDataState.Primary, timeline: 2, cleanEnd: 100)));
+        Is<HaDecision.StartReplica>(Decide(paused, Stopped("pg2", LocalDataState.Primary, timeline: 2, cleanEnd: 100)));
+    }
+
+    [Fact]
+    public void AFailedNodeIsNotRestartedWithoutALeader() =>
+        Is<HaDecision.Wait>(Decide(View(null), Stopped("pg1", LocalDataState.Primary, state: PostmasterState.Fenced) with { PostgresFailed = true }));
 }

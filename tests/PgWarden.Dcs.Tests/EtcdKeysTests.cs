@@ -86,11 +86,24 @@ public sealed class EtcdKeysTests(EtcdFixture etcd, ITestOutputHelper output) : 
     }
 
     [Fact]
+    public async Task Optime_and_request_deadline_round_trip()
+    {
+        await using var dcs = etcd.NewDcs();
+        await dcs.PublishLeaderPositionAsync(new LeaderOptime(3, 0x5000060), Ct);
+        var request = new FailoverRequest(FailoverKind.Failover, null, "pg3", DateTimeOffset.UnixEpoch) { Deadline = DateTimeOffset.UnixEpoch.AddSeconds(30) };
+        await dcs.RequestFailoverAsync(request, Ct);
+        var view = await dcs.ReadAsync(Ct);
+        Assert.Equal(new LeaderOptime(3, 0x5000060), view.Optime);
+        Assert.Equal(request, view.Failover);
+        Assert.Equal(DateTimeOffset.UnixEpoch.AddSeconds(30), view.Failover!.ExpiresAt);
+    }
+
+    [Fact]
     public async Task Config_failover_and_history_round_trip()
     {
         await using var dcs = etcd.NewDcs();
         var config = new DcsConfig { Ttl = 30, LoopWait = 10, MaximumLagOnFailover = 123, SynchronousMode = true, Paused = true };
-        var failover = new FailoverRequest("switchover", "pg1", "pg2", new DateTimeOffset(2025, 5, 6, 7, 8, 9, TimeSpan.Zero));
+        var failover = new FailoverRequest(FailoverKind.Switchover, "pg1", "pg2", new DateTimeOffset(2025, 5, 6, 7, 8, 9, TimeSpan.Zero));
         var first = new TimelineHistoryEntry(2, 0x3000060, "pg2", "pg1 unreachable", new DateTimeOffset(2025, 5, 6, 7, 8, 10, TimeSpan.Zero));
         var second = new TimelineHistoryEntry(3, 0x4000000, "pg1", "switchover", new DateTimeOffset(2025, 5, 6, 7, 9, 0, TimeSpan.Zero));
 

@@ -66,7 +66,7 @@ public sealed class EtcdUnavailableTests(EtcdFixture etcd, ITestOutputHelper out
             ("PublishMemberAsync", () => dcs.PublishMemberAsync(Members.Sample("pg1"), TimeSpan.FromSeconds(30), Ct)),
             ("TryInitializeAsync", () => dcs.TryInitializeAsync("pg1", Ct)),
             ("WriteConfigAsync", () => dcs.WriteConfigAsync(new DcsConfig(), Ct)),
-            ("RequestFailoverAsync", () => dcs.RequestFailoverAsync(new FailoverRequest("failover", null, "pg2", DateTimeOffset.UnixEpoch), Ct)),
+            ("RequestFailoverAsync", () => dcs.RequestFailoverAsync(new FailoverRequest(FailoverKind.Failover, null, "pg2", DateTimeOffset.UnixEpoch), Ct)),
             ("ClearFailoverAsync", () => dcs.ClearFailoverAsync(Ct)),
             ("AppendHistoryAsync", () => dcs.AppendHistoryAsync(new TimelineHistoryEntry(2, 0, "pg2", "test", DateTimeOffset.UnixEpoch), Ct)),
             ("SetSyncStandbyAsync", () => dcs.SetSyncStandbyAsync("pg1", "pg2", Ct)),

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
 using PgWarden.Core.Errors;
 using PgWarden.Core.Ha;
 using PgWarden.Core.Security;
@@ -12,10 +13,14 @@ using PgWarden.Postgres.Tools;
 namespace PgWarden.Cli.Commands;
 
 /// <summary>
-/// `pgwarden switchover [--to NODE] [--yes]`: a planned change of primary without failed client
-/// transactions — PAUSE the PgBouncers (new transactions wait, running ones finish), have the
-/// leader stop cleanly and hand its lease to the candidate, wait until every PgBouncer routes to
-/// the new primary, RESUME.
+/// `pgwarden switchover [--to NODE] [--timeout S] [--yes]`: a planned change of primary without
+/// failed client transactions — PAUSE the PgBouncers (new transactions wait, running ones finish),
+/// ask the leader to hand over (it stops cleanly and releases its lease only once the target has
+/// every WAL record up to its shutdown checkpoint), wait until every PgBouncer routes to the new
+/// primary, RESUME. Every PgBouncer that was sent PAUSE is sent RESUME on every way out (a failed
+/// PAUSE, a timeout, Ctrl-C); should this command die in between, the poolers resume by themselves.
+/// Refused up front (exit 7) when the agents would not carry it out; exit 9 when it did not complete
+/// by the deadline, in which case the old leader stays (the agents drop the request at its deadline).
 /// </summary>
 public static class SwitchoverCommand
 {
@@ -25,43 +30,50 @@ public static class SwitchoverCommand
         var dir = CommandAction.DirOption();
         var to = new Option<string?>("--to") { Description = "the replica to promote (default: the most up-to-date one)" };
         var yes = new Option<bool>("--yes") { Description = "do not ask for confirmation" };
-        var timeout = new Option<int>("--timeout") { Description = "seconds to wait for the new primary", DefaultValueFactory = _ => 60 };
+        var timeout = new Option<int>("--timeout") { Description = "seconds the switchover has to complete (1..3600)", DefaultValueFactory = _ => 30 };
         var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout };
         CommandAction.Set(cmd, async (p, ct) =>
         {
+            var seconds = p.GetValue(timeout);
+            if (seconds is < 1 or > 3600)
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, $"--timeout must be 1..3600 seconds, not {seconds}");
+            }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             var api = new AgentApiClient(cluster, secrets);
             var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
             var leader = view.Leader?.Name;
-            var refusal = SwitchoverRules.Validate("switchover", view, cluster.Nodes.Select(n => n.Name).ToList(), null, p.GetValue(to));
+            var nodes = cluster.Nodes.Select(n => n.Name).ToList();
+            var refusal = SwitchoverRules.Validate(FailoverKind.Switchover, view, nodes, null, p.GetValue(to), DateTimeOffset.UtcNow);
             if (refusal is not null)
             {
                 throw new PgWardenException(ExitCodes.UnsafeRefused, $"switchover refused: {refusal}");
             }
-            var target = p.GetValue(to) ?? SwitchoverRules.BestCandidate(view, leader)!;
+            var target = p.GetValue(to) ?? SwitchoverRules.BestCandidate(view, leader, nodes)!;
             if (!p.GetValue(yes) && !Confirm($"Switch over from {leader} to {target}? [y/N] "))
             {
                 throw new PgWardenException(ExitCodes.UnsafeRefused, "switchover not confirmed (add --yes to run without asking)");
             }
             var admin = new PgBouncerAdmin(cluster, secrets, new ToolRunner(new ProcessLauncher(OsUser.Current())));
             var db = cluster.Database.Name;
-            var paused = new List<PoolerConfig>();
+            var sentPause = new List<PoolerConfig>();
             var clock = Stopwatch.StartNew();
             try
             {
                 foreach (var pooler in cluster.Poolers)
                 {
-                    await admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(15), ct);
-                    paused.Add(pooler);
+                    // Listed before the command goes out: a PAUSE that times out may still take effect.
+                    sentPause.Add(pooler);
+                    await admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct);
                 }
                 Console.WriteLine($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); asking {leader} to hand over to {target}");
-                await api.PostAsync("/switchover", new { leader, candidate = target }, cluster.Node(leader!), ct);
-                await WaitAsync(TimeSpan.FromSeconds(p.GetValue(timeout)), $"{target} to become the primary", async () =>
+                await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
+                var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
+                if (!done)
                 {
-                    var v = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
-                    return v.Leader?.Name == target && v.Members.TryGetValue(target, out var m) && m is { PostgresRunning: true, Role: NodeRole.Primary };
-                }, ct);
+                    throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete within {seconds} s and was dropped; {LeadershipChange.Outcome(last)}");
+                }
                 var address = cluster.Node(target).Address;
                 foreach (var pooler in cluster.Poolers)
                 {
@@ -71,15 +83,33 @@ public static class SwitchoverCommand
             }
             finally
             {
-                foreach (var pooler in paused)
-                {
-                    await admin.RunAsync(pooler, $"RESUME {db}", TimeSpan.FromSeconds(10), CancellationToken.None);
-                }
+                await ResumeAsync(admin, sentPause, db);
             }
             Console.WriteLine($"switched over from {leader} to {target}; writes through PgBouncer were paused for {clock.Elapsed.TotalSeconds:0.00} s");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>RESUMEs every pooler that was sent PAUSE, whatever happened; a pooler that cannot be resumed is named (it resumes itself later).</summary>
+    private static async Task ResumeAsync(PgBouncerAdmin admin, List<PoolerConfig> poolers, string db)
+    {
+        var failed = new List<string>();
+        foreach (var pooler in poolers)
+        {
+            try
+            {
+                await admin.RunAsync(pooler, $"RESUME {db}", TimeSpan.FromSeconds(10), CancellationToken.None);
+            }
+            catch (PgWardenException e) when (!e.Message.Contains("is not paused", StringComparison.Ordinal))
+            {
+                failed.Add($"{pooler.Name} ({e.Message})");
+            }
+        }
+        if (failed.Count > 0)
+        {
+            Console.Error.WriteLine($"pgwarden: warning: could not RESUME {string.Join(", ", failed)}; its pooler process resumes it within 30 s, and `pgwarden status` shows it paused until then");
+        }
     }
 
     private static async Task WaitAsync(TimeSpan timeout, string what, Func<Task<bool>> done, CancellationToken ct)

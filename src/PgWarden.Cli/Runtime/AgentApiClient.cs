@@ -13,13 +13,16 @@ public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets
 {
     private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10));
 
-    public async Task<JsonElement> PostAsync(string path, object? body, NodeConfig? node, CancellationToken ct)
+    public Task<JsonElement> PostAsync(string path, object? body, NodeConfig? node, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body, node, ct);
+
+    /// <summary>Sends an authorised request to <paramref name="node"/> (or the first agent that answers); a refusal throws UnsafeRefused with the agent's reason.</summary>
+    public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, NodeConfig? node, CancellationToken ct)
     {
         var targets = node is null ? cluster.Nodes.ToList() : [node];
         string? lastError = null;
         foreach (var n in targets)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, $"{n.ApiUrl}{path}") { Content = JsonContent.Create(body ?? new { }) };
+            using var request = new HttpRequestMessage(method, $"{n.ApiUrl}{path}") { Content = JsonContent.Create(body ?? new { }) };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secrets.ApiToken);
             HttpResponseMessage response;
             try
@@ -35,7 +38,7 @@ public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets
             if (!response.IsSuccessStatusCode)
             {
                 var error = json.TryGetProperty("error", out var e) ? e.GetString() : response.ReasonPhrase;
-                throw new PgWardenException((int)response.StatusCode == 503 ? ExitCodes.Unreachable : ExitCodes.UnsafeRefused, $"refused: {error}");
+                throw new PgWardenException((int)response.StatusCode switch { 503 => ExitCodes.Unreachable, 400 => ExitCodes.ConfigError, _ => ExitCodes.UnsafeRefused }, $"refused: {error}");
             }
             return json;
         }

@@ -17,6 +17,11 @@ public static class ClusterViewJson
         var config = json.GetProperty("config").Deserialize<DcsConfig>(Json.Options) ?? new DcsConfig();
         var failover = json.TryGetProperty("failover", out var f) && f.ValueKind == JsonValueKind.Object ? f.Deserialize<FailoverRequest>(Json.Options) : null;
         var sync = json.TryGetProperty("sync_standby", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-        return new ClusterView(leader, members, config, null, failover, [], sync);
+        var history = json.TryGetProperty("history", out var h) && h.ValueKind == JsonValueKind.Array
+            ? h.Deserialize<TimelineHistoryEntry[]>(Json.Options)!.ToImmutableArray()
+            : [];
+        var optime = json.TryGetProperty("optime", out var o) && o.ValueKind == JsonValueKind.Object ? o.Deserialize<LeaderOptime>(Json.Options) : null;
+        var initialize = json.TryGetProperty("initialize", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString() : null;
+        return new ClusterView(leader, members, config, initialize, failover, history, sync) { Optime = optime };
     }
 }

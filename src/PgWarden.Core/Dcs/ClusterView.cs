@@ -12,8 +12,8 @@ public sealed record ClusterView(
     ImmutableArray<TimelineHistoryEntry> History,
     string? SyncStandby)
 {
-    /// <summary>The last WAL position the leader recorded (bytes); it outlives the leader's lease.</summary>
-    public long? LastLeaderPosition { get; init; }
+    /// <summary>The last WAL position (bytes) and timeline the leader recorded; it outlives the leader's lease.</summary>
+    public LeaderOptime? Optime { get; init; }
 
     /// <summary>The last scheduled backup of each kind (logical, physical), whichever node ran it.</summary>
     public ImmutableDictionary<string, ScheduledBackupRun> ScheduledBackups { get; init; } = ImmutableDictionary<string, ScheduledBackupRun>.Empty;

@@ -25,10 +25,11 @@ public interface IDcs
     Task<bool> TryInitializeAsync(string node, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The leader records its WAL position every cycle in a key without a lease, so that after it
-    /// dies the replicas still know how far behind they are (maximum_lag_on_failover).
+    /// The leader records its WAL position and timeline every cycle in a key without a lease, so that
+    /// after it dies the replicas still know how far behind they are (maximum_lag_on_failover) and
+    /// that a node on an older timeline must not lead.
     /// </summary>
-    Task PublishLeaderPositionAsync(long position, CancellationToken cancellationToken);
+    Task PublishLeaderPositionAsync(LeaderOptime optime, CancellationToken cancellationToken);
 
     /// <summary>Records the state of a scheduled backup (key without a lease: a new leader must see it).</summary>
     Task RecordScheduledBackupAsync(ScheduledBackupRun run, CancellationToken cancellationToken);

@@ -5,7 +5,8 @@ namespace PgWarden.Core.Dcs;
 /// <summary>
 /// What an agent publishes about its node every loop (a key with its own short lease, so a dead
 /// agent's entry disappears). LSNs are byte offsets (see <see cref="Lsn"/>): for a primary its
-/// current write position, for a replica what it received and what it replayed.
+/// current write position, for a replica what it received and what it replayed, for a node stopped
+/// cleanly its shutdown checkpoint.
 /// </summary>
 public sealed record MemberInfo(
     string Name,
@@ -20,4 +21,17 @@ public sealed record MemberInfo(
     int Port,
     int Priority,
     bool NoFailover,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>The timeline of the node's last checkpoint: a new primary's is its old one until its first checkpoint (pg_rewind needs it to be the new one).</summary>
+    public long CheckpointTimeline { get; init; }
+
+    /// <summary>Stopped after a clean primary shutdown: <see cref="WalPosition"/> is the end of its WAL and it may lead again without promotion.</summary>
+    public bool CleanlyStopped { get; init; }
+
+    /// <summary>The hot-standby settings the running PostgreSQL uses (a primary's are what its replicas need at least).</summary>
+    public HotStandbySettings? HotStandby { get; init; }
+
+    /// <summary>Every replica slot the leader needs exists on this node (published by a primary).</summary>
+    public bool SlotsReady { get; init; }
+}

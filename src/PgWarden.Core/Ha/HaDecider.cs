@@ -5,178 +5,257 @@ namespace PgWarden.Core.Ha;
 /// <summary>
 /// The HA decision as a pure function of (cluster view from the DCS, local state, now). The agent's
 /// loop observes, calls this, acts on the result and logs its reason. Safety rules:
-/// a primary stops accepting writes before its lease can expire when it cannot renew it;
-/// only the lease holder is a writable primary; when the lease is free, the eligible replica with
-/// the most WAL takes it (ties: priority, then name); a replica further behind than
-/// maximum_lag_on_failover, tagged nofailover, or not the synchronous standby in synchronous mode,
-/// never does.
+/// only the lease holder runs a writable primary, and a primary that cannot renew stops writes
+/// before its lease can expire (the watchdog fences it even when the agent cannot run);
+/// a node never takes the lease while the DCS shows a newer timeline or it is not the most
+/// advanced eligible node (<see cref="Eligibility"/>); a switchover hands the lease over only after
+/// the target has received the old primary's shutdown checkpoint, and a request that cannot
+/// complete by its deadline is dropped, leaving the old leader (or the best node) in charge;
+/// a node whose WAL left the leader's history is rewound before it follows.
 /// </summary>
 public static class HaDecider
 {
-    /// <summary>Demote when the lease has less than this fraction of its TTL left and could not be renewed.</summary>
+    /// <summary>Demote when the DCS is unreachable and the lease has less than this fraction of its TTL left.</summary>
     public const double DemoteMarginFraction = 0.35;
 
     public static HaDecision Decide(ClusterView? view, LocalState local, DateTimeOffset now, TimeSpan ttl)
     {
         if (view is null)
         {
-            return DcsUnavailable(local, now, ttl);
+            return DcsUnavailable(local, ttl);
         }
+        var request = view.Failover is { } f && f.IsActive(now) ? f : null;
         var leader = view.Leader?.Name;
         if (leader == local.Name)
         {
-            return OwnLease(view, local);
+            return OwnLease(local, request);
         }
-        if (leader is not null)
+        if (local.PostgresRunning && local.Role == NodeRole.Primary)
         {
-            // Ready to rejoin: the leader runs as primary and its control file already shows its new
-            // timeline (a checkpoint after promotion) — pg_rewind sees no divergence before that.
-            var leaderReady = view.Members.TryGetValue(leader, out var lm) && lm is { PostgresRunning: true, Role: NodeRole.Primary }
-                && (local.Timeline == 0 || lm.Timeline > local.Timeline);
-            if (local.Role == NodeRole.Primary && !leaderReady)
-            {
-                // pg_rewind against a leader still finishing its promotion would see no divergence yet.
-                return local.PostgresRunning
-                    ? new HaDecision.Demote($"{leader} holds the leader lease: stopping writes here while it finishes its promotion")
-                    : new HaDecision.Wait($"{leader} holds the leader lease but is not a running primary yet: waiting before rejoining it");
-            }
-            if (local.PostgresRunning && local.Role == NodeRole.Primary)
-            {
-                return new HaDecision.Rejoin(leader, $"{leader} holds the leader lease but this node's PostgreSQL is a primary: stopping writes here and rejoining {leader} as a replica");
-            }
-            if (!local.PostgresRunning && local.Role == NodeRole.Primary)
-            {
-                return new HaDecision.Rejoin(leader, $"this node was a primary and {leader} leads now: rejoining it with pg_rewind");
-            }
-            return new HaDecision.Follow(leader, $"following leader {leader}");
+            return leader is null
+                ? RunningPrimaryWithoutLeader(view, local)
+                : new HaDecision.Demote(false, $"{leader} holds the leader lease but this node's PostgreSQL is a writable primary: stopping it now");
         }
-        return NoLeader(view, local);
+        if (local.Busy is { } busy)
+        {
+            return new HaDecision.Wait($"{busy} (running beside the HA loop)");
+        }
+        if (local.Data == LocalDataState.Empty)
+        {
+            return EmptyDataDirectory(view, local);
+        }
+        return leader is null ? NoLeader(view, local, request) : OtherLeader(view, local, leader);
     }
 
-    private static HaDecision DcsUnavailable(LocalState local, DateTimeOffset now, TimeSpan ttl)
+    private static HaDecision DcsUnavailable(LocalState local, TimeSpan ttl)
     {
-        if (local.Role == NodeRole.Primary && local.PostgresRunning)
+        if (local.PostgresRunning && local.Role == NodeRole.Primary)
         {
-            if (local.LeaseExpiresAt is not { } expires)
+            if (local.LeaseRemaining is not { } left)
             {
-                return new HaDecision.Demote("the DCS is unreachable and this primary holds no lease: stopping writes");
+                return new HaDecision.Demote(true, "the DCS is unreachable and this primary holds no lease: stopping writes");
             }
-            var left = expires - now;
             if (left <= ttl * DemoteMarginFraction)
             {
-                return new HaDecision.Demote($"the DCS is unreachable and the lease could expire in {Math.Max(0, left.TotalSeconds):0.0} s: demoting to read-only before it can");
+                return new HaDecision.Demote(true, $"the DCS is unreachable and the lease could expire in {Math.Max(0, left.TotalSeconds):0.0} s: demoting to read-only before it can");
             }
             return new HaDecision.Wait($"the DCS is unreachable; the lease is safe for {left.TotalSeconds:0.0} s more, still writable");
+        }
+        if (local.Busy is null && local.Data == LocalDataState.Standby && local.Postmaster is PostmasterState.Stopped or PostmasterState.Crashed && !local.PostgresFailed)
+        {
+            return new HaDecision.StartReplica(local.Upstream, "the DCS is unreachable: starting PostgreSQL read-only to serve reads");
         }
         return new HaDecision.Wait("the DCS is unreachable: staying read-only and serving reads");
     }
 
-    private static HaDecision OwnLease(ClusterView view, LocalState local)
+    private static HaDecision OwnLease(LocalState local, FailoverRequest? request)
     {
+        if (local.Busy is { } busy)
+        {
+            return new HaDecision.Lead($"holding the leader lease while {busy}");
+        }
         if (local.PostgresFailed)
         {
             return new HaDecision.ReleaseLease("PostgreSQL failed and did not come back: releasing the leader lease so a replica takes over now");
         }
-        if (view.Failover is { Kind: "switchover", To: { } target } && target != local.Name)
+        if (local.Data == LocalDataState.Empty)
         {
-            return new HaDecision.ReleaseLease($"switchover to {target} requested: stepping down");
+            return new HaDecision.ReleaseLease("this node holds the leader lease but its data directory is empty: releasing it");
+        }
+        if (request is { Kind: FailoverKind.Switchover, To: { } target } && target != local.Name
+            && local is { PostgresRunning: true, Role: NodeRole.Primary })
+        {
+            return new HaDecision.HandOver(target, $"switchover to {target} requested: stopping cleanly and handing the lease over once {target} has every WAL record");
         }
         if (local.PostgresRunning && local.Role == NodeRole.Replica)
         {
             return new HaDecision.AcquireAndPromote("this node holds the leader lease and its PostgreSQL is a replica: promoting it");
         }
-        return new HaDecision.Lead(local.PostgresRunning ? "this node holds the leader lease: renewing it" : "this node holds the leader lease while its PostgreSQL restarts: renewing it");
+        if (!local.PostgresRunning && local.Data == LocalDataState.Standby && local.Postmaster != PostmasterState.NotAnswering)
+        {
+            return new HaDecision.StartReplica(null, "this node holds the leader lease but its PostgreSQL is a stopped replica: starting it to promote it");
+        }
+        return new HaDecision.Lead(local.PostgresRunning ? "this node holds the leader lease: renewing it"
+            : local.Postmaster == PostmasterState.NotAnswering ? "this node holds the leader lease; its PostgreSQL does not answer (fenced if it stays hung)"
+            : "this node holds the leader lease while its PostgreSQL restarts: renewing it");
     }
 
-    private static HaDecision NoLeader(ClusterView view, LocalState local)
+    private static HaDecision RunningPrimaryWithoutLeader(ClusterView view, LocalState local)
     {
-        var others = view.Members.Values.Where(m => m.Name != local.Name).ToList();
-        var otherPrimary = others.FirstOrDefault(m => m.PostgresRunning && m.Role == NodeRole.Primary && m.Timeline >= local.Timeline);
-        if (local.PostgresRunning && local.Role == NodeRole.Primary && !local.PostgresFailed)
+        if (local.PostgresFailed)
         {
-            if (otherPrimary is not null)
+            return new HaDecision.Wait("no leader; this node's PostgreSQL failed");
+        }
+        if (Eligibility.WhyNot(view, Self(local), local.Peers) is { } why)
+        {
+            return new HaDecision.Demote(true, $"no leader lease, and this primary may not lead: {why}; stopping writes");
+        }
+        if (Eligibility.Best(view, Self(local), local.Peers) is { } best && best.Name != local.Name)
+        {
+            return new HaDecision.Demote(true, $"no leader lease, and {best.Name} is further ahead (timeline {best.Timeline}, {Lsn.Format(best.Position)}): stopping writes here");
+        }
+        return new HaDecision.AcquireAndLead("no node holds the leader lease and this node is the running primary: taking the lease");
+    }
+
+    private static HaDecision EmptyDataDirectory(ClusterView view, LocalState local)
+    {
+        if (view.Leader?.Name is { } leader && LeaderRunsPrimary(view, leader))
+        {
+            return new HaDecision.CloneLeader(leader, $"data directory is empty and {leader} leads: cloning it");
+        }
+        if (view.Initialize is null && local.MayInitialize)
+        {
+            return new HaDecision.Initialize("data directory is empty and nobody initialised the cluster: this node runs initdb");
+        }
+        return new HaDecision.Wait(view.Initialize is null
+            ? "data directory is empty and the cluster is not initialised yet: waiting for the bootstrap node to initialise it"
+            : $"data directory is empty: waiting for a running leader to clone from (cluster initialised by {view.Initialize})");
+    }
+
+    private static HaDecision OtherLeader(ClusterView view, LocalState local, string leader)
+    {
+        var leaderPrimary = LeaderRunsPrimary(view, leader);
+        var lm = view.Members.GetValueOrDefault(leader);
+        // pg_rewind compares control files: before the new primary's first checkpoint its control
+        // file still shows the old timeline and pg_rewind would see no divergence.
+        var readyForRewind = leaderPrimary && lm!.CheckpointTimeline >= lm.Timeline && lm.Timeline > local.Timeline;
+        if (local.Data == LocalDataState.Primary && !local.PostgresRunning)
+        {
+            if (local.Postmaster == PostmasterState.NotAnswering)
             {
-                return new HaDecision.Demote($"no leader lease and {otherPrimary.Name} is also a primary (timeline {otherPrimary.Timeline}): stopping writes here");
+                return new HaDecision.Wait($"{leader} leads; this node's PostgreSQL does not answer");
             }
-            return new HaDecision.AcquireAndLead("no node holds the leader lease and this node is the running primary: taking the lease");
+            if (leaderPrimary && local is { CleanShutdown: true, DivergedFromLeader: false })
+            {
+                return new HaDecision.StartReplica(leader, $"this cleanly stopped former primary's WAL is part of {leader}'s history: starting as its replica (nothing to rewind)");
+            }
+            return readyForRewind
+                ? new HaDecision.Rejoin(leader, $"this node was a primary and {leader} leads now: rejoining it with pg_rewind")
+                : new HaDecision.Wait($"this node was a primary and {leader} leads now: waiting until {leader} runs as primary and has checkpointed its new timeline before pg_rewind");
+        }
+        if (!local.PostgresRunning)
+        {
+            if (local.Postmaster == PostmasterState.NotAnswering)
+            {
+                return new HaDecision.Wait($"{leader} leads; this node's PostgreSQL does not answer");
+            }
+            if (local.StartFailures >= 5 && leaderPrimary)
+            {
+                return new HaDecision.Reclone(leader, $"it failed to start as a replica {local.StartFailures} times: re-cloning {leader}");
+            }
+            return new HaDecision.StartReplica(leaderPrimary ? leader : null, leaderPrimary
+                ? $"starting PostgreSQL as a replica of {leader}"
+                : $"{leader} holds the lease but does not run as primary yet: starting read-only until it does");
+        }
+        if (!leaderPrimary)
+        {
+            return new HaDecision.Wait($"{leader} holds the leader lease and is becoming primary: following it once it runs as one");
+        }
+        if (local.ReinitRequested)
+        {
+            return new HaDecision.Reclone(leader, $"re-initialising from {leader} on request");
+        }
+        if (local.DivergedFromLeader == true)
+        {
+            return readyForRewind || lm!.CheckpointTimeline >= lm.Timeline
+                ? new HaDecision.Rejoin(leader, $"this replica's WAL left {leader}'s timeline history: rewinding it with pg_rewind")
+                : new HaDecision.Wait($"this replica's WAL left {leader}'s timeline history: waiting for {leader}'s checkpoint before pg_rewind");
+        }
+        if (local.HotStandbyShortfall is { } shortfall)
+        {
+            return new HaDecision.RestartReplica(leader, $"its hot-standby settings are below what the WAL requires ({shortfall}): restarting it with them");
+        }
+        return new HaDecision.Follow(leader, local.Upstream == leader ? $"following leader {leader}" : $"repointing replication to the new leader {leader}");
+    }
+
+    private static HaDecision NoLeader(ClusterView view, LocalState local, FailoverRequest? request)
+    {
+        if (!local.PostgresRunning)
+        {
+            return StoppedWithoutLeader(view, local, request);
+        }
+        if (local.Role != NodeRole.Replica)
+        {
+            return new HaDecision.Wait("no leader, and this node's PostgreSQL is not a running replica: not a candidate");
+        }
+        var self = Self(local);
+        if (request is { To: { } wanted })
+        {
+            if (wanted == local.Name)
+            {
+                return Eligibility.WhyNot(view, self, local.Peers) is { } refused
+                    ? new HaDecision.Wait($"no leader; a {request.Describe()} is requested but this node may not take over: {refused}")
+                    : new HaDecision.AcquireAndPromote($"no leader, and a {request.Describe()} is requested: taking over");
+            }
+            if (view.Members.TryGetValue(wanted, out var w) && w.PostgresRunning)
+            {
+                return new HaDecision.Wait($"no leader; a {request.Describe()} is requested: waiting for it to take over");
+            }
         }
         if (view.Config.Paused)
         {
             return new HaDecision.Wait("no leader, but the cluster is paused: no automatic failover");
         }
-        if (!local.PostgresRunning || local.Role != NodeRole.Replica)
-        {
-            return new HaDecision.Wait("no leader, and this node's PostgreSQL is not a running replica: not a candidate");
-        }
-        if (view.Failover is { To: { } wanted } && wanted != local.Name && view.Members.TryGetValue(wanted, out var w) && w.PostgresRunning)
-        {
-            return new HaDecision.Wait($"no leader; a {view.Failover.Kind} to {wanted} is requested: waiting for it to take over");
-        }
-        if (Ineligible(view, local) is { } why)
+        if (Eligibility.WhyNot(view, self, local.Peers) is { } why)
         {
             return new HaDecision.Wait($"no leader, and this node may not take over: {why}");
         }
-        if (view.Failover?.To == local.Name)
+        var best = Eligibility.Best(view, self, local.Peers)!;
+        if (best.Name != local.Name)
         {
-            return new HaDecision.AcquireAndPromote($"no leader, and a {view.Failover.Kind} to this node is requested: taking over");
+            return new HaDecision.Wait($"no leader; {best.Name} is further ahead or wins the tie (timeline {best.Timeline}, {Lsn.Format(best.Position)}; priority, then name) and should take over");
         }
-        var best = Candidates(view).FirstOrDefault();
-        if (best is not null && best.Name != local.Name && (best.WalPosition ?? 0) > (local.WalPosition ?? 0))
-        {
-            return new HaDecision.Wait($"no leader; {best.Name} has more WAL ({Lsn.Format(best.WalPosition ?? 0)} > {Lsn.Format(local.WalPosition ?? 0)}) and should take over");
-        }
-        if (best is not null && best.Name != local.Name && (best.WalPosition ?? 0) == (local.WalPosition ?? 0) && Better(best.Priority, best.Name, local.Priority, local.Name))
-        {
-            return new HaDecision.Wait($"no leader; {best.Name} is as up to date and wins the tie (priority, then name)");
-        }
-        return new HaDecision.AcquireAndPromote($"no leader, and this node is the most up-to-date eligible replica ({Lsn.Format(local.WalPosition ?? 0)}): taking over");
+        return new HaDecision.AcquireAndPromote($"no leader, and this node is the most up-to-date eligible one (timeline {local.Timeline}, {Lsn.Format(local.WalPosition ?? 0)}): taking over");
     }
 
-    private static bool Better(int priorityA, string nameA, int priorityB, string nameB) =>
-        priorityA != priorityB ? priorityA > priorityB : string.CompareOrdinal(nameA, nameB) < 0;
-
-    /// <summary>Why this node may not take over, or null if it may.</summary>
-    private static string? Ineligible(ClusterView view, LocalState local)
+    private static HaDecision StoppedWithoutLeader(ClusterView view, LocalState local, FailoverRequest? request)
     {
-        if (local.NoFailover)
+        if (local.Postmaster == PostmasterState.NotAnswering)
         {
-            return "it is tagged nofailover";
+            return new HaDecision.Wait("no leader; this node's PostgreSQL does not answer");
         }
-        if (view.Config.SynchronousMode)
+        if (local.PostgresFailed)
         {
-            // The primary waits for ANY 1 of the other nodes: an acknowledged commit is on at least
-            // one replica, so the replica with the most WAL has them all — if every replica's
-            // position is known. A replica that is not visible might be the one that has them.
-            var missing = local.Peers.Where(p => !view.Members.ContainsKey(p) && !IsFormerLeader(view, p)).ToList();
-            if (missing.Count > 0)
+            return new HaDecision.Wait("no leader; this node's PostgreSQL failed and is not restarted without a leader");
+        }
+        if (local is { Data: LocalDataState.Primary, CleanShutdown: true } && (request?.To is null || request.To == local.Name))
+        {
+            var self = Self(local);
+            var mayWhilePaused = !view.Config.Paused || Eligibility.IsFormerLeader(view, local.Name);
+            if (mayWhilePaused && Eligibility.WhyNot(view, self, local.Peers) is null && Eligibility.Best(view, self, local.Peers)?.Name == local.Name)
             {
-                return $"synchronous mode is on and the WAL position of {string.Join(", ", missing)} is unknown: it may hold acknowledged commits this node lacks";
+                return new HaDecision.AcquireAndStartPrimary($"no leader, and this cleanly stopped primary is the most up-to-date node (timeline {local.Timeline}, {Lsn.Format(local.WalPosition ?? 0)}): taking the lease and starting it writable");
             }
-            return null;
         }
-        var reference = ReferencePosition(view, local);
-        var behind = reference - (local.WalPosition ?? 0);
-        if (behind > view.Config.MaximumLagOnFailover)
-        {
-            return $"it is {behind} bytes behind the most advanced known position, more than maximum_lag_on_failover ({view.Config.MaximumLagOnFailover})";
-        }
-        return null;
+        return new HaDecision.StartReplica(null, local.Data == LocalDataState.Primary
+            ? "no leader: starting this former primary read-only (its WAL replayed to the end) to find its position before any node takes over"
+            : "no leader: starting PostgreSQL read-only until a leader is chosen");
     }
 
-    /// <summary>The node that led last (from the timeline history): its position no longer matters once it is gone.</summary>
-    private static bool IsFormerLeader(ClusterView view, string node) =>
-        view.History.Length > 0 ? view.History[^1].NewLeader == node : view.Initialize == node;
+    /// <summary>The leader runs as a writable primary and has created every replica's slot (so a replica pointed at it never meets "slot does not exist").</summary>
+    private static bool LeaderRunsPrimary(ClusterView view, string leader) =>
+        view.Members.TryGetValue(leader, out var m) && m is { PostgresRunning: true, Role: NodeRole.Primary, SlotsReady: true };
 
-    /// <summary>The most advanced WAL position known: the leader's last recorded one and every member's.</summary>
-    private static long ReferencePosition(ClusterView view, LocalState local) =>
-        view.Members.Values.Select(m => m.WalPosition ?? 0).Append(local.WalPosition ?? 0).Append(view.LastLeaderPosition ?? 0).Max();
-
-    /// <summary>Eligible running replicas, best first: most WAL, then priority, then name.</summary>
-    private static IEnumerable<MemberInfo> Candidates(ClusterView view) =>
-        view.Members.Values
-            .Where(m => m.PostgresRunning && m.Role == NodeRole.Replica && !m.NoFailover)
-            .Where(m => view.Config.SynchronousMode || ReferencePositionOf(view) - (m.WalPosition ?? 0) <= view.Config.MaximumLagOnFailover)
-            .OrderByDescending(m => m.WalPosition ?? 0).ThenByDescending(m => m.Priority).ThenBy(m => m.Name, StringComparer.Ordinal);
-
-    private static long ReferencePositionOf(ClusterView view) => view.Members.Values.Select(m => m.WalPosition ?? 0).Append(view.LastLeaderPosition ?? 0).Max();
+    private static LeadershipCandidate Self(LocalState local) =>
+        new(local.Name, local.Timeline, local.WalPosition ?? 0, local.Priority, local.NoFailover);
 }

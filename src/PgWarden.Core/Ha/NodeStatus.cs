@@ -35,6 +35,17 @@ public sealed record NodeStatus(
     /// <summary>The last DCS error this agent saw, if the DCS is unreachable.</summary>
     public string? DcsError { get; init; }
 
+    /// <summary>The long action running beside the HA loop (cloning, rejoining, handing over …), if any.</summary>
+    public string? Action { get; init; }
+
+    /// <summary>Data directories set aside by re-clones and kept (at most the newest one), and their size in bytes.</summary>
+    public int AsideCopies { get; init; }
+
+    public long AsideBytes { get; init; }
+
+    /// <summary>The dynamic settings the cluster runs with (from the DCS): ttl, loop_wait, maximum_lag_on_failover, synchronous_mode, paused.</summary>
+    public Dcs.DcsConfig? EffectiveDcsConfig { get; init; }
+
     public bool IsStreamingReplica => Role == NodeRole.Replica && PostgresRunning && WalReceiver == "streaming";
 }
 

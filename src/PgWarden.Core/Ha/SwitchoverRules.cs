@@ -2,11 +2,16 @@ using PgWarden.Core.Dcs;
 
 namespace PgWarden.Core.Ha;
 
-/// <summary>When a switchover or manual failover may be requested, as a pure function (refusals are one sentence).</summary>
+/// <summary>
+/// When a switchover or manual failover may be requested, as a pure function (refusals are one
+/// sentence). A request is accepted only if the agents would carry it out — the target passes the
+/// same <see cref="Eligibility"/> rules the HA loop applies — so nothing is left pending. Both are
+/// accepted while the cluster is paused: pause stops automatic failover, not the operator.
+/// </summary>
 public static class SwitchoverRules
 {
     /// <summary>Null when the request is acceptable, otherwise why not.</summary>
-    public static string? Validate(string kind, ClusterView view, IReadOnlyList<string> nodes, string? expectedLeader, string? candidate)
+    public static string? Validate(FailoverKind kind, ClusterView view, IReadOnlyList<string> nodes, string? expectedLeader, string? candidate, DateTimeOffset now)
     {
         var leader = view.Leader?.Name;
         var leaderHealthy = leader is not null && view.Members.TryGetValue(leader, out var lm) && lm is { PostgresRunning: true, Role: NodeRole.Primary };
@@ -14,7 +19,7 @@ public static class SwitchoverRules
         {
             return $"'{candidate}' is not a node of this cluster (nodes: {string.Join(", ", nodes)})";
         }
-        if (kind == "switchover")
+        if (kind == FailoverKind.Switchover)
         {
             if (!leaderHealthy)
             {
@@ -29,7 +34,7 @@ public static class SwitchoverRules
                 return $"{candidate} is already the leader";
             }
         }
-        else if (kind == "failover")
+        else
         {
             if (leaderHealthy)
             {
@@ -40,15 +45,11 @@ public static class SwitchoverRules
                 return "a failover needs a target node (--to NODE)";
             }
         }
-        else
+        if (view.Failover is { } pending && pending.IsActive(now))
         {
-            return $"unknown request '{kind}'";
+            return $"a {pending.Describe()} is already in progress (until {pending.ExpiresAt:HH:mm:ss} UTC)";
         }
-        if (view.Failover is not null)
-        {
-            return $"a {view.Failover.Kind} to {view.Failover.To} is already in progress";
-        }
-        var target = candidate ?? BestCandidate(view, leader);
+        var target = candidate ?? BestCandidate(view, leader, nodes);
         if (target is null)
         {
             return "no replica is streaming and eligible to take over";
@@ -57,26 +58,21 @@ public static class SwitchoverRules
         {
             return $"{target} is not a running replica";
         }
-        if (t.NoFailover)
-        {
-            return $"{target} is tagged nofailover";
-        }
-        if (kind == "switchover" && t.State != "streaming")
+        if (kind == FailoverKind.Switchover && t.State != "streaming")
         {
             return $"{target} is not streaming from the leader";
         }
-        var reference = view.Members.Values.Select(m => m.WalPosition ?? 0).Append(view.LastLeaderPosition ?? 0).Max();
-        if (kind == "switchover" && reference - (t.WalPosition ?? 0) > view.Config.MaximumLagOnFailover)
-        {
-            return $"{target} is {reference - (t.WalPosition ?? 0)} bytes behind, more than maximum_lag_on_failover";
-        }
-        return null;
+        return Eligibility.WhyNot(view, AsCandidate(t), nodes) is { } why ? $"{target} may not take over: {why}" : null;
     }
 
-    /// <summary>The streaming replica with the most WAL (then priority, then name), or null.</summary>
-    public static string? BestCandidate(ClusterView view, string? leader) =>
+    /// <summary>The eligible streaming replica with the most WAL (then priority, then name), or null.</summary>
+    public static string? BestCandidate(ClusterView view, string? leader, IReadOnlyList<string> nodes) =>
         view.Members.Values
-            .Where(m => m.Name != leader && m is { PostgresRunning: true, Role: NodeRole.Replica, NoFailover: false })
-            .OrderByDescending(m => m.WalPosition ?? 0).ThenByDescending(m => m.Priority).ThenBy(m => m.Name, StringComparer.Ordinal)
-            .Select(m => m.Name).FirstOrDefault();
+            .Where(m => m.Name != leader && m is { PostgresRunning: true, Role: NodeRole.Replica, State: "streaming" })
+            .Select(AsCandidate)
+            .Where(c => Eligibility.WhyNot(view, c, nodes) is null)
+            .Order(LeadershipCandidate.BestFirst)
+            .Select(c => c.Name).FirstOrDefault();
+
+    private static LeadershipCandidate AsCandidate(MemberInfo m) => new(m.Name, m.Timeline, m.WalPosition ?? 0, m.Priority, m.NoFailover);
 }

@@ -17,6 +17,12 @@ public sealed record NodeRenderContext(
 {
     public string PassFile => Path.Combine(Node.HomeDir(Cluster), "replication.pgpass");
 
+    /// <summary>
+    /// A replica's hot-standby settings must be at least these (what its pg_control records and what
+    /// the leader runs with); rendered values below them are raised. Null: no floor.
+    /// </summary>
+    public Ha.HotStandbySettings? HotStandbyFloor { get; init; }
+
     /// <summary>The absolute path of the pgwarden executable PostgreSQL runs for archive_command/restore_command.</summary>
     public string PgWardenBinary { get; init; } = "/usr/local/bin/pgwarden";
 }

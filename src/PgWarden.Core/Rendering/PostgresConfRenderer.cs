@@ -15,10 +15,12 @@ public static class PostgresConfRenderer
         sb.AppendLine("# Written by PgWarden at every start; edit the cluster configuration instead.");
         var tuned = TuningCalculator.Compute(ctx.Hardware);
         var overrides = cluster.Postgres.Parameters.ToDictionary(p => p.Key, p => p.Value);
+        var written = new Dictionary<string, string>(StringComparer.Ordinal);
 
         void Section(string title) => sb.AppendLine().AppendLine($"# {title}");
         void Set(string name, string value, string? why = null)
         {
+            written[name] = overrides.TryGetValue(name, out var chosen) ? chosen : value;
             if (overrides.Remove(name, out var custom))
             {
                 sb.AppendLine($"{name} = {ConfValue.Pg(custom)}    # overridden in {cluster.Name} config (computed: {value})");
@@ -111,8 +113,45 @@ public static class PostgresConfRenderer
             foreach (var p in cluster.Postgres.Parameters.Where(p => overrides.ContainsKey(p.Key)))
             {
                 sb.AppendLine($"{p.Key} = {ConfValue.Pg(p.Value)}");
+                written[p.Key] = p.Value;
             }
         }
+        if (ctx.HotStandbyFloor is { } floor)
+        {
+            RaiseToFloor(sb, written, floor);
+        }
         return sb.ToString();
+    }
+
+    /// <summary>PostgreSQL's defaults for the hot-standby settings PgWarden does not always render.</summary>
+    private static readonly Dictionary<string, int> s_hotStandbyDefaults = new(StringComparer.Ordinal)
+    {
+        ["max_connections"] = 100,
+        ["max_worker_processes"] = 8,
+        ["max_wal_senders"] = 10,
+        ["max_prepared_transactions"] = 0,
+        ["max_locks_per_transaction"] = 64,
+    };
+
+    /// <summary>
+    /// A hot standby may not run with lower values than its WAL was written with (PostgreSQL docs,
+    /// "Hot Standby", Administrator's Overview): raise them, later lines win in postgresql.conf.
+    /// </summary>
+    private static void RaiseToFloor(StringBuilder sb, Dictionary<string, string> written, Ha.HotStandbySettings floor)
+    {
+        var raised = new List<string>();
+        foreach (var (name, minimum) in floor.Parameters)
+        {
+            var current = written.TryGetValue(name, out var text) && int.TryParse(text, out var v) ? v : s_hotStandbyDefaults[name];
+            if (current < minimum)
+            {
+                raised.Add($"{name} = {minimum}    # {current} configured; this replica replays WAL written with {minimum}");
+            }
+        }
+        if (raised.Count > 0)
+        {
+            sb.AppendLine().AppendLine("# Hot standby: at least the primary's values (lowered on the primary first; replicas follow once their WAL says so)");
+            raised.ForEach(line => sb.AppendLine(line));
+        }
     }
 }

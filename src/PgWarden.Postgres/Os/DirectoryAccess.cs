@@ -66,4 +66,18 @@ public static class DirectoryAccess
         }
         return null;
     }
+
+    /// <summary>The size in bytes of every file below <paramref name="dir"/> (unreadable entries count as 0).</summary>
+    public static long SizeOf(DirectoryInfo dir)
+    {
+        try
+        {
+            return dir.EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint })
+                .Sum(f => f.Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
 }

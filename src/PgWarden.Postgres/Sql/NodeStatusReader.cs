@@ -6,6 +6,7 @@ namespace PgWarden.Postgres.Sql;
 /// <summary>Reads role, LSNs, timeline, replication and slots of the local PostgreSQL (the runbook's "Verify Replication").</summary>
 public static class NodeStatusReader
 {
+    /// <param name="Timeline">The timeline the node is on now: a primary's from its current WAL file name (its control file shows the new one only after the first checkpoint), a replica's the newer of its last restartpoint's and the one it receives.</param>
     public sealed record Snapshot(
         bool InRecovery,
         long Timeline,
@@ -20,6 +21,15 @@ public static class NodeStatusReader
     {
         /// <summary>On a primary whose archive_command fails now (its last failure is newer than its last success): what fails since when.</summary>
         public string? ArchiveFailure { get; init; }
+
+        /// <summary>The timeline of the last checkpoint (restartpoint on a replica), from pg_control.</summary>
+        public long CheckpointTimeline { get; init; }
+
+        /// <summary>The hot-standby settings the server runs with now.</summary>
+        public HotStandbySettings? HotStandby { get; init; }
+
+        /// <summary>pg_get_wal_replay_pause_state() on a replica ("not paused", "pause requested", "paused").</summary>
+        public string? ReplayPauseState { get; init; }
     }
 
     public static async Task<Snapshot> ReadAsync(NpgsqlDataSource source, CancellationToken ct)
@@ -30,9 +40,13 @@ public static class NodeStatusReader
         string? current = null, receive = null, replay = null, receiverStatus = null, senderHost = null;
         double? lagSeconds = null;
         string? archiveFailure;
+        long checkpointTimeline;
+        HotStandbySettings hotStandby;
+        string? pauseState;
         await using (var cmd = new NpgsqlCommand("""
             SELECT pg_is_in_recovery(),
-                   (SELECT timeline_id FROM pg_control_checkpoint())::bigint,
+                   CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())::bigint
+                        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END,
                    CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END,
                    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text END,
                    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
@@ -45,7 +59,12 @@ public static class NodeStatusReader
                    (SELECT format('archive_command fails for %s since %s (%s failures in all)', last_failed_wal,
                                   to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), failed_count)
                     FROM pg_stat_archiver
-                    WHERE NOT pg_is_in_recovery() AND last_failed_time > COALESCE(last_archived_time, '-infinity'))
+                    WHERE NOT pg_is_in_recovery() AND last_failed_time > COALESCE(last_archived_time, '-infinity')),
+                   (SELECT timeline_id FROM pg_control_checkpoint())::bigint,
+                   current_setting('max_connections')::int, current_setting('max_worker_processes')::int,
+                   current_setting('max_wal_senders')::int, current_setting('max_prepared_transactions')::int,
+                   current_setting('max_locks_per_transaction')::int,
+                   CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END
             """, conn))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
@@ -63,6 +82,9 @@ public static class NodeStatusReader
                 timeline = Math.Max(timeline, r.GetInt64(8));
             }
             archiveFailure = r.IsDBNull(9) ? null : r.GetString(9);
+            checkpointTimeline = r.GetInt64(10);
+            hotStandby = new HotStandbySettings(r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.GetInt32(14), r.GetInt32(15));
+            pauseState = r.IsDBNull(16) ? null : r.GetString(16);
         }
         var replicas = new List<ReplicaStatus>();
         var slots = new List<SlotStatus>();
@@ -98,6 +120,12 @@ public static class NodeStatusReader
                 }
             }
         }
-        return new Snapshot(inRecovery, timeline, current, receive, replay, lagSeconds, receiverStatus, senderHost, replicas, slots) { ArchiveFailure = archiveFailure };
+        return new Snapshot(inRecovery, timeline, current, receive, replay, lagSeconds, receiverStatus, senderHost, replicas, slots)
+        {
+            ArchiveFailure = archiveFailure,
+            CheckpointTimeline = checkpointTimeline,
+            HotStandby = hotStandby,
+            ReplayPauseState = pauseState,
+        };
     }
 }

@@ -1,0 +1,458 @@
+using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
+
+namespace PgWarden.Agent.Ha;
+
+/// <summary>
+/// The HA loop of one node, one cycle at a time: observe (the DCS, the postmaster, the data
+/// directory), decide (the pure <see cref="HaDecider"/>), act (lease operations at once; PostgreSQL
+/// changes as a long action beside the loop, see <see cref="RoleTransitions"/>), publish (the member
+/// key). The lease is renewed by the loop only, and only while the decider finds the node fit to
+/// lead; each renewal moves the watchdog's fence, which stops the primary when renewals stop for
+/// whatever reason. <see cref="NodeAgentService"/> runs the cycles; tests call <see cref="RunCycleAsync"/>.
+/// </summary>
+public sealed class NodeAgent
+{
+    /// <summary>A cleanly stopped primary's WAL ends within one WAL page after its shutdown checkpoint's start.</summary>
+    private const long WalPageSize = 8192;
+
+    private readonly ClusterConfig _cluster;
+    private readonly NodeConfig _node;
+    private readonly IDcs _dcs;
+    private readonly IPostgresNode _pg;
+    private readonly IWatchdog _watchdog;
+    private readonly TimeProvider _clock;
+    private readonly NodeState _state;
+    private readonly AgentEvents _events;
+    private readonly ActionRunner _actions;
+    private readonly DivergenceCheck _divergence;
+    private readonly long _startedAt;
+    private LocalDataState _data = LocalDataState.Empty;
+    private ControlData? _control;
+    private string? _lastReason;
+    private int _cycle;
+
+    public NodeAgent(ClusterConfig cluster, NodeConfig node, IDcs dcs, IPostgresNode pg, IPeerNodes peers, IWatchdog watchdog, TimeProvider clock, NodeState state, AgentEvents events)
+    {
+        _cluster = cluster;
+        _node = node;
+        _dcs = dcs;
+        _pg = pg;
+        _watchdog = watchdog;
+        _clock = clock;
+        _state = state;
+        _events = events;
+        _startedAt = clock.GetTimestamp();
+        Lease = new LeaseKeeper(dcs, node.Name, watchdog, clock);
+        Postmaster = new PostmasterSupervisor(pg, watchdog, clock, events);
+        Roles = new RoleTransitions(cluster, node, pg, Postmaster, Lease, dcs, peers, watchdog, clock, events);
+        _actions = new ActionRunner((name, e) => events.Failed($"{name} failed: {e.Message}"));
+        _divergence = new DivergenceCheck(peers, events.Failed);
+        state.LeaseRemaining = () => Lease.Remaining;
+    }
+
+    public LeaseKeeper Lease { get; }
+
+    public PostmasterSupervisor Postmaster { get; }
+
+    public RoleTransitions Roles { get; }
+
+    /// <summary>The cluster as last read from the DCS (null before the first successful read).</summary>
+    public ClusterView? LastView { get; private set; }
+
+    /// <summary>The long action running beside the loop, if any.</summary>
+    public string? Busy => _actions.Current;
+
+    private DcsConfig Config => LastView?.Config ?? _cluster.Dcs.Initial;
+
+    public TimeSpan Ttl => TimeSpan.FromSeconds(Config.Ttl);
+
+    public TimeSpan LoopWait => TimeSpan.FromSeconds(Config.LoopWait);
+
+    /// <summary>No leader, or a switchover/failover requested: the service runs cycles every 200 ms then.</summary>
+    public bool LeadershipChanging => LastView is { Leader: null } or { Failover: not null } || Busy is not null;
+
+    /// <summary>One HA cycle: observe, decide, act, publish. Returns the decision.</summary>
+    public async Task<HaDecision> RunCycleAsync(CancellationToken ct)
+    {
+        _cycle++;
+        _actions.Collect();
+        var view = await TryReadAsync(ct);
+        await Postmaster.ObserveAsync(ct);
+        if (view is not null && view.Leader?.Name != _node.Name)
+        {
+            Lease.Forget();
+        }
+        var local = await ObserveLocalAsync(view, ct);
+        var decision = HaDecider.Decide(view, local, _clock.GetUtcNow(), Ttl);
+        Decided(decision.Reason);
+        try
+        {
+            await ActAsync(decision, view, local, ct);
+        }
+        catch (DcsUnavailableException e)
+        {
+            _state.Update(s => s with { DcsError = e.Message });
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // One failed action must not take the agent down: report it and decide again next cycle.
+            _events.Failed($"{decision.GetType().Name} failed: {e.Message}");
+        }
+        SyncWatchdog();
+        Publish(view, local);
+        if (view is not null)
+        {
+            await PublishMemberAsync(local, ct);
+        }
+        return decision;
+    }
+
+    /// <summary>Completes when no long action runs (tests, shutdown).</summary>
+    public Task WhenIdleAsync() => _actions.WhenIdleAsync();
+
+    /// <summary>A clean stop of the agent: PostgreSQL stopped (fast shutdown), then the lease given up so a replica takes over at once.</summary>
+    public async Task ShutdownAsync()
+    {
+        await Postmaster.StopAsync(ShutdownMode.Fast);
+        _watchdog.Disarm();
+        if (Lease.Held)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                await Lease.ReleaseAsync(timeout.Token);
+            }
+            catch (Exception e) when (e is DcsUnavailableException or OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private async Task<ClusterView?> TryReadAsync(CancellationToken ct)
+    {
+        try
+        {
+            var view = await _dcs.ReadAsync(ct);
+            LastView = view;
+            _state.View = view;
+            _state.Update(s => s with { DcsError = null });
+            return view;
+        }
+        catch (DcsUnavailableException e)
+        {
+            _state.Update(s => s with { DcsError = e.Message });
+            return null;
+        }
+    }
+
+    private async Task<LocalState> ObserveLocalAsync(ClusterView? view, CancellationToken ct)
+    {
+        var status = Postmaster.State == PostmasterState.Running ? Postmaster.Status : null;
+        long timeline = 0;
+        long? position = null;
+        var clean = false;
+        var role = NodeRole.Unknown;
+        if (status is not null)
+        {
+            _data = status.InRecovery ? LocalDataState.Standby : LocalDataState.Primary;
+            role = status.InRecovery ? NodeRole.Replica : NodeRole.Primary;
+            timeline = status.Timeline;
+            position = status.InRecovery
+                ? Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
+                : Lsn.ParseOrNull(status.CurrentLsn);
+        }
+        else if (Busy is null && Postmaster.State is not PostmasterState.NotAnswering)
+        {
+            _data = await _pg.InspectAsync(ct);
+            _control = _data == LocalDataState.Empty ? null : await _pg.ReadControlDataAsync(ct);
+            if (_control is { } control)
+            {
+                timeline = control.CheckpointTimeline;
+                clean = _data == LocalDataState.Primary && control.CleanPrimaryShutdown;
+                position = clean ? control.CheckpointLsn + WalPageSize : null;
+            }
+        }
+        else if (_control is { } known)
+        {
+            timeline = known.CheckpointTimeline;
+        }
+        var leader = view?.Leader?.Name is { } l && l != _node.Name ? view.Members.GetValueOrDefault(l) : null;
+        return new LocalState(_node.Name)
+        {
+            Data = _data,
+            Postmaster = Postmaster.State,
+            Role = role,
+            Timeline = timeline,
+            WalPosition = position,
+            CleanShutdown = clean,
+            LeaseRemaining = Lease.Remaining,
+            PostgresFailed = Postmaster.Failed,
+            NoFailover = _node.NoFailover,
+            Priority = _node.Priority,
+            Peers = [.. _cluster.Nodes.Where(n => n.Name != _node.Name).Select(n => n.Name)],
+            MayInitialize = MayInitialize(view),
+            Busy = Busy,
+            Upstream = Postmaster.Upstream?.Name,
+            DivergedFromLeader = leader is null ? null : Diverged(leader, status, timeline, clean),
+            ReinitRequested = _state.ReinitPending,
+            StartFailures = Postmaster.StartFailures,
+            HotStandbyShortfall = status is { InRecovery: true, HotStandby: { } mine } && leader?.HotStandby is { } needed && !mine.Covers(needed)
+                ? mine.ShortfallAgainst(needed)
+                : null,
+        };
+    }
+
+    private bool? Diverged(MemberInfo leader, PgWarden.Postgres.Sql.NodeStatusReader.Snapshot? status, long timeline, bool clean)
+    {
+        if (leader is not { PostgresRunning: true, Role: NodeRole.Primary })
+        {
+            return null;
+        }
+        var position = status is { InRecovery: true } ? Lsn.ParseOrNull(status.ReplayLsn) : clean ? _control?.CheckpointLsn : null;
+        return _divergence.Diverged(_cluster.Node(leader.Name), leader.Timeline, timeline, position);
+    }
+
+    /// <summary>The first configured node initialises a new cluster; another may only if that one's agent has not shown up for a minute.</summary>
+    private bool MayInitialize(ClusterView? view) =>
+        _node.Name == _cluster.BootstrapNode.Name
+        || view is not null && !view.Members.ContainsKey(_cluster.BootstrapNode.Name) && _clock.GetElapsedTime(_startedAt) > TimeSpan.FromMinutes(1);
+
+    private async Task ActAsync(HaDecision decision, ClusterView? view, LocalState local, CancellationToken ct)
+    {
+        NodeConfig Node(string name) => _cluster.Node(name);
+        HotStandbySettings? LeaderSettings(string? leader) => leader is null ? null : view?.Members.GetValueOrDefault(leader)?.HotStandby;
+        switch (decision)
+        {
+            case HaDecision.Lead:
+                await LeadAsync(view!, local, ct);
+                break;
+            case HaDecision.AcquireAndStartPrimary:
+                if (await AcquireAsync(ct))
+                {
+                    Start("starting as primary", Roles.StartPrimaryAsync, ct);
+                }
+                break;
+            case HaDecision.AcquireAndPromote:
+                if (Lease.Held || await AcquireAsync(ct))
+                {
+                    var request = view?.Failover;
+                    Start("promoting", c => Roles.PromoteAsync(request, c), ct);
+                }
+                break;
+            case HaDecision.AcquireAndLead:
+                if (await AcquireAsync(ct))
+                {
+                    Decided("took the leader lease for the running primary");
+                }
+                break;
+            case HaDecision.Demote d:
+                var leaderNode = view?.Leader?.Name is { } ln && ln != _node.Name ? Node(ln) : null;
+                await Roles.DemoteNowAsync(ct);
+                _events.Failed($"demoted: {d.Reason}");
+                if (d.RestartReadOnly)
+                {
+                    Start("restarting read-only", c => Roles.StartReplicaAsync(leaderNode, null, c), ct);
+                }
+                break;
+            case HaDecision.ReleaseLease:
+                await Roles.ReleaseAfterFailureAsync(ct);
+                break;
+            case HaDecision.HandOver h:
+                var deadline = view!.Failover!.ExpiresAt;
+                Start($"handing over to {h.Target}", c => Roles.HandOverAsync(h.Target, deadline, Config.MaximumLagOnFailover, c), ct);
+                break;
+            case HaDecision.StartReplica s:
+                if (Postmaster.MayStartReplicaNow)
+                {
+                    Start(s.Upstream is null ? "starting read-only" : $"starting as a replica of {s.Upstream}",
+                        c => Roles.StartReplicaAsync(s.Upstream is null ? null : Node(s.Upstream), LeaderSettings(s.Upstream), c), ct);
+                }
+                break;
+            case HaDecision.Follow f:
+                if (Postmaster.Upstream?.Name != f.Leader)
+                {
+                    Postmaster.Repoint(Node(f.Leader), LeaderSettings(f.Leader));
+                }
+                break;
+            case HaDecision.RestartReplica r:
+                Start("restarting with higher hot-standby settings", c => Roles.RestartReplicaAsync(Node(r.Leader!), LeaderSettings(r.Leader), c), ct);
+                break;
+            case HaDecision.Rejoin r:
+                Start($"rejoining {r.Leader}", c => Roles.RejoinAsync(Node(r.Leader), LeaderSettings(r.Leader), c), ct);
+                break;
+            case HaDecision.Reclone r:
+                var requested = _state.TakeReinitRequest();
+                Start(requested ? $"re-initialising from {r.Leader}" : $"re-cloning from {r.Leader}",
+                    c => Roles.RecloneAsync(Node(r.Leader), LeaderSettings(r.Leader), r.Reason, c), ct);
+                break;
+            case HaDecision.CloneLeader c:
+                Start($"cloning {c.Leader}", t => Roles.CloneAsync(Node(c.Leader), LeaderSettings(c.Leader), t), ct);
+                break;
+            case HaDecision.Initialize:
+                Start("initialising the cluster", Roles.InitializeAsync, ct);
+                break;
+            case HaDecision.Wait:
+                break;
+        }
+    }
+
+    private async Task LeadAsync(ClusterView view, LocalState local, CancellationToken ct)
+    {
+        if (!await Lease.RenewAsync(Ttl, ct))
+        {
+            Decided("the leader lease was lost");
+            return;
+        }
+        if (!_watchdog.Healthy)
+        {
+            _events.Failed("the fence watchdog is not running: a primary must not run without it");
+        }
+        if (local.Busy is not null)
+        {
+            return;
+        }
+        if (!local.PostgresRunning)
+        {
+            if (Postmaster.State is PostmasterState.Stopped or PostmasterState.Crashed && !Postmaster.Failed)
+            {
+                Start("restarting the primary in place", Roles.RestartPrimaryInPlaceAsync, ct);
+            }
+            return;
+        }
+        if (Postmaster.Status is not { InRecovery: false } status)
+        {
+            return;
+        }
+        await _dcs.PublishLeaderPositionAsync(new LeaderOptime(status.Timeline, Lsn.ParseOrNull(status.CurrentLsn) ?? 0), ct);
+        await ApplySynchronousModeAsync(ct);
+        if (!Roles.SlotsReady || _cycle % 10 == 0)
+        {
+            await _pg.EnsureSlotsAsync([.. _cluster.Nodes.Where(n => n.Name != _node.Name).Select(n => n.SlotName)], ct);
+            Roles.SlotsReady = true;
+        }
+        if (view.Failover is { } request && (request.To == _node.Name || !request.IsActive(_clock.GetUtcNow())))
+        {
+            await _dcs.ClearFailoverAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Synchronous mode: commits wait for ANY 1 of the other nodes, so an acknowledged commit is
+    /// always on at least one replica (and the failover candidate with the most WAL has it).
+    /// </summary>
+    private async Task ApplySynchronousModeAsync(CancellationToken ct)
+    {
+        var desired = Config.SynchronousMode
+            ? $"ANY 1 ({string.Join(", ", _cluster.Nodes.Where(n => n.Name != _node.Name).Select(n => "\"" + n.Name + "\""))})"
+            : "";
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        if (await _pg.SetSynchronousStandbyNamesAsync(desired, timeout.Token))
+        {
+            Decided(desired.Length == 0 ? "synchronous mode off: commits no longer wait for a replica" : $"synchronous mode: commits wait for {desired}");
+        }
+    }
+
+    private async Task<bool> AcquireAsync(CancellationToken ct)
+    {
+        if (!_watchdog.Healthy)
+        {
+            _events.Failed("the fence watchdog is not running: not taking the leader lease");
+            return false;
+        }
+        return await Lease.TryAcquireAsync(Ttl, ct);
+    }
+
+    private void Start(string name, Func<CancellationToken, Task> action, CancellationToken ct) => _actions.TryStart(name, action, ct);
+
+    /// <summary>The fence is armed by lease renewals; it is disarmed only once PostgreSQL cannot write (stopped, or read-only) and no lease is held.</summary>
+    private void SyncWatchdog()
+    {
+        if (!Lease.Held && (Postmaster.Pid is null || Postmaster.Status is { InRecovery: true }))
+        {
+            _watchdog.Disarm();
+        }
+    }
+
+    private void Decided(string reason)
+    {
+        if (reason != _lastReason)
+        {
+            _events.Decided(reason);
+            _lastReason = reason;
+        }
+        _state.Update(s => s with { LastDecision = reason });
+    }
+
+    private void Publish(ClusterView? view, LocalState local)
+    {
+        var s = Postmaster.Status;
+        var running = Postmaster.State == PostmasterState.Running;
+        var aside = _pg.AsideCopies();
+        _state.Update(old => old with
+        {
+            Role = running && s is not null ? (s.InRecovery ? NodeRole.Replica : NodeRole.Primary) : old.Role,
+            State = StateText(local),
+            PostgresRunning = running,
+            Timeline = local.Timeline == 0 ? old.Timeline : local.Timeline,
+            CurrentLsn = running ? s?.CurrentLsn : null,
+            ReceiveLsn = running ? s?.ReceiveLsn : null,
+            ReplayLsn = running ? s?.ReplayLsn : null,
+            ReplayLagSeconds = running ? s?.ReplayLagSeconds : null,
+            Upstream = running && s?.InRecovery == true ? Postmaster.Upstream?.Name : null,
+            SystemIdentifier = _control?.SystemIdentifier ?? old.SystemIdentifier,
+            Replicas = running ? s?.Replicas ?? [] : [],
+            Slots = running ? s?.Slots ?? [] : [],
+            WalReceiver = running ? s?.WalReceiverStatus : null,
+            ArchiveFailure = running ? s?.ArchiveFailure : null,
+            Leader = view?.Leader?.Name ?? (view is null ? old.Leader : null),
+            Paused = view?.Config.Paused ?? old.Paused,
+            LeaseExpiresAt = Lease.Remaining is { } left ? _clock.GetUtcNow() + left : null,
+            Action = local.Busy,
+            AsideCopies = aside.Count,
+            AsideBytes = aside.Sum(a => a.Bytes),
+            EffectiveDcsConfig = view?.Config ?? old.EffectiveDcsConfig,
+        });
+    }
+
+    private string StateText(LocalState local) =>
+        local.Busy is { } busy ? busy
+        : Postmaster.State switch
+        {
+            PostmasterState.Running when Postmaster.Status is { InRecovery: true, WalReceiverStatus: "streaming" } => "streaming",
+            PostmasterState.Running => "running",
+            PostmasterState.NotAnswering => "not answering",
+            PostmasterState.Starting => "starting",
+            PostmasterState.Crashed => "crashed",
+            PostmasterState.Fenced => "fenced",
+            _ => local.Data == LocalDataState.Empty ? "empty" : "stopped",
+        };
+
+    private async Task PublishMemberAsync(LocalState local, CancellationToken ct)
+    {
+        var s = Postmaster.Status;
+        var running = Postmaster.State == PostmasterState.Running && s is not null;
+        var member = new MemberInfo(_node.Name, running ? (s!.InRecovery ? NodeRole.Replica : NodeRole.Primary) : NodeRole.Stopped,
+            StateText(local), running, local.Timeline, local.WalPosition, running ? Lsn.ParseOrNull(s!.ReplayLsn) : null,
+            _node.ApiUrl, _node.Address, _node.Port, _node.Priority, _node.NoFailover, _clock.GetUtcNow())
+        {
+            CheckpointTimeline = running ? s!.CheckpointTimeline : _control?.CheckpointTimeline ?? 0,
+            CleanlyStopped = !running && local.CleanShutdown,
+            HotStandby = running ? s!.HotStandby : null,
+            SlotsReady = running && !s!.InRecovery && Roles.SlotsReady,
+        };
+        try
+        {
+            await _dcs.PublishMemberAsync(member, Ttl, ct);
+        }
+        catch (DcsUnavailableException e)
+        {
+            _state.Update(x => x with { DcsError = e.Message });
+        }
+    }
+
+    private static long? Max(long? a, long? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
+}

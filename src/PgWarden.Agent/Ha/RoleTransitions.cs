@@ -1,0 +1,367 @@
+using PgWarden.Core.Config;
+using PgWarden.Core.Dcs;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
+
+namespace PgWarden.Agent.Ha;
+
+/// <summary>
+/// The role changes of one node — initialise, clone, start as primary or replica, promote, demote,
+/// hand over, rewind, re-clone — each a long action that runs beside the HA loop (the loop keeps
+/// renewing the lease meanwhile). A data directory is never deleted: it is moved aside, and copies
+/// set aside beyond the newest <see cref="KeepAsideCopies"/> are removed only after the node runs
+/// as a replica again.
+/// </summary>
+public sealed class RoleTransitions(
+    ClusterConfig cluster,
+    NodeConfig self,
+    IPostgresNode pg,
+    PostmasterSupervisor postmaster,
+    LeaseKeeper lease,
+    IDcs dcs,
+    IPeerNodes peers,
+    IWatchdog watchdog,
+    TimeProvider clock,
+    AgentEvents events)
+{
+    /// <summary>Data directories set aside (before a re-clone) that are kept; older ones go once the node streams again.</summary>
+    public const int KeepAsideCopies = 1;
+
+    /// <summary>How long a replica may take to accept connections (crash recovery of a large data directory included).</summary>
+    public static readonly TimeSpan ReplicaStartTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>pg_rewind attempts that fail transiently (unreachable source) before the node is re-cloned instead.</summary>
+    public const int RewindAttempts = 5;
+
+    private IEnumerable<string> OtherSlots => cluster.Nodes.Where(n => n.Name != self.Name).Select(n => n.SlotName);
+
+    /// <summary>True once the primary has every other node's slot (published, so replicas follow only then).</summary>
+    public bool SlotsReady { get; set; }
+
+    /// <summary>Claims the cluster's initialisation in the DCS and runs initdb; the loop then starts it as primary.</summary>
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        if (!await dcs.TryInitializeAsync(self.Name, ct))
+        {
+            events.Decided("another node claimed the cluster's initialisation first");
+            return;
+        }
+        await dcs.WriteConfigAsync(cluster.Dcs.Initial, ct);
+        await pg.InitDbAsync(ct);
+        events.Decided("initialised a new cluster (initdb)");
+    }
+
+    /// <summary>After taking the lease: starts the cleanly stopped primary writable (crash recovery within the restart budget is not needed), then bootstraps roles and slots.</summary>
+    public async Task StartPrimaryAsync(CancellationToken ct)
+    {
+        await postmaster.StartAsync(null, false, null, ReplicaStartTimeout, ct);
+        await pg.BootstrapAsync(ct);
+        SlotsReady = true;
+    }
+
+    /// <summary>A leader whose PostgreSQL crashed: one restart in place within the budget, else the node is failed (the loop releases the lease).</summary>
+    public async Task RestartPrimaryInPlaceAsync(CancellationToken ct)
+    {
+        if (!postmaster.TryUsePrimaryRestart())
+        {
+            events.Failed($"the primary's PostgreSQL crashed again within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s: releasing the lease");
+            return;
+        }
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        budget.CancelAfter(PostmasterSupervisor.PrimaryRestartBudget);
+        string? lastError = null;
+        // Backends of the killed postmaster may hold its shared memory for a moment: retry until the budget is spent.
+        while (!budget.IsCancellationRequested)
+        {
+            try
+            {
+                await postmaster.StartAsync(null, false, null, PostmasterSupervisor.PrimaryRestartBudget, budget.Token);
+                events.PostgresRestarted();
+                events.Decided("the primary's PostgreSQL crashed and was restarted in place");
+                return;
+            }
+            catch (PgWardenException e)
+            {
+                lastError = e.Message;
+                await Task.Delay(TimeSpan.FromMilliseconds(200), clock, CancellationToken.None);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+        await postmaster.FenceAsync($"it did not come back within {PostmasterSupervisor.PrimaryRestartBudget.TotalSeconds:0} s after a crash ({lastError})");
+    }
+
+    /// <summary>Starts PostgreSQL read-only, following <paramref name="upstream"/> (or none), with the hot-standby settings its WAL needs.</summary>
+    public async Task StartReplicaAsync(NodeConfig? upstream, HotStandbySettings? leaderSettings, CancellationToken ct)
+    {
+        try
+        {
+            var floor = await HotStandbyFloorAsync(leaderSettings, ct);
+            await postmaster.StartAsync(upstream, true, floor, ReplicaStartTimeout, ct);
+            postmaster.ReplicaStarted();
+            await EnsureSlotsQuietlyAsync(ct);
+        }
+        catch (PgWardenException)
+        {
+            postmaster.ReplicaStartFailed();
+            await postmaster.StopAsync(ShutdownMode.Immediate);
+            throw;
+        }
+    }
+
+    /// <summary>Restarts a running replica (fast shutdown) so it runs with higher hot-standby settings.</summary>
+    public async Task RestartReplicaAsync(NodeConfig leader, HotStandbySettings? leaderSettings, CancellationToken ct)
+    {
+        await postmaster.StopAsync(ShutdownMode.Fast);
+        await StartReplicaAsync(leader, leaderSettings, ct);
+    }
+
+    /// <summary>
+    /// Promotes the local replica (the lease is held): creates the other nodes' slots first, so no
+    /// replica pointed at the new primary meets "replication slot does not exist", promotes, records
+    /// the new timeline in the DCS history and clears the request it carried out.
+    /// </summary>
+    public async Task PromoteAsync(FailoverRequest? request, CancellationToken ct)
+    {
+        var before = postmaster.Status;
+        var switchPosition = Math.Max(Lsn.ParseOrNull(before?.ReceiveLsn) ?? 0, Lsn.ParseOrNull(before?.ReplayLsn) ?? 0);
+        await EnsureSlotsQuietlyAsync(ct);
+        await pg.PromoteAsync(ct);
+        postmaster.ConfigureAsPrimary();
+        await postmaster.RefreshAsync(ct);
+        await pg.EnsureSlotsAsync([.. OtherSlots], ct);
+        SlotsReady = true;
+        var timeline = postmaster.Status?.Timeline ?? (before?.Timeline ?? 0) + 1;
+        var reason = request is not null ? $"{request.Describe()} requested" : "failover: the leader lease was free";
+        events.Promoted();
+        events.Decided($"promoted to primary on timeline {timeline} ({reason})");
+        await dcs.AppendHistoryAsync(new TimelineHistoryEntry(timeline, switchPosition, self.Name, reason, clock.GetUtcNow()), ct);
+        if (request is not null)
+        {
+            await dcs.ClearFailoverAsync(ct);
+        }
+        // A checkpoint records the new timeline in the control file, which a former primary waits
+        // for before pg_rewind (it would see no divergence before).
+        try
+        {
+            await pg.CheckpointAsync(ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            events.Failed($"checkpoint after promotion failed: {e.Message}");
+        }
+    }
+
+    /// <summary>Stops accepting writes now (immediate shutdown) and gives up any lease.</summary>
+    public async Task DemoteNowAsync(CancellationToken ct)
+    {
+        await postmaster.StopAsync(ShutdownMode.Immediate);
+        watchdog.Disarm();
+        SlotsReady = false;
+        if (lease.Held)
+        {
+            try
+            {
+                await lease.ReleaseAsync(ct);
+            }
+            catch (DcsUnavailableException)
+            {
+                // The lease expires by itself; this node no longer writes either way.
+            }
+        }
+        lease.Forget();
+    }
+
+    /// <summary>Gives the lease up after a failure: PostgreSQL is stopped (killed if it is still there) first.</summary>
+    public async Task ReleaseAfterFailureAsync(CancellationToken ct)
+    {
+        await postmaster.StopAsync(ShutdownMode.Immediate);
+        watchdog.Disarm();
+        SlotsReady = false;
+        await lease.ReleaseAsync(ct);
+        events.Decided("released the leader lease");
+    }
+
+    /// <summary>
+    /// Switchover from this leader (the lease stays held, and renewed by the loop, throughout):
+    /// wait until the target streams close behind, checkpoint, stop cleanly, and release the lease
+    /// only once the target has received the shutdown checkpoint — every WAL record this primary
+    /// wrote. If that does not happen by <paramref name="deadline"/> (wall clock), the request is
+    /// dropped and this node starts again as primary: a switchover that cannot complete leaves a primary.
+    /// </summary>
+    public async Task HandOverAsync(string target, DateTimeOffset deadline, long maximumLag, CancellationToken ct)
+    {
+        var targetNode = cluster.Node(target);
+        var stopBy = clock.GetTimestamp() + (long)(Math.Max(1, (deadline - clock.GetUtcNow()).TotalSeconds) * clock.TimestampFrequency);
+        TimeSpan Left() => TimeSpan.FromSeconds(Math.Max(0, (stopBy - clock.GetTimestamp()) / (double)clock.TimestampFrequency));
+
+        // 1. The target must be close enough that the clean shutdown does not wait long for it.
+        var caughtUp = await WaitForAsync(async () =>
+        {
+            await postmaster.RefreshAsync(ct);
+            var current = Lsn.ParseOrNull(postmaster.Status?.CurrentLsn);
+            var received = await peers.ReceivedPositionAsync(targetNode, ct);
+            return current is not null && received is not null && current - received <= maximumLag;
+        }, Left, ct);
+        if (!caughtUp)
+        {
+            await AbandonHandOverAsync(target, $"{target} did not stream within maximum_lag_on_failover of this primary", restart: false, ct);
+            return;
+        }
+        // 2. A checkpoint now leaves the shutdown checkpoint little to write (PgBouncers hold new transactions meanwhile).
+        try
+        {
+            await pg.CheckpointAsync(ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        {
+            events.Failed($"checkpoint before the switchover failed: {e.Message}");
+        }
+        // 3. Clean stop: the WAL senders send everything up to the shutdown checkpoint.
+        await postmaster.StopAsync(ShutdownMode.Fast, Left() > TimeSpan.FromSeconds(1) ? Left() : TimeSpan.FromSeconds(1));
+        SlotsReady = false;
+        var control = await pg.ReadControlDataAsync(ct);
+        if (!control.CleanPrimaryShutdown)
+        {
+            await AbandonHandOverAsync(target, "this primary did not shut down cleanly in time", restart: true, ct);
+            return;
+        }
+        // 4. Hand over only once the target has every record up to and including the shutdown checkpoint.
+        var shutdownCheckpoint = control.CheckpointLsn;
+        var received = await WaitForAsync(async () => await peers.ReceivedPositionAsync(targetNode, ct) > shutdownCheckpoint, Left, ct);
+        if (!received)
+        {
+            await AbandonHandOverAsync(target, $"{target} did not receive the shutdown checkpoint {Lsn.Format(shutdownCheckpoint)}", restart: true, ct);
+            return;
+        }
+        watchdog.Disarm();
+        await lease.ReleaseAsync(ct);
+        events.Decided($"switchover: {target} has every WAL record up to the shutdown checkpoint {Lsn.Format(shutdownCheckpoint)}; released the leader lease to it");
+    }
+
+    private async Task AbandonHandOverAsync(string target, string why, bool restart, CancellationToken ct)
+    {
+        events.Failed($"switchover to {target} abandoned: {why}; this node stays the primary");
+        try
+        {
+            await dcs.ClearFailoverAsync(ct);
+        }
+        catch (DcsUnavailableException)
+        {
+            // The request expires by its deadline anyway.
+        }
+        if (restart)
+        {
+            await StartPrimaryAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// A node whose WAL left the leader's history (a former primary, a diverged replica): stop it,
+    /// pg_rewind from the leader — retried when the leader is only unreachable for a moment, with WAL
+    /// missing locally fetched from the archive — and start it as the leader's replica. If pg_rewind
+    /// cannot do it, or the rewound node cannot start, the data directory is set aside and re-cloned.
+    /// </summary>
+    public async Task RejoinAsync(NodeConfig leader, HotStandbySettings? leaderSettings, CancellationToken ct)
+    {
+        await postmaster.StopAsync(ShutdownMode.Fast);
+        var started = clock.GetTimestamp();
+        RewindOutcome? outcome = null;
+        for (var attempt = 1; attempt <= RewindAttempts; attempt++)
+        {
+            outcome = await pg.RewindAsync(leader, ct);
+            if (outcome.Succeeded || !outcome.Transient)
+            {
+                break;
+            }
+            events.Failed($"pg_rewind from {leader.Name} failed (attempt {attempt} of {RewindAttempts}, will retry): {outcome.Detail}");
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(8, Math.Pow(2, attempt - 1))), clock, ct);
+        }
+        if (outcome is not { Succeeded: true })
+        {
+            await RecloneAsync(leader, leaderSettings, $"pg_rewind from {leader.Name} failed ({outcome?.Detail})", ct);
+            return;
+        }
+        events.Decided($"pg_rewind from {leader.Name} took {clock.GetElapsedTime(started).TotalSeconds:0.0} s");
+        try
+        {
+            await StartReplicaAsync(leader, leaderSettings, ct);
+        }
+        catch (PgWardenException e)
+        {
+            // E.g. "requested timeline does not contain minimum recovery point": history this node cannot replay.
+            await RecloneAsync(leader, leaderSettings, $"after pg_rewind it could not start as a replica of {leader.Name} ({e.Message})", ct);
+            return;
+        }
+        events.Decided($"rejoined {leader.Name} as a replica");
+    }
+
+    /// <summary>Sets the data directory aside (kept) and clones <paramref name="leader"/> afresh; older copies beyond the newest go once it runs.</summary>
+    public async Task RecloneAsync(NodeConfig leader, HotStandbySettings? leaderSettings, string why, CancellationToken ct)
+    {
+        await postmaster.StopAsync(ShutdownMode.Fast);
+        var aside = pg.MoveDataAside("reclone");
+        events.Failed($"re-cloning from {leader.Name}: {why}; old data directory kept at {aside}");
+        await pg.CloneAsync(leader, ct);
+        await StartReplicaAsync(leader, leaderSettings, ct);
+        foreach (var removed in pg.PruneAsideCopies(KeepAsideCopies))
+        {
+            events.Decided($"removed the older set-aside data directory {removed} (the newest copy is kept)");
+        }
+        events.Decided($"re-cloned from {leader.Name}");
+    }
+
+    /// <summary>Clones <paramref name="leader"/> into the empty data directory and starts as its replica.</summary>
+    public async Task CloneAsync(NodeConfig leader, HotStandbySettings? leaderSettings, CancellationToken ct)
+    {
+        await pg.CloneAsync(leader, ct);
+        await StartReplicaAsync(leader, leaderSettings, ct);
+    }
+
+    private async Task<HotStandbySettings?> HotStandbyFloorAsync(HotStandbySettings? leaderSettings, CancellationToken ct)
+    {
+        if (await pg.InspectAsync(ct) == LocalDataState.Empty)
+        {
+            return leaderSettings;
+        }
+        var recorded = (await pg.ReadControlDataAsync(ct)).HotStandby;
+        return leaderSettings is null ? recorded : recorded.Max(leaderSettings);
+    }
+
+    private async Task EnsureSlotsQuietlyAsync(CancellationToken ct)
+    {
+        try
+        {
+            await pg.EnsureSlotsAsync([.. OtherSlots], ct);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            events.Failed($"creating the replication slots failed: {e.Message}");
+        }
+    }
+
+    private async Task<bool> WaitForAsync(Func<Task<bool>> done, Func<TimeSpan> left, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                if (await done())
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // The target may be restarting; keep asking until the deadline.
+            }
+            if (left() <= TimeSpan.Zero)
+            {
+                return false;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50), clock, ct);
+        }
+    }
+}

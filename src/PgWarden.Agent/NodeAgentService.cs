@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PgWarden.Agent.Ha;
+using PgWarden.Core.Dcs;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
+using PgWarden.Core.Processes;
+using PgWarden.Postgres.Tools;
+
+namespace PgWarden.Agent;
+
+/// <summary>
+/// Runs a node's <see cref="NodeAgent"/>: prepares the node (directories, passfile, a postmaster
+/// orphaned by an earlier agent, the marker of a cluster restore), then one cycle every loop_wait
+/// (every 200 ms while the leadership changes, and at once when PostgreSQL exits or an API request
+/// wakes it). On a fatal error (a data directory that is not this node's, say) the agent exits
+/// with its code; on SIGTERM it stops PostgreSQL cleanly and gives the lease up.
+/// </summary>
+public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeState state, AgentMetrics metrics, ILogger<NodeAgentService> log, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    private string Name => ctx.Node.Name;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            ctx.Postgres.PrepareDirectories();
+            ctx.Postgres.WritePassFile(ctx.Secrets);
+            await StopOrphanedServerAsync(stoppingToken);
+            await ForgetOldLeadershipAfterRestoreAsync(stoppingToken);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var clock = Stopwatch.StartNew();
+                await agent.RunCycleAsync(stoppingToken);
+                metrics.LoopTook(clock.Elapsed);
+                var period = agent.LeadershipChanging ? TimeSpan.FromMilliseconds(200) : agent.LoopWait;
+                var wait = period - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.WhenAny(Task.Delay(wait, stoppingToken), agent.Postmaster.Exited, state.WakeAsync(stoppingToken));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            var error = e as PgWardenException ?? PgWardenException.While($"running node {Name}", e);
+            AgentLog.Failed(log, Name, error.Message);
+            state.Update(s => s with { State = "failed: " + error.Message });
+            Environment.ExitCode = error.ExitCode;
+            lifetime.StopApplication();
+        }
+        finally
+        {
+            await agent.WhenIdleAsync();
+            await agent.ShutdownAsync();
+        }
+    }
+
+    /// <summary>
+    /// `restore --cluster` leaves a marker next to the data it restored: the DCS still holds the old
+    /// cluster's leader key and position, which must not stop the restored primary from leading. The
+    /// restored timeline is recorded in the history, so older history does not mark it stale.
+    /// </summary>
+    private async Task ForgetOldLeadershipAfterRestoreAsync(CancellationToken ct)
+    {
+        var marker = Path.Combine(ctx.Postgres.HomeDir, RestoredMarker.FileName);
+        if (!File.Exists(marker))
+        {
+            return;
+        }
+        var control = await ctx.Postgres.ReadControlDataAsync(ct);
+        while (true)
+        {
+            try
+            {
+                await ctx.Dcs.ForgetLeadershipAsync(ct);
+                await ctx.Dcs.AppendHistoryAsync(new TimelineHistoryEntry(control.CheckpointTimeline, control.CheckpointLsn, Name,
+                    "restored from a backup (pgwarden restore --cluster)", DateTimeOffset.UtcNow), ct);
+                break;
+            }
+            catch (DcsUnavailableException e)
+            {
+                AgentLog.Decided(log, Name, $"restored from a backup: waiting for the DCS to forget the old leader ({e.Message})");
+                await Task.Delay(agent.LoopWait, ct);
+            }
+        }
+        AgentLog.Decided(log, Name, $"restored from a backup ({File.ReadAllText(marker).Trim()}): forgot the old cluster's leader key and WAL position, recorded timeline {control.CheckpointTimeline}");
+        File.Delete(marker);
+    }
+
+    /// <summary>
+    /// A postmaster left running by a previous agent (killed without a clean stop) is stopped, so
+    /// this agent starts it as its own child. Only one agent runs per node (its lock), so this
+    /// postmaster has no supervisor.
+    /// </summary>
+    private async Task StopOrphanedServerAsync(CancellationToken ct)
+    {
+        var pidFile = Path.Combine(ctx.Postgres.DataDir, "postmaster.pid");
+        if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Libc.IsAlive(pid))
+        {
+            AgentLog.Decided(log, Name, $"PostgreSQL (PID {pid}) is still running from a previous agent: stopping it to take it over");
+            var result = await ctx.Tools.RunAsync(new ToolCommand(ctx.Binaries.PgCtl, ["stop", "-D", ctx.Postgres.DataDir, "-m", "fast", "-w", "-t", "60"]), ct);
+            if (!result.Succeeded)
+            {
+                throw new PgWardenException(ExitCodes.OperationFailed, $"could not stop the orphaned PostgreSQL of node {Name} (PID {pid}): {result.Tail()}");
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using PgWarden.Core.Dcs;
+using PgWarden.Core.Ha;
+
+namespace PgWarden.Cli.Runtime;
+
+/// <summary>Follows a requested switchover or failover from the outside (the agents' GET /cluster).</summary>
+public static class LeadershipChange
+{
+    /// <summary>Waits until <paramref name="target"/> holds the lease and runs as primary; the last view seen when the time is up.</summary>
+    public static async Task<(bool Done, ClusterView? Last)> WaitForLeaderAsync(AgentApiClient api, string target, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        ClusterView? last = null;
+        while (true)
+        {
+            try
+            {
+                last = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
+                if (last.Leader?.Name == target && last.Members.TryGetValue(target, out var m) && m is { PostgresRunning: true, Role: NodeRole.Primary })
+                {
+                    return (true, last);
+                }
+            }
+            catch (Core.Errors.PgWardenException)
+            {
+                // Agents restart their PostgreSQL during the change; ask again.
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                return (false, last);
+            }
+            await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>One sentence on where things stand after a change that did not complete.</summary>
+    public static string Outcome(ClusterView? view) =>
+        view?.Leader?.Name is { } leader
+            ? $"{leader} leads{(view.Members.TryGetValue(leader, out var m) && m.PostgresRunning ? "" : " (its PostgreSQL is not running yet)")}"
+            : "no node leads right now (the agents keep deciding; see `pgwarden status`)";
+}
