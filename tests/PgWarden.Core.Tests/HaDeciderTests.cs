@@ -88,8 +88,11 @@ public class HaDeciderTests
         var view = View("pg2", Promoting("pg2", 200, timeline: 2));
         var clean = Stopped("pg1", LocalDataState.Primary, cleanEnd: 150) with { DivergedFromLeader = false };
         Assert.Equal("pg2", Is<HaDecision.StartReplica>(Decide(view, clean)).Upstream);
-        // Unknown yet: wait for the leader's checkpoint and rewind rather than guess.
-        Is<HaDecision.Wait>(Decide(view, clean with { DivergedFromLeader = null }));
+        // Unknown yet: wait for the answer (the agent says true when the history cannot be read).
+        Assert.Contains("timeline history", Is<HaDecision.Wait>(Decide(view, clean with { DivergedFromLeader = null })).Reason);
+        Is<HaDecision.Wait>(Decide(view, clean with { DivergedFromLeader = true }));
+        var checkpointed = View("pg2", Member("pg2", NodeRole.Primary, 200, timeline: 2));
+        Is<HaDecision.Rejoin>(Decide(checkpointed, clean with { DivergedFromLeader = true }));
     }
 
     [Fact]

@@ -13,6 +13,10 @@ public sealed class DivergenceCheck(IPeerNodes peers, Action<string> failed)
     private (string Leader, long Timeline)? _for;
     private TimelineHistory? _history;
     private Task? _fetch;
+    private string? _lastError;
+
+    /// <summary>The last attempt to read the leader's history failed (the leader unreachable, say).</summary>
+    public bool LastFetchFailed => _lastError is not null;
 
     /// <param name="leader">The leader and its current timeline.</param>
     /// <param name="timeline">This node's timeline.</param>
@@ -50,11 +54,17 @@ public sealed class DivergenceCheck(IPeerNodes peers, Action<string> failed)
                     if (_for == key)
                     {
                         _history = fetched;
+                        _lastError = null;
                     }
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    failed($"could not read the timeline history of {leader.Name} (timeline {leaderTimeline}): {e.Message}");
+                    var error = $"could not read the timeline history of {leader.Name} (timeline {leaderTimeline}): {e.Message}";
+                    if (error != _lastError)
+                    {
+                        failed(error);
+                    }
+                    _lastError = error;
                 }
             });
         }

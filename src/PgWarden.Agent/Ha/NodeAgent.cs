@@ -110,8 +110,12 @@ public sealed class NodeAgent
         return decision;
     }
 
-    /// <summary>Completes when no long action runs (tests, shutdown).</summary>
-    public Task WhenIdleAsync() => _actions.WhenIdleAsync();
+    /// <summary>Completes when no long action and no history fetch runs (tests, shutdown).</summary>
+    public async Task WhenIdleAsync()
+    {
+        await _actions.WhenIdleAsync();
+        await _divergence.WhenFetchedAsync();
+    }
 
     /// <summary>A clean stop of the agent: PostgreSQL stopped (fast shutdown), then the lease given up so a replica takes over at once.</summary>
     public async Task ShutdownAsync()
@@ -212,7 +216,9 @@ public sealed class NodeAgent
             return null;
         }
         var position = status is { InRecovery: true } ? Lsn.ParseOrNull(status.ReplayLsn) : clean ? _control?.CheckpointLsn : null;
-        return _divergence.Diverged(_cluster.Node(leader.Name), leader.Timeline, timeline, position);
+        var diverged = _divergence.Diverged(_cluster.Node(leader.Name), leader.Timeline, timeline, position);
+        // A stopped former primary that cannot learn the leader's history is rewound: pg_rewind reads it itself.
+        return diverged is null && status is null && _divergence.LastFetchFailed ? true : diverged;
     }
 
     /// <summary>The first configured node initialises a new cluster; another may only if that one's agent has not shown up for a minute.</summary>

@@ -149,6 +149,10 @@ public static class HaDecider
             {
                 return new HaDecision.StartReplica(leader, $"this cleanly stopped former primary's WAL is part of {leader}'s history: starting as its replica (nothing to rewind)");
             }
+            if (leaderPrimary && local is { CleanShutdown: true, DivergedFromLeader: null })
+            {
+                return new HaDecision.Wait($"this node was a primary, stopped cleanly, and {leader} leads now: reading {leader}'s timeline history to see whether pg_rewind is needed");
+            }
             return readyForRewind
                 ? new HaDecision.Rejoin(leader, $"this node was a primary and {leader} leads now: rejoining it with pg_rewind")
                 : new HaDecision.Wait($"this node was a primary and {leader} leads now: waiting until {leader} runs as primary and has checkpointed its new timeline before pg_rewind");

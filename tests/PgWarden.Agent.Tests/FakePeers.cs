@@ -1,0 +1,20 @@
+using System.Collections.Concurrent;
+using PgWarden.Agent.Ha;
+using PgWarden.Core.Config;
+using PgWarden.Core.Ha;
+
+namespace PgWarden.Agent.Tests;
+
+/// <summary>The other nodes' PostgreSQL as the agent reads them: history files and received positions the test sets.</summary>
+public sealed class FakePeers : IPeerNodes
+{
+    public ConcurrentDictionary<(string Node, long Timeline), TimelineHistory> Histories { get; } = new();
+
+    public ConcurrentDictionary<string, long> Received { get; } = new();
+
+    public Task<TimelineHistory> TimelineHistoryAsync(NodeConfig node, long timeline, CancellationToken ct) =>
+        Histories.TryGetValue((node.Name, timeline), out var h) ? Task.FromResult(h) : Task.FromException<TimelineHistory>(new InvalidOperationException("no history (test)"));
+
+    public Task<long?> ReceivedPositionAsync(NodeConfig node, CancellationToken ct) =>
+        Task.FromResult(Received.TryGetValue(node.Name, out var p) ? p : (long?)null);
+}
