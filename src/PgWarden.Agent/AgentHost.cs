@@ -32,6 +32,16 @@ public static class AgentHost
         builder.WebHost.UseUrls($"http://{node.Address}:{node.ApiPort}");
         ConfigureLogging(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(90));
+        // Request bodies in the API's own spelling (snake_case), as its answers are.
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = Json.Options.PropertyNamingPolicy;
+            o.SerializerOptions.PropertyNameCaseInsensitive = true;
+            foreach (var converter in Json.Options.Converters)
+            {
+                o.SerializerOptions.Converters.Add(converter);
+            }
+        });
         builder.Services.AddSingleton(context);
         var state = new NodeState(node.Name);
         var registry = Prometheus.Metrics.NewCustomRegistry();

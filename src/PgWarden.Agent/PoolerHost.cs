@@ -28,6 +28,7 @@ public static class PoolerHost
         builder.Services.AddSingleton(bouncer);
         builder.Services.AddSingleton(secrets);
         builder.Services.AddSingleton<Core.Dcs.IDcs>(dcs);
+        builder.Services.AddSingleton(new PgBouncerAdmin(cluster, secrets, new ToolRunner(launcher)));
         builder.Services.AddHostedService<PoolerService>();
         using var host = builder.Build();
         await host.RunAsync(ct);

@@ -14,11 +14,20 @@ namespace PgWarden.Agent;
 /// streaming replicas changes. The crash of a database host therefore never takes a PgBouncer's
 /// steering down with it.
 /// </summary>
-public sealed class PoolerService(ClusterConfig cluster, PgBouncerInstance bouncer, ClusterSecrets secrets, IDcs dcs, ILogger<PoolerService> log) : BackgroundService
+public sealed class PoolerService(ClusterConfig cluster, PgBouncerInstance bouncer, ClusterSecrets secrets, IDcs dcs, PgBouncerAdmin admin, ILogger<PoolerService> log) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often the pooler looks whether its PgBouncer was left paused.</summary>
+    private static readonly TimeSpan PauseCheckEvery = TimeSpan.FromSeconds(2);
+
+    /// <summary>A PgBouncer paused this long with no switchover under way is resumed (a switchover command that died between PAUSE and RESUME).</summary>
+    public static readonly TimeSpan LeftPausedAfter = TimeSpan.FromSeconds(30);
+
     private string? _primary;
     private bool _dcsDown;
+    private DateTimeOffset _nextPauseCheck;
+    private DateTimeOffset? _pausedSince;
 
     private string PoolerName => Path.GetFileName(bouncer.HomeDir);
 
@@ -56,9 +65,57 @@ public sealed class PoolerService(ClusterConfig cluster, PgBouncerInstance bounc
                         replicas.Count == 0 ? "(primary)" : string.Join(",", replicas.Select(r => r.Name)));
                 }
             }
+            if (DateTimeOffset.UtcNow >= _nextPauseCheck && bouncer.Process is { HasExited: false })
+            {
+                _nextPauseCheck = DateTimeOffset.UtcNow + PauseCheckEvery;
+                await ResumeIfLeftPausedAsync(view, ct);
+            }
             await Task.Delay(Period, ct);
         }
     }
+
+    /// <summary>
+    /// Every PgBouncer that was sent PAUSE gets RESUME from the switchover command on every way out;
+    /// should that command die in between, its pooler resumes it once no switchover is under way for
+    /// <see cref="LeftPausedAfter"/>. (An operator's own PAUSE is resumed too: PgWarden owns these PgBouncers.)
+    /// </summary>
+    private async Task ResumeIfLeftPausedAsync(ClusterView? view, CancellationToken ct)
+    {
+        var db = cluster.Database.Name;
+        bool? paused;
+        try
+        {
+            paused = await admin.IsPausedAsync(Pooler, db, ct);
+        }
+        catch (PgWarden.Core.Errors.PgWardenException e)
+        {
+            AgentLog.PoolerWarning(log, PoolerName, $"could not read the pause state: {e.Message}");
+            return;
+        }
+        var switchover = view?.Failover is { Kind: FailoverKind.Switchover } r && r.IsActive(DateTimeOffset.UtcNow);
+        if (paused != true || switchover)
+        {
+            _pausedSince = paused == true ? _pausedSince : null;
+            return;
+        }
+        _pausedSince ??= DateTimeOffset.UtcNow;
+        if (DateTimeOffset.UtcNow - _pausedSince < LeftPausedAfter)
+        {
+            return;
+        }
+        try
+        {
+            await admin.RunAsync(Pooler, $"RESUME {db}", TimeSpan.FromSeconds(10), ct);
+            AgentLog.PoolerWarning(log, PoolerName, $"{db} was left paused for {(DateTimeOffset.UtcNow - _pausedSince.Value).TotalSeconds:0} s with no switchover under way: resumed it");
+            _pausedSince = null;
+        }
+        catch (PgWarden.Core.Errors.PgWardenException e)
+        {
+            AgentLog.PoolerWarning(log, PoolerName, $"could not resume {db}: {e.Message}");
+        }
+    }
+
+    private PoolerConfig Pooler => cluster.Pooler(PoolerName);
 
     private NodeConfig? Current() => cluster.Nodes.FirstOrDefault(n => n.Name == _primary);
 

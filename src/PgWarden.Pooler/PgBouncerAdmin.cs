@@ -13,7 +13,9 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
 {
     private string Psql => Path.Combine(cluster.Postgres.BinDir, "psql");
 
-    public async Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, CancellationToken ct)
+    public Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, CancellationToken ct) => RunAsync(pooler, command, timeout, header: false, ct);
+
+    private async Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, bool header, CancellationToken ct)
     {
         var passfile = Path.Combine(Path.GetTempPath(), $"pgwarden-pgbouncer-{Guid.NewGuid():N}.pgpass");
         SecureFile.WriteAllText(passfile, $"{pooler.Address}:{pooler.Port}:pgbouncer:{cluster.Database.PoolerAdminUser}:{secrets.PoolerAdminPassword}\n");
@@ -22,7 +24,7 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
             var result = await tools.RunAsync(new ToolCommand(Psql,
             [
                 "-h", pooler.Address, "-p", pooler.Port.ToString(), "-U", cluster.Database.PoolerAdminUser, "-d", "pgbouncer",
-                "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", command,
+                "-X", "-q", "-A", header ? "--pset=footer=off" : "-t", "-v", "ON_ERROR_STOP=1", "-c", command,
             ])
             {
                 AsServerUser = false,
@@ -39,6 +41,23 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
         {
             File.Delete(passfile);
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="database"/> is paused in the PgBouncer (SHOW DATABASES, its "paused"
+    /// column found by name, not position); null when the PgBouncer does not list it or has no such column.
+    /// </summary>
+    public async Task<bool?> IsPausedAsync(PoolerConfig pooler, string database, CancellationToken ct)
+    {
+        var lines = (await RunAsync(pooler, "SHOW DATABASES", TimeSpan.FromSeconds(5), header: true, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0)
+        {
+            return null;
+        }
+        var columns = lines[0].Split('|');
+        var paused = Array.IndexOf(columns, "paused");
+        var row = lines.Skip(1).Select(l => l.Split('|')).FirstOrDefault(f => f.Length == columns.Length && f[0] == database);
+        return paused < 0 || row is null ? null : row[paused] == "1";
     }
 
     /// <summary>The host PgBouncer currently routes <paramref name="database"/> to (SHOW DATABASES).</summary>

@@ -77,6 +77,7 @@ public sealed class BootstrapAndFollowTests
         h.Peers.Histories[("pg2", 2)] = TimelineHistory.Parse(2, "1\t0/3000080\tpromoted\n");
         await h.CycleUntilAsync(d => d is HaDecision.Follow f && f.Reason.Contains("repointing"));
         Assert.Contains("reload (upstream pg2)", h.Node.TakeActions());
+        Assert.Equal(2, h.Node.TimelineLimit);
     }
 
     [Fact]

@@ -231,6 +231,10 @@ public sealed class FakeNode(string name) : IPostgresNode
     {
     }
 
+    public long? TimelineLimit { get; private set; }
+
+    public void SetTimelineLimit(long timeline) => TimelineLimit = timeline;
+
     /// <summary>The postmaster dies (SIGKILL, OOM killer …).</summary>
     public void Crash() => _postmaster?.Exit(137, clean: false);
 

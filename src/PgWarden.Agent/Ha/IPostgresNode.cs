@@ -64,6 +64,9 @@ public interface IPostgresNode
     /// <summary>Roles, passwords (as SCRAM secrets), the app database and the slots of a new primary; idempotent.</summary>
     Task BootstrapAsync(CancellationToken ct);
 
+    /// <summary>Records the newest timeline restore_command may hand this node (<see cref="Core.Ha.TimelineLimit"/>).</summary>
+    void SetTimelineLimit(long timeline);
+
     /// <summary>Pooled connections to a previous postmaster are dead: drop them.</summary>
     void ClearConnectionPool();
 }

@@ -32,6 +32,7 @@ public sealed class NodeAgent
     private LocalDataState _data = LocalDataState.Empty;
     private ControlData? _control;
     private string? _lastReason;
+    private long _timelineLimit;
     private int _cycle;
 
     public NodeAgent(ClusterConfig cluster, NodeConfig node, IDcs dcs, IPostgresNode pg, IPeerNodes peers, IWatchdog watchdog, TimeProvider clock, NodeState state, AgentEvents events)
@@ -102,6 +103,7 @@ public sealed class NodeAgent
             _events.Failed($"{decision.GetType().Name} failed: {e.Message}");
         }
         SyncWatchdog();
+        SyncTimelineLimit(view, local);
         Publish(view, local);
         if (view is not null)
         {
@@ -380,6 +382,22 @@ public sealed class NodeAgent
         if (!Lease.Held && (Postmaster.Pid is null || Postmaster.Status is { InRecovery: true }))
         {
             _watchdog.Disarm();
+        }
+    }
+
+    /// <summary>restore_command may hand this node history files up to its leader's timeline (its own without a leader); kept when the DCS is unreachable.</summary>
+    private void SyncTimelineLimit(ClusterView? view, LocalState local)
+    {
+        if (view is null)
+        {
+            return;
+        }
+        var leader = view.Leader?.Name is { } l && l != _node.Name ? view.Members.GetValueOrDefault(l) : null;
+        var limit = leader is { Timeline: > 0 } ? leader.Timeline : local.Timeline;
+        if (limit > 0 && limit != _timelineLimit)
+        {
+            _pg.SetTimelineLimit(limit);
+            _timelineLimit = limit;
         }
     }
 

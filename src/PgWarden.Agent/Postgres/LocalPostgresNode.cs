@@ -84,4 +84,7 @@ public sealed class LocalPostgresNode(AgentContext ctx) : IPostgresNode
     public Task BootstrapAsync(CancellationToken ct) => ClusterBootstrapSql.ApplyAsync(ctx.LocalSuperuser, ctx.Cluster, ctx.Node.Name, ctx.Secrets, ct);
 
     public void ClearConnectionPool() => ctx.LocalSuperuser.Clear();
+
+    public void SetTimelineLimit(long timeline) =>
+        PgWarden.Postgres.Os.DirectoryAccess.WriteOwnedFile(TimelineLimit.PathFor(ctx.Cluster, ctx.Node), timeline + "\n", Node.ServerUser);
 }

@@ -1,6 +1,5 @@
 using System.Text;
 using Npgsql;
-using Npgsql.Replication;
 using PgWarden.Agent.Ha;
 using PgWarden.Core.Config;
 using PgWarden.Core.Ha;
@@ -8,7 +7,12 @@ using PgWarden.Core.Security;
 
 namespace PgWarden.Agent.Postgres;
 
-/// <summary><see cref="IPeerNodes"/> over the network: the replication role for history files, the superuser for positions (SCRAM, passwords from the secrets file, never logged).</summary>
+/// <summary>
+/// <see cref="IPeerNodes"/> over the network, as the cluster's superuser (SCRAM, the password from
+/// the secrets file, never logged). History files are read from the node's pg_wal with
+/// pg_read_binary_file: PostgreSQL keeps them there for good (Npgsql's TIMELINE_HISTORY call fails
+/// on PostgreSQL 15's answer).
+/// </summary>
 public sealed class PeerNodes(ClusterConfig cluster, ClusterSecrets secrets) : IPeerNodes
 {
     public async Task<TimelineHistory> TimelineHistoryAsync(NodeConfig node, long timeline, CancellationToken ct)
@@ -17,27 +21,29 @@ public sealed class PeerNodes(ClusterConfig cluster, ClusterSecrets secrets) : I
         {
             return TimelineHistory.Initial(timeline);
         }
-        var cs = new NpgsqlConnectionStringBuilder
-        {
-            Host = node.Address, Port = node.Port, Username = cluster.Database.ReplicationUser, Password = secrets.ReplicationPassword,
-            Database = "replication", Timeout = 5, ApplicationName = "pgwarden-agent",
-        };
-        await using var conn = new PhysicalReplicationConnection(cs.ConnectionString);
-        await conn.Open(ct);
-        var file = await conn.TimelineHistory((uint)timeline, ct);
-        return TimelineHistory.Parse(timeline, Encoding.UTF8.GetString(file.Content));
+        await using var conn = await OpenAsync(node, ct);
+        await using var cmd = new NpgsqlCommand("SELECT pg_read_binary_file('pg_wal/' || $1)", conn);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = $"{timeline:X8}.history" });
+        var content = (byte[])(await cmd.ExecuteScalarAsync(ct))!;
+        return TimelineHistory.Parse(timeline, Encoding.UTF8.GetString(content));
     }
 
     public async Task<long?> ReceivedPositionAsync(NodeConfig node, CancellationToken ct)
+    {
+        await using var conn = await OpenAsync(node, ct);
+        await using var cmd = new NpgsqlCommand("SELECT pg_last_wal_receive_lsn()::text", conn);
+        return await cmd.ExecuteScalarAsync(ct) is string lsn ? Lsn.Parse(lsn) : null;
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(NodeConfig node, CancellationToken ct)
     {
         var cs = new NpgsqlConnectionStringBuilder
         {
             Host = node.Address, Port = node.Port, Username = cluster.Database.Superuser, Password = secrets.SuperuserPassword,
             Database = "postgres", Timeout = 3, CommandTimeout = 3, Pooling = false, ApplicationName = "pgwarden-agent",
         };
-        await using var conn = new NpgsqlConnection(cs.ConnectionString);
+        var conn = new NpgsqlConnection(cs.ConnectionString);
         await conn.OpenAsync(ct);
-        await using var cmd = new NpgsqlCommand("SELECT pg_last_wal_receive_lsn()::text", conn);
-        return await cmd.ExecuteScalarAsync(ct) is string lsn ? Lsn.Parse(lsn) : null;
+        return conn;
     }
 }

@@ -63,6 +63,10 @@ public static class StatusCommand
         AnsiConsole.MarkupLine($"Cluster [bold]{Markup.Escape(report.Cluster)}[/]: [{color}]{report.Health}[/], primary {Markup.Escape(report.Primary ?? "none")}, " +
             $"leader lease {Markup.Escape(report.Leader ?? "free")}{(report.LeaseRemainingSeconds is { } r ? $" ({r:0.0} s left)" : "")}" +
             (report.Paused ? ", [yellow]failover paused[/]" : ""));
+        if (report.Settings is { } c)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"settings: ttl {c.Ttl} s, loop_wait {c.LoopWait} s, maximum_lag_on_failover {c.MaximumLagOnFailover} bytes, synchronous_mode {(c.SynchronousMode ? "on" : "off")}"));
+        }
         var nodes = new Table().AddColumns("node", "address", "role", "state", "TL", "current/receive LSN", "replay LSN", "lag bytes", "lag s", "slot");
         foreach (var n in report.Nodes)
         {

@@ -39,8 +39,24 @@ public static class UpCommand
                 Console.WriteLine($"created the demo cluster configuration {configPath}");
             }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            if (Daemons.All(cluster, configPath).All(d => d.IsRunning))
+            {
+                // Everything runs: `up` still brings the dynamic settings to the file's values.
+                var changed = await DcsSettingsSync.ApplyAsync(cluster, ct);
+                if (changed.Count == 0)
+                {
+                    throw new PgWardenException(ExitCodes.AlreadyRunning,
+                        $"cluster {cluster.Name} is already up and runs with the file's settings; nothing to do (`pgwarden status` shows its health)");
+                }
+                Console.WriteLine($"cluster {cluster.Name} is already up; applied the changed dcs settings: {string.Join(", ", changed)}");
+                return 0;
+            }
             var started = await StartAsync(cluster, configPath, ct);
             await WaitHealthyAsync(cluster, started, TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
+            if (await DcsSettingsSync.ApplyAsync(cluster, ct) is { Count: > 0 } applied)
+            {
+                Console.WriteLine($"applied the changed dcs settings: {string.Join(", ", applied)}");
+            }
             await MigrateCommand.RunAsync(cluster, Console.WriteLine, ct);
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             WriteConnectionFile(cluster, secrets);

@@ -3,6 +3,7 @@ using PgWarden.Backup.Repository;
 using PgWarden.Backup.Wal;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
 
 namespace PgWarden.Cli.Commands;
 
@@ -26,6 +27,12 @@ public static class WalFetchCommand
     {
         var cluster = ClusterLocator.Load(config, dir);
         var data = Path.GetFullPath(dataDir ?? Environment.CurrentDirectory);
+        if (TimelineLimit.Read(cluster, data) is var limit && TimelineLimit.Refuses(name, limit))
+        {
+            // PostgreSQL logs this; "not archived" keeps the node on the timelines its leader has.
+            Console.Error.WriteLine($"pgwarden wal-fetch: not offering {name}: its timeline is newer than the leader's ({limit})");
+            return ExitCodes.Degraded;
+        }
         var layout = new RepositoryLayout(cluster.Name, ControlFile.SystemIdentifier(data));
         var repository = RepositoryFactory.Open(cluster);
         try

@@ -1,11 +1,16 @@
 using System.Text.Json;
 using Npgsql;
 using PgWarden.Core.Api;
-using PgWarden.Core.Config;
 using PgWarden.Core.Dcs;
+using PgWarden.Core.Config;
 using PgWarden.Core.Ha;
 using PgWarden.Core.Rendering;
 using PgWarden.Core.Security;
+using PgWarden.Core.Errors;
+using PgWarden.Pooler;
+using PgWarden.Postgres.Os;
+using PgWarden.Postgres.Tools;
+using PgWarden.Agent;
 
 namespace PgWarden.Cli.Runtime;
 
@@ -65,7 +70,11 @@ public static class ClusterProbe
         {
             var report = checkPoolers ? await ProbePoolerAsync(cluster, p, secrets, ct) : new PoolerReport(p.Name, p.Address, p.Port, false, null, null, "not checked");
             poolers.Add(report);
-            if (checkPoolers && (!report.Reachable || report.WriteRouteWorks == false || report.ReadRouteWorks == false))
+            if (report.Paused == true)
+            {
+                problems.Add($"{p.Name}: {cluster.Database.Name} is PAUSED in this PgBouncer: new transactions wait (RESUME it; its pooler does after {PoolerService.LeftPausedAfter.TotalSeconds:0} s without a switchover)");
+            }
+            else if (checkPoolers && (!report.Reachable || report.WriteRouteWorks == false || report.ReadRouteWorks == false))
             {
                 problems.Add($"{p.Name}: {report.Error ?? "not reachable"}");
             }
@@ -96,6 +105,11 @@ public static class ClusterProbe
         {
             problems.Add("automatic failover is paused (`pgwarden resume`)");
         }
+        var settings = statuses.Values.Where(s => s is { DcsError: null }).Select(s => s!.EffectiveDcsConfig).FirstOrDefault(c => c is not null);
+        if (settings is not null && DcsConfigRules.Differences(settings, cluster.Dcs.Initial) is { Count: > 0 } drift)
+        {
+            problems.Add($"{Path.GetFileName(cluster.ConfigFile)} sets dcs values the cluster does not run with ({string.Join(", ", drift)}): `pgwarden up` applies them");
+        }
         var scheduled = cluster.Backup is null ? [] : await ScheduledBackupsAsync(client, cluster, statuses, ct);
         foreach (var run in scheduled.Where(r => r.Status == ScheduledBackupRun.Failed))
         {
@@ -106,6 +120,7 @@ public static class ClusterProbe
             leaseUntil is { } u ? Math.Max(0, (u - DateTimeOffset.UtcNow).TotalSeconds) : null, nodes, poolers)
         {
             ScheduledBackups = scheduled,
+            Settings = settings,
         };
     }
 
@@ -154,9 +169,23 @@ public static class ClusterProbe
                 return $"{database} through {p.Name}: {e.Message}";
             }
         }
+        bool? paused = null;
+        try
+        {
+            paused = await new PgBouncerAdmin(cluster, secrets, new ToolRunner(new ProcessLauncher(OsUser.Current()))).IsPausedAsync(p, cluster.Database.Name, ct);
+        }
+        catch (PgWardenException)
+        {
+            // The login checks below say what is wrong with this PgBouncer.
+        }
+        if (paused == true)
+        {
+            // A login through a paused database waits; do not wait for it.
+            return new PoolerReport(p.Name, p.Address, p.Port, true, null, null, "paused") { Paused = true };
+        }
         var write = await Try(cluster.Database.Name);
         var read = await Try(PgBouncerIniRenderer.ReadOnlyAlias(cluster));
-        return new PoolerReport(p.Name, p.Address, p.Port, true, write is null, read is null, write ?? read);
+        return new PoolerReport(p.Name, p.Address, p.Port, true, write is null, read is null, write ?? read) { Paused = paused };
     }
 
     private static bool PortOpen(string address, int port)

@@ -14,6 +14,9 @@ public sealed record ClusterReport(
     IReadOnlyList<NodeReport> Nodes,
     IReadOnlyList<PoolerReport> Poolers)
 {
+    /// <summary>The dynamic settings the cluster runs with (from the DCS, through the agents); null when no agent could say.</summary>
+    public Core.Dcs.DcsConfig? Settings { get; init; }
+
     /// <summary>The last scheduled backup of each kind, as recorded in the DCS (empty without a backup section).</summary>
     public IReadOnlyList<Core.Dcs.ScheduledBackupRun> ScheduledBackups { get; init; } = [];
 }
@@ -36,4 +39,8 @@ public sealed record NodeReport(
     string? SlotName,
     bool? SlotActive);
 
-public sealed record PoolerReport(string Name, string Address, int Port, bool Reachable, bool? WriteRouteWorks, bool? ReadRouteWorks, string? Error);
+public sealed record PoolerReport(string Name, string Address, int Port, bool Reachable, bool? WriteRouteWorks, bool? ReadRouteWorks, string? Error)
+{
+    /// <summary>The app database is PAUSEd in this PgBouncer (new transactions wait); null when not checked.</summary>
+    public bool? Paused { get; init; }
+}
