@@ -236,7 +236,10 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         {
             return [];
         }
-        return Directory.EnumerateDirectories(parent, prefix + "*")
+        // Filter by name, not by the pattern "data.*": .NET matches that pattern Windows-style, and
+        // it would match "data" itself.
+        return Directory.EnumerateDirectories(parent)
+            .Where(d => Path.GetFileName(d).StartsWith(prefix, StringComparison.Ordinal) && Path.GetFileName(d).Length > prefix.Length)
             .Where(d => !d.EndsWith(".cloning", StringComparison.Ordinal))
             .Select(d => new DirectoryInfo(d))
             .OrderByDescending(d => d.CreationTimeUtc).ThenByDescending(d => d.Name, StringComparer.Ordinal)
@@ -244,12 +247,17 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
             .ToList();
     }
 
-    /// <summary>Deletes the set-aside copies beyond the newest <paramref name="keep"/>; returns their paths.</summary>
+    /// <summary>Deletes the set-aside copies beyond the newest <paramref name="keep"/>; returns their paths. Never the data directory.</summary>
     public IReadOnlyList<string> PruneAsideCopies(int keep)
     {
         var removed = new List<string>();
+        var data = Path.TrimEndingDirectorySeparator(Path.GetFullPath(DataDir));
         foreach (var (path, _) in AsideCopies().Skip(keep))
         {
+            if (Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)) == data)
+            {
+                throw new InvalidOperationException($"refusing to delete the data directory {path} as a set-aside copy");
+            }
             Directory.Delete(path, recursive: true);
             removed.Add(path);
         }

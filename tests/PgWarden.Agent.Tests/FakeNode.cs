@@ -46,7 +46,10 @@ public sealed class FakeNode(string name) : IPostgresNode
 
     public string? Upstream { get; private set; }
 
-    public string? WalReceiver => Running && InRecovery && Upstream is not null ? "streaming" : null;
+    /// <summary>The WAL receiver cannot stream (a diverged replica keeps retrying, never streaming).</summary>
+    public bool StreamingFails { get; set; }
+
+    public string? WalReceiver => Running && InRecovery && Upstream is not null ? (StreamingFails ? "waiting" : "streaming") : null;
 
     public bool Running => _postmaster is { HasExited: false };
 

@@ -44,10 +44,10 @@ public sealed class FenceWatchdogTests
     {
         var (input, killed, run) = Start();
         input.Send($"watch {Environment.ProcessId}");
-        input.Send($"arm {Ms(150)}");
-        await Task.Delay(50);
-        Assert.Empty(killed);
+        var armed = Stopwatch.StartNew();
+        input.Send($"arm {Ms(1000)}");
         await AgentHarness.EventuallyAsync(() => !killed.IsEmpty, "the fence");
+        Assert.InRange(armed.ElapsedMilliseconds, 900, 5000);
         Assert.Equal([Environment.ProcessId], killed);
         input.End();
         Assert.Equal(0, await run);
@@ -58,13 +58,12 @@ public sealed class FenceWatchdogTests
     {
         var (input, killed, run) = Start();
         input.Send($"watch {Environment.ProcessId}");
-        input.Send($"arm {Ms(150)}");
-        await Task.Delay(80);
-        input.Send($"arm {Ms(300)}");
-        await Task.Delay(150);
+        input.Send($"arm {Ms(1000)}");
+        input.Send($"arm {Ms(2500)}");
+        await Task.Delay(1500);
         Assert.Empty(killed);
         input.Send("disarm");
-        await Task.Delay(300);
+        await Task.Delay(1500);
         Assert.Empty(killed);
         input.End();
         await run;

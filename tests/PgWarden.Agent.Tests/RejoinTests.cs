@@ -13,6 +13,7 @@ public sealed class RejoinTests
     {
         var h = new AgentHarness("pg3");
         h.Node.AsStandby(SwitchPoint + 0x1000);
+        h.Node.StreamingFails = true;
         h.Dcs.ForceLeader("pg2", TimeSpan.FromMinutes(5));
         h.Member("pg2", NodeRole.Primary, 0x3100000, timeline: 2);
         h.Peers.Histories[("pg2", 2)] = TimelineHistory.Parse(2, $"1\t{Lsn.Format(SwitchPoint)}\tno recovery target specified\n");
@@ -29,6 +30,19 @@ public sealed class RejoinTests
         Assert.Contains("rewind pg2", actions);
         Assert.Contains("start replica of pg2", actions);
         Assert.Empty(h.Node.Aside);
+    }
+
+    [Fact]
+    public async Task AReplicaThatStreamsFromTheLeaderIsNeverRewound()
+    {
+        // Its restartpoint may still show the old timeline while it replays the new one past the switch point.
+        var h = await DivergedReplicaAsync();
+        h.Node.StreamingFails = false;
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.IsNotType<HaDecision.Rejoin>(await h.CycleAsync());
+        }
+        Assert.DoesNotContain("rewind pg2", h.Node.TakeActions());
     }
 
     [Fact]

@@ -47,10 +47,10 @@ public sealed class SwitchoverTests
     }
 
     [Fact]
-    public async Task AStalledTargetLeavesTheOldLeaderInChargeAtTheDeadline()
+    public async Task ATargetThatStallsAfterTheCleanStopLeavesTheOldLeaderInChargeAtTheDeadline()
     {
         var h = await LeaderWithRequestAsync(deadlineSeconds: 5);
-        h.Peers.Received["pg2"] = 0x3000000 - 1; // its WAL receiver froze just behind
+        h.Peers.Received["pg2"] = 0x3000000; // caught up, then its WAL receiver froze before the shutdown checkpoint
         Assert.IsType<HaDecision.HandOver>(await h.CycleAsync(waitForAction: false));
         // The loop keeps renewing the lease until the request's deadline passes.
         for (var i = 0; i < 6; i++)
@@ -70,10 +70,10 @@ public sealed class SwitchoverTests
     }
 
     [Fact]
-    public async Task ATargetTooFarBehindIsNotHandedOverToAndThePrimaryKeepsRunning()
+    public async Task AStalledTargetIsNotHandedOverToAndThePrimaryKeepsRunning()
     {
         var h = await LeaderWithRequestAsync(deadlineSeconds: 3);
-        h.Peers.Received["pg2"] = 0x1000000;
+        h.Peers.Received["pg2"] = 0x3000000 - 78 * 1024; // a frozen WAL receiver, well inside maximum_lag_on_failover
         Assert.IsType<HaDecision.HandOver>(await h.CycleAsync(waitForAction: false));
         for (var i = 0; i < 4; i++)
         {

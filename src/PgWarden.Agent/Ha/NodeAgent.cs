@@ -34,6 +34,11 @@ public sealed class NodeAgent
     private string? _lastReason;
     private long _timelineLimit;
     private int _cycle;
+    private (int Pid, long Timeline) _replicaTimeline;
+    private long? _notStreamingSince;
+
+    /// <summary>A running replica is checked for divergence only after it has not streamed for this long (one that streams is fine by definition).</summary>
+    public static readonly TimeSpan DivergenceCheckAfter = TimeSpan.FromSeconds(5);
 
     public NodeAgent(ClusterConfig cluster, NodeConfig node, IDcs dcs, IPostgresNode pg, IPeerNodes peers, IWatchdog watchdog, TimeProvider clock, NodeState state, AgentEvents events)
     {
@@ -165,7 +170,7 @@ public sealed class NodeAgent
         {
             _data = status.InRecovery ? LocalDataState.Standby : LocalDataState.Primary;
             role = status.InRecovery ? NodeRole.Replica : NodeRole.Primary;
-            timeline = status.Timeline;
+            timeline = status.InRecovery ? ReplicaTimeline(status) : status.Timeline;
             position = status.InRecovery
                 ? Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
                 : Lsn.ParseOrNull(status.CurrentLsn);
@@ -211,11 +216,38 @@ public sealed class NodeAgent
         };
     }
 
+    /// <summary>
+    /// A replica's timeline: the newest it was seen on since its postmaster started — its last
+    /// restartpoint's, or the one its WAL receiver received. A replica that replayed into the leader's
+    /// timeline but stopped receiving (and made no restartpoint since) would otherwise look as if it
+    /// were still on the old one.
+    /// </summary>
+    private long ReplicaTimeline(PgWarden.Postgres.Sql.NodeStatusReader.Snapshot status)
+    {
+        var pid = Postmaster.Pid ?? 0;
+        _replicaTimeline = _replicaTimeline.Pid == pid ? (pid, Math.Max(_replicaTimeline.Timeline, status.Timeline)) : (pid, status.Timeline);
+        return _replicaTimeline.Timeline;
+    }
+
     private bool? Diverged(MemberInfo leader, PgWarden.Postgres.Sql.NodeStatusReader.Snapshot? status, long timeline, bool clean)
     {
         if (leader is not { PostgresRunning: true, Role: NodeRole.Primary })
         {
             return null;
+        }
+        if (status is { InRecovery: true })
+        {
+            // A replica that streams has not diverged; one that has not streamed for a while is checked.
+            if (status.WalReceiverStatus == "streaming")
+            {
+                _notStreamingSince = null;
+                return false;
+            }
+            _notStreamingSince ??= _clock.GetTimestamp();
+            if (_clock.GetElapsedTime(_notStreamingSince.Value) < DivergenceCheckAfter)
+            {
+                return null;
+            }
         }
         var position = status is { InRecovery: true } ? Lsn.ParseOrNull(status.ReplayLsn) : clean ? _control?.CheckpointLsn : null;
         var diverged = _divergence.Diverged(_cluster.Node(leader.Name), leader.Timeline, timeline, position);
@@ -270,7 +302,7 @@ public sealed class NodeAgent
                 break;
             case HaDecision.HandOver h:
                 var deadline = view!.Failover!.ExpiresAt;
-                Start($"handing over to {h.Target}", c => Roles.HandOverAsync(h.Target, deadline, Config.MaximumLagOnFailover, c), ct);
+                Start($"handing over to {h.Target}", c => Roles.HandOverAsync(h.Target, deadline, c), ct);
                 break;
             case HaDecision.StartReplica s:
                 if (Postmaster.MayStartReplicaNow)

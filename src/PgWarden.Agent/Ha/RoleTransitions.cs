@@ -30,6 +30,9 @@ public sealed class RoleTransitions(
     /// <summary>How long a replica may take to accept connections (crash recovery of a large data directory included).</summary>
     public static readonly TimeSpan ReplicaStartTimeout = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long a switchover target may take to receive the primary's WAL as of the request before the switchover is dropped (the primary still running).</summary>
+    public static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(10);
+
     /// <summary>pg_rewind attempts that fail transiently (unreachable source) before the node is re-cloned instead.</summary>
     public const int RewindAttempts = 5;
 
@@ -186,28 +189,29 @@ public sealed class RoleTransitions(
 
     /// <summary>
     /// Switchover from this leader (the lease stays held, and renewed by the loop, throughout):
-    /// wait until the target streams close behind, checkpoint, stop cleanly, and release the lease
+    /// wait until the target has this primary's WAL as of the request (else drop the request with the
+    /// primary untouched), checkpoint, stop cleanly, and release the lease
     /// only once the target has received the shutdown checkpoint — every WAL record this primary
     /// wrote. If that does not happen by <paramref name="deadline"/> (wall clock), the request is
     /// dropped and this node starts again as primary: a switchover that cannot complete leaves a primary.
     /// </summary>
-    public async Task HandOverAsync(string target, DateTimeOffset deadline, long maximumLag, CancellationToken ct)
+    public async Task HandOverAsync(string target, DateTimeOffset deadline, CancellationToken ct)
     {
         var targetNode = cluster.Node(target);
         var stopBy = clock.GetTimestamp() + (long)(Math.Max(1, (deadline - clock.GetUtcNow()).TotalSeconds) * clock.TimestampFrequency);
         TimeSpan Left() => TimeSpan.FromSeconds(Math.Max(0, (stopBy - clock.GetTimestamp()) / (double)clock.TimestampFrequency));
 
-        // 1. The target must be close enough that the clean shutdown does not wait long for it.
-        var caughtUp = await WaitForAsync(async () =>
-        {
-            await postmaster.RefreshAsync(ct);
-            var current = Lsn.ParseOrNull(postmaster.Status?.CurrentLsn);
-            var received = await peers.ReceivedPositionAsync(targetNode, ct);
-            return current is not null && received is not null && current - received <= maximumLag;
-        }, Left, ct);
+        // 1. The target must have received everything this primary had written when the request
+        //    arrived (new transactions wait in PgBouncer): a healthy replica does within milliseconds,
+        //    one whose WAL receiver stalls never does — and then the primary is not stopped at all.
+        await postmaster.RefreshAsync(ct);
+        var snapshot = Lsn.ParseOrNull(postmaster.Status?.CurrentLsn);
+        var catchUpBy = clock.GetTimestamp() + (long)(Math.Min(Left().TotalSeconds, CatchUpLimit.TotalSeconds) * clock.TimestampFrequency);
+        var caughtUp = snapshot is not null && await WaitForAsync(async () => await peers.ReceivedPositionAsync(targetNode, ct) >= snapshot,
+            () => TimeSpan.FromSeconds(Math.Max(0, (catchUpBy - clock.GetTimestamp()) / (double)clock.TimestampFrequency)), ct);
         if (!caughtUp)
         {
-            await AbandonHandOverAsync(target, $"{target} did not stream within maximum_lag_on_failover of this primary", restart: false, ct);
+            await AbandonHandOverAsync(target, $"{target} did not receive this primary's WAL up to {Lsn.Format(snapshot ?? 0)} within {CatchUpLimit.TotalSeconds:0} s (its WAL receiver is stalled or too far behind)", restart: false, ct);
             return;
         }
         // 2. A checkpoint now leaves the shutdown checkpoint little to write (PgBouncers hold new transactions meanwhile).

@@ -42,7 +42,7 @@ public static class FailoverCommand
             var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
             if (!done)
             {
-                throw new PgWardenException(ExitCodes.Timeout, $"the failover to {target} did not complete within {seconds} s and was dropped; {LeadershipChange.Outcome(last)}");
+                throw new PgWardenException(ExitCodes.Timeout, $"the failover to {target} did not complete and was dropped; {LeadershipChange.Outcome(last)}");
             }
             Console.WriteLine($"{target} is the primary");
             return 0;

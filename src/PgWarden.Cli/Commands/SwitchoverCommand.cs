@@ -72,7 +72,7 @@ public static class SwitchoverCommand
                 var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
                 if (!done)
                 {
-                    throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete within {seconds} s and was dropped; {LeadershipChange.Outcome(last)}");
+                    throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
                 }
                 var address = cluster.Node(target).Address;
                 foreach (var pooler in cluster.Poolers)

@@ -6,11 +6,16 @@ namespace PgWarden.Cli.Runtime;
 /// <summary>Follows a requested switchover or failover from the outside (the agents' GET /cluster).</summary>
 public static class LeadershipChange
 {
-    /// <summary>Waits until <paramref name="target"/> holds the lease and runs as primary; the last view seen when the time is up.</summary>
+    /// <summary>
+    /// Waits until <paramref name="target"/> holds the lease and runs as primary; gives up at the
+    /// timeout, or as soon as the agents dropped the request (it left the DCS without the target leading).
+    /// Returns the last view seen.
+    /// </summary>
     public static async Task<(bool Done, ClusterView? Last)> WaitForLeaderAsync(AgentApiClient api, string target, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
         ClusterView? last = null;
+        var seenRequest = false;
         while (true)
         {
             try
@@ -19,6 +24,11 @@ public static class LeadershipChange
                 if (last.Leader?.Name == target && last.Members.TryGetValue(target, out var m) && m is { PostgresRunning: true, Role: NodeRole.Primary })
                 {
                     return (true, last);
+                }
+                seenRequest |= last.Failover?.To == target;
+                if (seenRequest && last.Failover is null && last.Leader?.Name is { } other && other != target)
+                {
+                    return (false, last);
                 }
             }
             catch (Core.Errors.PgWardenException)

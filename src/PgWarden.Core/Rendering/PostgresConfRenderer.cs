@@ -52,6 +52,7 @@ public static class PostgresConfRenderer
         Set("wal_log_hints", "on", "needed by pg_rewind when a former primary rejoins");
         Set("hot_standby", "on");
         Set("hot_standby_feedback", "on");
+        Set("wal_retrieve_retry_interval", "1s", "a replica retries its primary (or the archive) every second, not every 5 s, after a failover");
         if (ctx.Upstream is { } up)
         {
             var conninfo = $"host={ConfValue.Conninfo(up.Address)} port={up.Port} " +

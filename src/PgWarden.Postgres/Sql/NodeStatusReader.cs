@@ -45,8 +45,19 @@ public static class NodeStatusReader
         string? pauseState;
         await using (var cmd = new NpgsqlCommand("""
             SELECT pg_is_in_recovery(),
-                   CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())::bigint
-                        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END,
+                   CASE WHEN NOT pg_is_in_recovery() THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint
+                        -- A replica: the newest of its restartpoint's timeline, the one it receives, and the
+                        -- newest timeline with a WAL file for the segment it replays (PostgreSQL 15 has no
+                        -- function for the replay timeline; a replica stuck on an old timeline never gets one).
+                        ELSE GREATEST((SELECT timeline_id FROM pg_control_checkpoint())::bigint,
+                                      (SELECT max(('x' || substr(f.name, 1, 8))::bit(32)::bigint)
+                                         FROM pg_ls_waldir() f,
+                                              (SELECT floor(pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0') / s.size) AS segno,
+                                                      4294967296 / s.size AS per_log
+                                                 FROM (SELECT setting::numeric AS size FROM pg_settings WHERE name = 'wal_segment_size') s) r
+                                        WHERE f.name ~ '^[0-9A-F]{24}$'
+                                          AND substr(f.name, 9) = lpad(upper(to_hex(floor(r.segno / r.per_log)::bigint)), 8, '0')
+                                                               || lpad(upper(to_hex((r.segno % r.per_log)::bigint)), 8, '0'))) END,
                    CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END,
                    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text END,
                    CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,

@@ -15,7 +15,8 @@ public sealed partial class TestCluster : IAsyncDisposable
     public const int PgPort = 5532;
     public const int ApiPort = 8008;
 
-    public TestCluster(int subnet, int nodes = 3, string? extraYaml = null, int poolerHost = 1)
+    /// <param name="nodeOptions">Extra keys for node N's entry (e.g. <c>nofailover: true</c>), or null.</param>
+    public TestCluster(int subnet, int nodes = 3, string? extraYaml = null, int poolerHost = 1, Func<int, string?>? nodeOptions = null)
     {
         PoolerHost = poolerHost;
         Subnet = subnet;
@@ -23,7 +24,7 @@ public sealed partial class TestCluster : IAsyncDisposable
         Directory.CreateDirectory(Dir);
         File.SetUnixFileMode(Dir, (UnixFileMode)0b111_101_101);
         NodeCount = nodes;
-        File.WriteAllText(ConfigFile, Yaml(subnet, nodes, extraYaml, poolerHost));
+        File.WriteAllText(ConfigFile, Yaml(subnet, nodes, extraYaml, poolerHost, nodeOptions));
     }
 
     public int Subnet { get; }
@@ -42,7 +43,7 @@ public sealed partial class TestCluster : IAsyncDisposable
 
     public int PoolerPort(int pooler) => 6431 + pooler;
 
-    public static string Yaml(int subnet, int nodes, string? extraYaml = null, int poolerHost = 1)
+    public static string Yaml(int subnet, int nodes, string? extraYaml = null, int poolerHost = 1, Func<int, string?>? nodeOptions = null)
     {
         var lines = new List<string>
         {
@@ -56,7 +57,8 @@ public sealed partial class TestCluster : IAsyncDisposable
         };
         for (var i = 1; i <= nodes; i++)
         {
-            lines.Add($"  - {{ name: pg{i}, address: 127.0.{subnet}.{i}, port: {PgPort}, api_port: {ApiPort} }}");
+            var options = nodeOptions?.Invoke(i) is { } o ? ", " + o : "";
+            lines.Add($"  - {{ name: pg{i}, address: 127.0.{subnet}.{i}, port: {PgPort}, api_port: {ApiPort}{options} }}");
         }
         lines.Add("poolers:");
         lines.Add($"  - {{ name: pgb1, address: 127.0.{subnet}.{poolerHost}, port: 6432 }}");
@@ -163,6 +165,82 @@ public sealed partial class TestCluster : IAsyncDisposable
             files.Add(Path.Combine(Dir, "poolers", p, "run", "pgbouncer.pid"));
         }
         return files.Select(ReadPid).OfType<int>();
+    }
+
+    /// <summary>Starts one node's agent alone (as `up` would, detached, logging to logs/agent-pgN.log); returns its PID.</summary>
+    public int StartAgent(int node)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec setsid \"$0\" \"$@\" </dev/null >>\"$PGWARDEN_DAEMON_LOG\" 2>&1");
+        psi.ArgumentList.Add(PgWardenCli.Binary);
+        foreach (var a in new[] { "agent", "--config", ConfigFile, "--node", NodeName(node) })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["PGWARDEN_DAEMON_LOG"] = Path.Combine(Dir, "logs", $"agent-{NodeName(node)}.log");
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        return p.Id;
+    }
+
+    /// <summary>GET an agent API path; the status code and the body.</summary>
+    public async Task<(int Status, string Body)> ApiGetAsync(int node, string path)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var response = await http.GetAsync($"http://{Address(node)}:{ApiPort}{path}");
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The leader the DCS names, as any reachable agent reports it (null: none).</summary>
+    public async Task<string?> LeaderAsync()
+    {
+        for (var node = 1; node <= NodeCount; node++)
+        {
+            try
+            {
+                var (status, body) = await ApiGetAsync(node, "/cluster");
+                if (status == 200)
+                {
+                    var leader = JsonDocument.Parse(body).RootElement.GetProperty("leader");
+                    return leader.ValueKind == JsonValueKind.String ? leader.GetString() : null;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+        }
+        throw new InvalidOperationException("no agent answered GET /cluster");
+    }
+
+    /// <summary>The PIDs of a node's postmaster children whose command line contains <paramref name="title"/> (e.g. "walreceiver").</summary>
+    public IReadOnlyList<int> ServerProcesses(int node, string title)
+    {
+        var postmaster = PostmasterPid(node);
+        if (postmaster is null)
+        {
+            return [];
+        }
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var ppid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+                if (ppid == postmaster && File.ReadAllText($"/proc/{pid}/cmdline").Contains(title, StringComparison.Ordinal))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+            }
+        }
+        return found;
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]

@@ -14,6 +14,7 @@ public sealed class WriteProbe : IAsyncDisposable
     private readonly TestCluster _cluster;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<(int Id, TimeSpan At)> _acked = new();
+    private readonly ConcurrentDictionary<int, TimeSpan> _started = new();
     private readonly ConcurrentQueue<(TimeSpan At, string Error)> _failures = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Task? _loop;
@@ -28,6 +29,9 @@ public sealed class WriteProbe : IAsyncDisposable
     public IReadOnlyCollection<(TimeSpan At, string Error)> Failures => _failures;
 
     public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>The probe's clock, to share with a <see cref="FenceProbe"/>.</summary>
+    public Stopwatch Clock => _clock;
 
     public async Task StartAsync()
     {
@@ -47,6 +51,7 @@ public sealed class WriteProbe : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             id++;
+            _started[id] = _clock.Elapsed;
             try
             {
                 await using var conn = new NpgsqlConnection(cs.ConnectionString);
@@ -79,7 +84,20 @@ public sealed class WriteProbe : IAsyncDisposable
         return recovered == TimeSpan.MaxValue ? TimeSpan.MaxValue : recovered - firstFailure;
     }
 
-    /// <summary>Waits until a write after <paramref name="from"/> succeeded later than every failure since then.</summary>
+    /// <summary>Waits until a write that <em>started</em> after <paramref name="from"/> was acknowledged (one already in flight at the fault says nothing).</summary>
+    public async Task WaitForWriteStartedAfterAsync(TimeSpan from, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!_acked.Any(a => _started.TryGetValue(a.Id, out var s) && s > from))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no write started after {from.TotalSeconds:0.00} s was acknowledged within {timeout.TotalSeconds:0} s; last errors: {string.Join(" | ", _failures.TakeLast(3).Select(f => f.Error))}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>The longest time between two acknowledged writes after <paramref name="from"/>: a write that waited counts too.</summary>
     public TimeSpan LongestGapAfter(TimeSpan from)
     {
@@ -87,6 +105,7 @@ public sealed class WriteProbe : IAsyncDisposable
         return times.Zip(times.Skip(1), (a, b) => b - a).DefaultIfEmpty(TimeSpan.Zero).Max();
     }
 
+    /// <summary>Waits until a write after <paramref name="from"/> succeeded later than every failure since then.</summary>
     public async Task WaitForSuccessAfterAsync(TimeSpan from, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
