@@ -29,10 +29,13 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
             ctx.Postgres.WritePassFile(ctx.Secrets);
             await StopOrphanedServerAsync(stoppingToken);
             await ForgetOldLeadershipAfterRestoreAsync(stoppingToken);
+            using var systemd = SystemdNotifier.FromEnvironment();
+            systemd.Ready();
             while (!stoppingToken.IsCancellationRequested)
             {
                 var clock = Stopwatch.StartNew();
                 await agent.RunCycleAsync(stoppingToken);
+                systemd.WatchdogPing();
                 metrics.LoopTook(clock.Elapsed);
                 var period = agent.LeadershipChanging ? TimeSpan.FromMilliseconds(200) : agent.LoopWait;
                 var wait = period - clock.Elapsed;

@@ -39,6 +39,17 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task AnAsynchronousFailoverRecordsTheWalItDidNotReceive()
+    {
+        var h = await StreamingReplicaAsync(position: 0x3000000);
+        await h.Dcs.PublishLeaderPositionAsync(new LeaderOptime(1, 0x3000000 + 4096), CancellationToken.None);
+        h.Dcs.ForceLeader(null, TimeSpan.Zero);
+        await h.CycleUntilAsync(x => x is HaDecision.AcquireAndPromote);
+        Assert.Contains("up to 4096 bytes of WAL the last leader recorded never reached this node", h.Dcs.History.Single().Reason);
+        Assert.Contains(h.Events.Failures, f => f.Contains("4096 bytes"));
+    }
+
+    [Fact]
     public async Task AStaleNodeStartedAloneNeverTakesTheLease()
     {
         // Fault 2: A crashed, B promoted (timeline 2) and acknowledged writes, then B and C crashed; A starts alone.

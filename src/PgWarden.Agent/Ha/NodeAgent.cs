@@ -279,7 +279,8 @@ public sealed class NodeAgent
                 if (Lease.Held || await AcquireAsync(ct))
                 {
                     var request = view?.Failover;
-                    Start("promoting", c => Roles.PromoteAsync(request, c), ct);
+                    var optime = view?.Optime;
+                    Start("promoting", c => Roles.PromoteAsync(request, optime, c), ct);
                 }
                 break;
             case HaDecision.AcquireAndLead:

@@ -126,7 +126,8 @@ public sealed class RoleTransitions(
     /// replica pointed at the new primary meets "replication slot does not exist", promotes, records
     /// the new timeline in the DCS history and clears the request it carried out.
     /// </summary>
-    public async Task PromoteAsync(FailoverRequest? request, CancellationToken ct)
+    /// <param name="lastLeader">The old leader's last recorded position: in asynchronous mode, what this node had not received is reported as lost.</param>
+    public async Task PromoteAsync(FailoverRequest? request, LeaderOptime? lastLeader, CancellationToken ct)
     {
         var before = postmaster.Status;
         var switchPosition = Math.Max(Lsn.ParseOrNull(before?.ReceiveLsn) ?? 0, Lsn.ParseOrNull(before?.ReplayLsn) ?? 0);
@@ -138,6 +139,12 @@ public sealed class RoleTransitions(
         SlotsReady = true;
         var timeline = postmaster.Status?.Timeline ?? (before?.Timeline ?? 0) + 1;
         var reason = request is not null ? $"{request.Describe()} requested" : "failover: the leader lease was free";
+        if (request?.Kind != FailoverKind.Switchover && lastLeader is { } optime && optime.Timeline == (before?.Timeline ?? 0) && optime.Position > switchPosition)
+        {
+            // Asynchronous replication: WAL the old leader wrote (and may have acknowledged) that never arrived here.
+            reason += $"; up to {optime.Position - switchPosition} bytes of WAL the last leader recorded never reached this node";
+            events.Failed($"promoting with up to {optime.Position - switchPosition} bytes of the last leader's WAL missing (asynchronous replication; at most maximum_lag_on_failover)");
+        }
         events.Promoted();
         events.Decided($"promoted to primary on timeline {timeline} ({reason})");
         await dcs.AppendHistoryAsync(new TimelineHistoryEntry(timeline, switchPosition, self.Name, reason, clock.GetUtcNow()), ct);

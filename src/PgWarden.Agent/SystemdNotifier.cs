@@ -1,0 +1,57 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace PgWarden.Agent;
+
+/// <summary>
+/// systemd's notify protocol (sd_notify(3)), for an agent run as a <c>Type=notify</c> unit with
+/// <c>WatchdogSec=</c>: READY=1 once the HA loop runs, WATCHDOG=1 after every completed cycle. If
+/// the loop stalls, systemd kills the unit — with <c>KillMode=control-group</c> the node's
+/// PostgreSQL too — a backstop behind the fence watchdog process (docs/ha-safety.md). Without
+/// NOTIFY_SOCKET in the environment every call does nothing.
+/// </summary>
+public sealed class SystemdNotifier : IDisposable
+{
+    private readonly Socket? _socket;
+    private readonly UnixDomainSocketEndPoint? _endpoint;
+
+    public SystemdNotifier(string? notifySocket)
+    {
+        if (string.IsNullOrEmpty(notifySocket))
+        {
+            return;
+        }
+        // An abstract socket is named with a leading '@', which stands for a NUL byte.
+        _endpoint = new UnixDomainSocketEndPoint(notifySocket[0] == '@' ? "\0" + notifySocket[1..] : notifySocket);
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+    }
+
+    /// <summary>From the environment systemd sets for the unit.</summary>
+    public static SystemdNotifier FromEnvironment() => new(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"));
+
+    public bool Enabled => _socket is not null;
+
+    public void Ready() => Send("READY=1");
+
+    public void WatchdogPing() => Send("WATCHDOG=1");
+
+    public void Stopping() => Send("STOPPING=1");
+
+    private void Send(string message)
+    {
+        if (_socket is null)
+        {
+            return;
+        }
+        try
+        {
+            _socket.SendTo(Encoding.UTF8.GetBytes(message), _endpoint!);
+        }
+        catch (SocketException)
+        {
+            // systemd went away: nothing to notify.
+        }
+    }
+
+    public void Dispose() => _socket?.Dispose();
+}
