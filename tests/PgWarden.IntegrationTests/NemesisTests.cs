@@ -51,7 +51,16 @@ public sealed class NemesisTests(ITestOutputHelper output)
         // (c) Convergence once the faults stop: anything killed is started again.
         var healed = probe.Now;
         await cluster.RunAsync("up", "--timeout", "60");
-        var primary = await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
+        int primary;
+        try
+        {
+            primary = await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine($"did not converge (seed {seed}); the agents' last log lines:\n{cluster.Logs(40)}");
+            throw;
+        }
         var converged = probe.Now - healed;
         await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
         // (d) No pooler left paused.

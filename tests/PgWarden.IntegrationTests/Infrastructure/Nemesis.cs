@@ -255,7 +255,7 @@ public sealed class Nemesis(TestCluster cluster, int seed, Action<string> log)
     {
         if (Environment.GetEnvironmentVariable("PGWARDEN_NEMESIS_REPORT") is { Length: > 0 } file)
         {
-            File.AppendAllText(file, line + "\n", Encoding.UTF8);
+            File.AppendAllText(file, line + "\n", new UTF8Encoding(false));
         }
     }
 }

@@ -80,11 +80,12 @@ public sealed partial class TestCluster : IAsyncDisposable
         return result;
     }
 
-    public string Logs()
+    /// <summary>The last <paramref name="lines"/> lines of every daemon's log.</summary>
+    public string Logs(int lines = 15)
     {
         var logs = Path.Combine(Dir, "logs");
         return Directory.Exists(logs)
-            ? string.Join('\n', Directory.GetFiles(logs).Select(f => $"--- {Path.GetFileName(f)} ---\n{string.Join('\n', File.ReadLines(f).TakeLast(15))}"))
+            ? string.Join('\n', Directory.GetFiles(logs).Select(f => $"--- {Path.GetFileName(f)} ---\n{string.Join('\n', File.ReadLines(f).TakeLast(lines))}"))
             : "(no logs)";
     }
 
