@@ -25,70 +25,97 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
 {
     public sealed record Result(int Port, string SocketDir, string Summary, bool Running);
 
-    public async Task<Result> RestoreAsync(BackupManifest backup, RecoveryTarget target, string dir, int? port, bool keepRunning, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// Restores <paramref name="backup"/> into <paramref name="dir"/> (empty or new) and recovers it to
+    /// <paramref name="target"/>. A failure or an interrupt removes what it wrote and stops the server
+    /// it started; see <see cref="RestoreTargetDirectory"/> for a restore that was killed.
+    /// </summary>
+    /// <param name="timeout">How long recovery may take.</param>
+    public async Task<Result> RestoreAsync(BackupManifest backup, RecoveryTarget target, string dir, int? port, bool keepRunning, TimeSpan timeout, RestoreOptions options, CancellationToken ct)
     {
         var full = Path.GetFullPath(dir);
-        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
-        {
-            throw new PgWardenException(ExitCodes.UnsafeRefused, $"restore directory {full} is not empty; refusing to restore into it (choose a new or empty directory)");
-        }
-        if (File.Exists(full))
-        {
-            throw new PgWardenException(ExitCodes.UnsafeRefused, $"{full} is a file, not a directory");
-        }
         CheckTarget(backup, target);
+        var placement = TablespacePlacement.Plan(backup, options);
+        var directories = new RestoreTargetDirectory([full, .. placement.Values.OfType<string>()]);
+        await directories.PrepareAsync(options.Force, d => ScratchStopAsync(d), output);
         output($"restoring backup {backup.Id} ({backup.StartTime:yyyy-MM-dd HH:mm:ss}Z, {Progress.Mb(backup.Size)}) into {full}, recovering to {target.Describe()}");
-        await UnpackAsync(backup, full, ct);
-        var result = await RecoverAsync(target, full, port, timeout, ct);
-        if (!keepRunning)
+        Result result;
+        try
         {
-            await StopAsync(full, ct);
-            RemoveIfEmpty(result.SocketDir);
-            output($"  stopped; start it with: pg_ctl -D {full} start (as {launcher.ServerUser.Name})");
+            DirectoryAccess.EnsureTraversable(full, launcher.ServerUser);
+            DirectoryAccess.CreatePrivate(full, launcher.ServerUser);
+            directories.Mark();
+            await UnpackAsync(backup, full, placement, ct);
+            var placeholders = options.ReservedTimelines.Select(t => Path.Combine(full, "pg_wal", $"{t:X8}.history")).ToList();
+            foreach (var file in placeholders)
+            {
+                File.WriteAllText(file, "# placeholder written by pgwarden restore: this timeline has archived WAL but no history file, so a promotion must not reuse its number\n");
+            }
+            ChownTree(Path.Combine(full, "pg_wal"), launcher.ServerUser);
+            result = await RecoverAsync(target, full, port, timeout, ct);
+            if (!keepRunning)
+            {
+                await StopAsync(full, CancellationToken.None);
+                RemoveIfEmpty(result.SocketDir);
+                placeholders.ForEach(File.Delete);
+            }
         }
-        else
+        catch (Exception)
         {
-            output($"  left running on 127.0.0.1:{result.Port}; stop it with: pg_ctl -D {full} stop (as {launcher.ServerUser.Name})");
+            await ScratchStopAsync(full);
+            directories.Discard(output);
+            output($"  removed the incomplete restore from {full}" + (File.Exists(full + ".log") ? $" (server log: {full}.log)" : ""));
+            throw;
         }
+        directories.Complete();
+        output(keepRunning
+            ? $"  left running on 127.0.0.1:{result.Port}; stop it with: pg_ctl -D {full} stop (as {launcher.ServerUser.Name})"
+            : $"  stopped; start it with: pg_ctl -D {full} start (as {launcher.ServerUser.Name})");
         return result with { Running = keepRunning };
     }
 
+    /// <summary>Stops a PostgreSQL running in <paramref name="dir"/> (a failed or interrupted restore's), never throwing.</summary>
+    private Task ScratchStopAsync(string dir) => Verify.ScratchServer.StopAsync(tools, bin, dir, output);
+
     /// <summary>
-    /// Unpacks every file of a physical backup into <paramref name="full"/> (an empty or new
-    /// directory, made private to the server user), verifying both checksums; on any failure the
-    /// directory is emptied again.
+    /// Unpacks every file of a physical backup into <paramref name="full"/> (an empty or new directory,
+    /// made private to the server user), verifying both checksums: base.tar, each tablespace's tar into
+    /// its place (<paramref name="placement"/>: a directory, or null for pg_tblspc/&lt;oid&gt; inside
+    /// <paramref name="full"/>), backup_manifest. On failure the caller empties the directories.
     /// </summary>
-    public async Task UnpackAsync(BackupManifest backup, string full, CancellationToken ct)
+    public async Task UnpackAsync(BackupManifest backup, string full, IReadOnlyDictionary<uint, string?> placement, CancellationToken ct)
     {
         var user = launcher.ServerUser;
         DirectoryAccess.EnsureTraversable(full, user);
         DirectoryAccess.CreatePrivate(full, user);
         var layout = new RepositoryLayout(backup.Cluster, backup.SystemId);
-        try
+        foreach (var file in backup.Files)
         {
-            foreach (var file in backup.Files)
+            var progress = Progress.For($"  unpacking {file.Name}", file.StoredSize, output);
+            var tablespace = backup.Tablespaces.FirstOrDefault(t => t.FileName == file.Name);
+            var into = tablespace is null ? full : placement.GetValueOrDefault(tablespace.Oid) ?? Path.Combine(full, "pg_tblspc", tablespace.Oid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (tablespace is not null)
             {
-                var progress = Progress.For("  unpacking", file.StoredSize, output);
-                await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, file.Name), file,
-                    tar => Task.Run(() => TarFile.ExtractToDirectory(tar, full, overwriteFiles: false), ct), progress, ct);
-                progress.Done();
+                DirectoryAccess.CreatePrivate(into, user);
             }
-        }
-        catch (Exception)
-        {
-            // Nothing restored silently: remove the partial unpack (this directory was empty and is ours).
-            foreach (var entry in Directory.EnumerateFileSystemEntries(full))
+            await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, file.Name), file, stream => Task.Run(() =>
             {
-                if (Directory.Exists(entry))
+                if (file.Name == PhysicalBackup.ManifestFile)
                 {
-                    Directory.Delete(entry, recursive: true);
+                    using var manifest = File.Create(Path.Combine(full, "backup_manifest"));
+                    stream.CopyTo(manifest);
                 }
                 else
                 {
-                    File.Delete(entry);
+                    TarExtraction.Extract(stream, into, oid => placement.GetValueOrDefault(oid));
                 }
-            }
-            throw;
+            }, ct), progress, ct);
+            progress.Done();
+        }
+        ChownTree(full, user);
+        foreach (var dir in placement.Values.OfType<string>())
+        {
+            ChownTree(dir, user);
         }
     }
 
