@@ -151,7 +151,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         if (!start.Succeeded)
         {
             RemoveIfEmpty(socketDir);
-            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL in {full} did not start: {Hint(log)}");
+            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL in {full} did not start: {Hint(log, target)}");
         }
         output($"  PostgreSQL started on 127.0.0.1:{chosenPort} (socket {socketDir}), replaying archived WAL");
         string summary;
@@ -249,7 +249,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             var pid = PostmasterPid(dir);
             if (pid is null || !Libc.IsAlive(pid.Value))
             {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL stopped during recovery: {Hint(ServerLogTail(dir, logFile))}");
+                throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL stopped during recovery: {Hint(ServerLogTail(dir, logFile), target)}");
             }
             try
             {
@@ -279,7 +279,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             }
             if (DateTime.UtcNow > deadline)
             {
-                throw new PgWardenException(ExitCodes.Timeout, $"recovery did not reach {target.Describe()} within {timeout.TotalSeconds:0} s: {Hint(ServerLogTail(dir, logFile))}");
+                throw new PgWardenException(ExitCodes.Timeout, $"recovery did not reach {target.Describe()} within {timeout.TotalSeconds:0} s: {Hint(ServerLogTail(dir, logFile), target)}");
             }
             await Task.Delay(300, ct);
         }
@@ -304,19 +304,32 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
     private static string ServerLogTail(string dir, string logFile) =>
         File.Exists(logFile) ? string.Join("\n", File.ReadLines(logFile).TakeLast(30)) : "";
 
-    /// <summary>The most telling server lines (FATAL/PANIC/ERROR, else the last lines).</summary>
-    private static string Hint(string log)
+    /// <summary>The most telling server lines (FATAL/PANIC/ERROR, else the last lines); for a target beyond the archive, what that means.</summary>
+    private static string Hint(string log, RecoveryTarget? target = null)
     {
         var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Any(l => l.Contains("before configured recovery target was reached", StringComparison.Ordinal)))
         {
             var last = lines.LastOrDefault(l => l.Contains("last completed transaction was at log time", StringComparison.Ordinal));
-            return "the target lies beyond the end of the archived WAL: the recoverable range ends at "
-                + (last is null ? "the newest archived WAL file" : last[(last.IndexOf("log time", StringComparison.Ordinal) + "log time ".Length)..].Trim())
-                + " (omit the target to recover to the end of the archive)";
+            var lastCommit = last is null ? null : last[(last.IndexOf("log time", StringComparison.Ordinal) + "log time ".Length)..].Trim();
+            return BeyondArchiveMessage(target, lastCommit);
         }
         var bad = lines.Where(l => l.Contains("FATAL") || l.Contains("PANIC") || l.Contains("ERROR")).TakeLast(3).ToList();
         return string.Join(" / ", (bad.Count > 0 ? bad : lines.TakeLast(3)).Select(StripPrefix));
+    }
+
+    /// <summary>
+    /// Recovery replayed every archived WAL file without reaching the target. For a time, that means no
+    /// transaction in the archive committed after it (recovery to a time stops at the first commit after
+    /// it) — not that WAL ends there; either way the needed WAL may still sit in the primary's current segment.
+    /// </summary>
+    public static string BeyondArchiveMessage(RecoveryTarget? target, string? lastCommit)
+    {
+        const string Advice = "if the primary has committed since, its current WAL segment is probably not archived yet: run `pgwarden restore-point NAME` (it writes a restore point and switches the segment) and restore with --target-name NAME; or omit the target to recover everything archived";
+        var last = lastCommit is null ? "no transaction commits in the archived WAL after the backup" : $"the last transaction in the archived WAL committed at {lastCommit}";
+        return target?.Time is { } t
+            ? $"no transaction in the archived WAL committed after the target time {t.UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}+00, so recovery cannot tell that it passed it ({last}); {Advice}"
+            : $"the archived WAL ends before {target?.Describe() ?? "the target"} ({last}); {Advice}";
     }
 
     private static string StripPrefix(string line)

@@ -39,6 +39,7 @@ public static class UpCommand
                 Console.WriteLine($"created the demo cluster configuration {configPath}");
             }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            await Backup.Repository.RepositoryPreflight.EnsureAsync(cluster, create: true, ct);
             var started = await StartAsync(cluster, configPath, ct);
             await WaitHealthyAsync(cluster, started, TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
             await MigrateCommand.RunAsync(cluster, Console.WriteLine, ct);

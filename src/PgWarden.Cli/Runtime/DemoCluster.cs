@@ -1,6 +1,9 @@
 namespace PgWarden.Cli.Runtime;
 
-/// <summary>The embedded default: three nodes on 127.0.0.1/.2/.3 and two PgBouncers on 6432/6433.</summary>
+/// <summary>
+/// The embedded default: three nodes on 127.0.0.1/.2/.3, two PgBouncers on 6432/6433, and backups — WAL
+/// archiving and the runbook's schedules into a filesystem repository at &lt;cluster dir&gt;/backups.
+/// </summary>
 public static class DemoCluster
 {
     public static string Yaml(string name = "demo") => $$"""
@@ -27,6 +30,16 @@ public static class DemoCluster
         poolers:
           - { name: pgb1, address: 127.0.0.1, port: 6432 }
           - { name: pgb2, address: 127.0.0.1, port: 6433 }
+        # Backups from day one, as the runbook's architecture has them: WAL archiving on every node into a
+        # filesystem repository inside the cluster directory (kept by `down --purge`), the runbook's schedules.
+        backup:
+          repository: { type: fs, path: backups }
+          retention_days: 30
+          archive_timeout: 300
+          schedule:
+            logical: "0 2 * * *"
+            physical: "0 3 * * 0"
+            verify: "0 5 * * 0"
 
         """;
 }
