@@ -112,10 +112,34 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             }, ct), progress, ct);
             progress.Done();
         }
+        PlaceTablespaces(backup, full, placement);
         ChownTree(full, user);
         foreach (var dir in placement.Values.OfType<string>())
         {
             ChownTree(dir, user);
+        }
+    }
+
+    /// <summary>
+    /// pg_basebackup's tar mode writes tablespace_map ("oid location" per line), from which PostgreSQL
+    /// would recreate each pg_tblspc link to the source's location at start-up — removing whatever is
+    /// there first. The links are made here instead (to the mapped directory, or none for a tablespace
+    /// inside the copy), and tablespace_map is removed.
+    /// </summary>
+    private static void PlaceTablespaces(BackupManifest backup, string full, IReadOnlyDictionary<uint, string?> placement)
+    {
+        File.Delete(Path.Combine(full, "tablespace_map"));
+        foreach (var t in backup.Tablespaces)
+        {
+            var link = Path.Combine(full, "pg_tblspc", t.Oid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (placement.GetValueOrDefault(t.Oid) is { } target && new FileInfo(link).LinkTarget is null)
+            {
+                if (Directory.Exists(link))
+                {
+                    Directory.Delete(link);
+                }
+                File.CreateSymbolicLink(link, target);
+            }
         }
     }
 
