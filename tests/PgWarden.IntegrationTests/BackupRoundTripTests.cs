@@ -63,10 +63,10 @@ public sealed class BackupRoundTripTests(BackupRoundTripFixture fixture) : IClas
             await BackupRoundTripFixture.Exec(source, "INSERT INTO public.parent VALUES (-1, 'after the point')");
             await WalArchive.SwitchAndWaitAsync(source);
         }
-        await using var copy = await RestoredCopy.StartAsync(Cluster, "rt-physical", "--target-name", "rt_point", "--target-action", "pause");
+        await using var copy = await RestoredCopy.StartAsync(Cluster, "rt-physical", "--target-name", "rt_point", "--target-action", "promote");
         await using var conn = copy.Connect(BackupRoundTripFixture.Database);
         await conn.OpenAsync();
-        await fixture.AssertSameAsync(conn);
+        await fixture.AssertSameAsync(conn, physical: true);
         // The tablespace came back inside the copy (a directory, not a link to the source's tablespace).
         var inPlace = Directory.GetDirectories(Path.Combine(copy.Dir, "pg_tblspc")).Single();
         Assert.Null(new FileInfo(inPlace).LinkTarget);

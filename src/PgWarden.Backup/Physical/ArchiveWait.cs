@@ -60,7 +60,7 @@ public sealed class ArchiveWait(IBackupRepository repository, RepositoryLayout l
     private async Task FinishSegmentAsync(ulong needed, CancellationToken ct)
     {
         await using var conn = await primary.OpenConnectionAsync(ct);
-        await using var current = new NpgsqlCommand("SELECT pg_walfile_name(pg_current_wal_lsn())", conn);
+        await using var current = new NpgsqlCommand("SELECT pg_walfile_name(pg_current_wal_insert_lsn())", conn);
         var name = (string)(await current.ExecuteScalarAsync(ct))!;
         if (WalFileName.TryParse(name)!.SegmentNumber() > needed)
         {

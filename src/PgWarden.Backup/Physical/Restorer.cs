@@ -255,6 +255,12 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             ("restore_command", restore),
             ("logging_collector", "off"),
         };
+        var tblspc = Path.Combine(dir, "pg_tblspc");
+        if (Directory.Exists(tblspc) && Directory.EnumerateDirectories(tblspc).Any(d => new FileInfo(d).LinkTarget is null))
+        {
+            // Tablespaces restored inside the copy are directories, not links: PostgreSQL 15 accepts them only with this set.
+            lines.Add(("allow_in_place_tablespaces", "on"));
+        }
         lines.AddRange(target.Settings());
         var text = RecoverySettingsHeader + string.Join("", lines.Select(l => $"{l.Item1} = {ConfValue.Pg(l.Item2)}\n"));
         File.AppendAllText(Path.Combine(dir, "postgresql.auto.conf"), text);

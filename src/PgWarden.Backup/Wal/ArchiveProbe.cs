@@ -21,10 +21,10 @@ public sealed class ArchiveProbe(IBackupRepository repository, RepositoryLayout 
         string segment;
         await using (var conn = await primary.OpenConnectionAsync(ct))
         await using (var cmd = new NpgsqlCommand(
-            "SELECT pg_logical_emit_message(false, 'pgwarden', 'check archive'); SELECT pg_walfile_name(pg_current_wal_lsn()); SELECT pg_switch_wal()", conn))
+            "SELECT pg_walfile_name(pg_logical_emit_message(false, 'pgwarden', 'check archive') - 1); SELECT pg_switch_wal()", conn))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
-            await r.NextResultAsync(ct);
+            // The segment holding the record just written (its last byte: an end LSN may sit on a segment boundary).
             await r.ReadAsync(ct);
             segment = r.GetString(0);
         }
