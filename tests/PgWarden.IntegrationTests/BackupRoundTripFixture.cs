@@ -53,7 +53,7 @@ public sealed class BackupRoundTripFixture : IAsyncLifetime
         await db.OpenAsync();
         await Exec(db, generator.ContentSql());
         Tables = await TableFingerprint.TablesAsync(db);
-        await using (var cmd = new NpgsqlCommand("SELECT format('%I.%I', relnamespace::regnamespace::text, relname) FROM pg_class WHERE relpersistence = 'u' AND relkind = 'r'", db))
+        await using (var cmd = new NpgsqlCommand("SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relpersistence = 'u' AND c.relkind = 'r'", db))
         await using (var r = await cmd.ExecuteReaderAsync())
         {
             while (await r.ReadAsync())
