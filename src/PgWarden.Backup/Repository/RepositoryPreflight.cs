@@ -31,6 +31,7 @@ public static class RepositoryPreflight
             (await tools.RunAsync(new ToolCommand("/usr/bin/test", [test, path]) { Timeout = TimeSpan.FromSeconds(10) }, ct)).Succeeded;
         string Fix(string path, string what) => $"{path}: the {user.Name} OS user, which runs archive_command, cannot {what} it";
 
+        DirectoryAccess.EnsureTraversable(cluster.ConfigFile, user);
         if (!await Can("-r", cluster.ConfigFile))
         {
             throw new PgWardenException(ExitCodes.ConfigError, $"{Fix(cluster.ConfigFile, "read")} (archive_command reads it); fix: chmod o+r {cluster.ConfigFile} (or chgrp {user.Name} and chmod g+r)");
