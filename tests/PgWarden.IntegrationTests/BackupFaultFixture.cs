@@ -18,6 +18,9 @@ public sealed class BackupFaultFixture : IAsyncLifetime
         ? [.. Directory.GetFiles(Repo, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Repo, f)).Order(StringComparer.Ordinal)]
         : [];
 
+    /// <summary>The files of backups only (no archived WAL, no locks): what a backup writes and must not leave behind.</summary>
+    public List<string> BackupFiles() => [.. Listing().Where(f => f.Contains("/backups/", StringComparison.Ordinal))];
+
     public string SystemDir => Directory.GetDirectories(Path.Combine(Repo, "it120")).Single();
 
     public static string IdOf(CliResult result, string type) => result.Stdout.Split(' ', '\n').First(w => w.EndsWith("-" + type, StringComparison.Ordinal));

@@ -169,6 +169,31 @@ public sealed class BackupFaultTests(BackupFaultFixture fixture) : IClassFixture
             TestCluster.Signal(archiver, 18);
         }
 
+        // Interrupted (SIGINT, as Ctrl-C) while waiting: the backup removes its own files.
+        TestCluster.Signal(archiver, 19);
+        try
+        {
+            var psi = new ProcessStartInfo(PgWardenCli.Binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "backup", "physical", "--dir", Cluster.Dir })
+            {
+                psi.ArgumentList.Add(a);
+            }
+            var beforeInterrupt = fixture.BackupFiles();
+            using var interrupted = Process.Start(psi)!;
+            await TestCluster.WaitForAsync(async () => await interrupted.StandardOutput.ReadLineAsync() is { } l && l.Contains("waiting for", StringComparison.Ordinal) ? l : null,
+                TimeSpan.FromSeconds(60), "the backup to wait for its WAL");
+            var rest = interrupted.StandardOutput.ReadToEndAsync();
+            TestCluster.Signal(interrupted.Id, 2);
+            await interrupted.WaitForExitAsync();
+            Assert.NotEqual(0, interrupted.ExitCode);
+            Assert.Contains("removed the incomplete backup", await rest);
+            Assert.Equal(beforeInterrupt, fixture.BackupFiles());
+        }
+        finally
+        {
+            TestCluster.Signal(archiver, 18);
+        }
+
         var second = await Cluster.RunAsync("backup", "physical");
         Assert.True(second.ExitCode == 0, second.ToString());
         var secondId = BackupFaultFixture.IdOf(second, "physical");
@@ -286,6 +311,39 @@ public sealed class BackupFaultTests(BackupFaultFixture fixture) : IClassFixture
         Assert.Equal(a, b);
         Assert.Equal(0L, await BackupClusterFixture.Scalar<long>(copy, "SELECT count(*) FROM pair_a FULL JOIN pair_b USING (id) WHERE pair_a.id IS NULL OR pair_b.id IS NULL"));
         Assert.True(written > 20000, "the writer committed nothing during the dump");
+    }
+
+    // README claim: a DDL statement queued behind the dump makes the slices give up after 10 s (their
+    // lock_timeout) instead of waiting for ever; the failed backup removes what it wrote; the DDL then runs.
+    [Fact]
+    public async Task ADdlQueuedBehindTheDumpMakesItGiveUp()
+    {
+        await using var conn = Cluster.Superuser(1);
+        await conn.OpenAsync();
+        await Exec(conn, "DROP TABLE IF EXISTS ddl_big; CREATE TABLE ddl_big AS SELECT g AS id, repeat(md5(g::text), 6) AS pad FROM generate_series(1, 400000) g");
+        var before = fixture.BackupFiles();
+        var psi = new ProcessStartInfo(PgWardenCli.Binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "backup", "logical", "--slice-mb", "1", "--jobs", "1", "--dir", Cluster.Dir })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var clock = Stopwatch.StartNew();
+        using var backup = Process.Start(psi)!;
+        var stdout = backup.StandardOutput.ReadToEndAsync();
+        var stderr = backup.StandardError.ReadToEndAsync();
+        // As soon as a slice is being read, an ALTER TABLE queues behind the dump's ACCESS SHARE lock.
+        await TestCluster.WaitForAsync(async () => await BackupClusterFixture.Scalar<long>(conn,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%ddl_big%' AND pid <> pg_backend_pid()") > 0 ? "copying" : null,
+            TimeSpan.FromSeconds(60), "a slice of ddl_big to be read");
+        await using var ddlConn = Cluster.Superuser(1);
+        await ddlConn.OpenAsync();
+        var ddl = Exec(ddlConn, "ALTER TABLE ddl_big ADD COLUMN later int");
+        await backup.WaitForExitAsync();
+        Assert.True(backup.ExitCode == 10, $"exit {backup.ExitCode}: {await stdout} {await stderr}");
+        Assert.Contains("waiting for an exclusive lock", await stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(45), $"the backup gave up only after {clock.Elapsed}");
+        await ddl.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(before, fixture.BackupFiles());
     }
 
     // Fault 12: a target time after the last commit says so, and what to do.

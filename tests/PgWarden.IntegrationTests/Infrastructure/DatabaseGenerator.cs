@@ -73,6 +73,18 @@ public sealed record DatabaseGenerator(int Seed, int Rows, string? Tablespace = 
             ALTER TABLE "Ünï Schema"."Wide Täble" ENABLE ROW LEVEL SECURITY;
             CREATE POLICY readers ON "Ünï Schema"."Wide Täble" FOR SELECT TO {{GrantOnlyRole}} USING (id % 2 = 0);
 
+            -- Plainly named and over 1 MB: read in slices beside pg_dump (--slice-mb 1), with every settings-dependent type.
+            CREATE TABLE public.measurements (id int PRIMARY KEY, d date, ts timestamp, tstz timestamptz, iv interval, f4 real, f8 double precision,
+                                              num numeric, cash money, pad text, twice int GENERATED ALWAYS AS (id * 2) STORED);
+            INSERT INTO public.measurements (id, d, ts, tstz, iv, f4, f8, num, cash, pad)
+            SELECT g, date '2000-01-01' + (random() * 9000)::int, timestamp '2000-01-01' + random() * interval '9000 days',
+                   timestamptz '2000-01-01 00:00:00+00' + random() * interval '9000 days',
+                   make_interval(years => -(random() * 3)::int, months => (random() * 11)::int, days => (random() * 40)::int - 20, secs => random() * 86400 - 43200),
+                   (random() * 1000)::real, random() * 1e6 - 5e5, (random() * 1e6)::numeric, (random() * 10000)::numeric(12,2)::money, repeat(md5(g::text), 8)
+            FROM generate_series(1, {{n}}) g;
+            ALTER TABLE public.measurements OWNER TO {{OwnerRole}};
+            GRANT SELECT ON public.measurements TO {{GrantOnlyRole}};
+
             CREATE TABLE public.events (id int, at date NOT NULL, v float8) PARTITION BY RANGE (at);
             CREATE TABLE public.events_old PARTITION OF public.events FOR VALUES FROM (MINVALUE) TO ('2010-01-01');
             CREATE TABLE public.events_new PARTITION OF public.events FOR VALUES FROM ('2010-01-01') TO (MAXVALUE);
