@@ -94,6 +94,16 @@ runs() { # key command... : runs the command $rounds times, records each wall ti
   fig[${key}_runs]=$(IFS=,; echo "${times[*]}")
   echo "   $key: ${fig[$key]} s (runs: ${fig[${key}_runs]})"
 }
+runs_ab() { # keyA fnA keyB fnB: alternating B, A, B, A … so both see the same machine load; medians into fig[]
+  local ka=$1 fa=$2 kb=$3 fb=$4 ta=() tb=() s
+  for r in $(seq "$rounds"); do
+    s=$(now); "$fb"; tb+=("$(since "$s")")
+    s=$(now); "$fa"; ta+=("$(since "$s")")
+  done
+  fig[$ka]=$(printf '%s\n' "${ta[@]}" | median); fig[${ka}_runs]=$(IFS=,; echo "${ta[*]}")
+  fig[$kb]=$(printf '%s\n' "${tb[@]}" | median); fig[${kb}_runs]=$(IFS=,; echo "${tb[*]}")
+  echo "   $ka: ${fig[$ka]} s (runs: ${fig[${ka}_runs]}); $kb: ${fig[$kb]} s (runs: ${fig[${kb}_runs]})"
+}
 gzip_dump() { rm -f "$work/out/dump.sql.gz"; as_pg "$bin/pg_dump -h $sock -p 5532 bookreader | gzip > $work/out/dump.sql.gz"; }
 fd_dump() { rm -rf "$work/out/fd"; as_pg "$bin/pg_dump -h $sock -p 5532 -Fd -j 2 -Z 1 -f $work/out/fd bookreader"; }
 raw_dump() { as_pg "$bin/pg_dump -h $sock -p 5532 bookreader > /dev/null"; }
@@ -124,14 +134,17 @@ compare() { # variant
   runs "${v}_fd_s" fd_dump
   fig[${v}_fd_bytes]=$(du -sb "$work/out/fd" | cut -f1)
   rm -rf "$work/out/fd" "$work/out/dump.sql.gz"
-  runs "${v}_logical_s" pgw_logical
+  if [[ -n $baseline ]]; then
+    runs_ab "${v}_logical_s" pgw_logical "${v}_logical_base_s" pgw_logical_base
+  else
+    runs "${v}_logical_s" pgw_logical; fig[${v}_logical_base_s]=null; fig[${v}_logical_base_s_runs]=""
+  fi
   fig[${v}_logical_bytes]=$(latest logical stored_size)
   fig[${v}_dump_text_bytes]=$(latest logical size)
   runs "${v}_restore_logical_s" restore_logical
   runs "${v}_pgdump_only_s" raw_dump
   runs "${v}_copy_floor_s" copy_floor
   runs "${v}_unsliced_s" pgw_logical_unsliced
-  if [[ -n $baseline ]]; then runs "${v}_logical_base_s" pgw_logical_base; else fig[${v}_logical_base_s]=null; fig[${v}_logical_base_s_runs]=""; fi
   echo "== [$v] physical: pg_basebackup -Ft -z, server-zstd:workers=2, pgwarden backup physical"
   runs "${v}_bbz_s" bb_gzip
   fig[${v}_bbz_bytes]=$(du -sb "$work/out/bb" | cut -f1)
@@ -243,7 +256,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v>=t) ? "met" : "not met"}'; }
   echo "| (\`pg_dump\` alone to /dev/null) | ${fig[loaded_pgdump_only_s]} s | | ${fig[md5_pgdump_only_s]} s | |"
   echo "| (the big table's rows alone: 2 parallel \`COPY\` halves to /dev/null) | ${fig[loaded_copy_floor_s]} s | | ${fig[md5_copy_floor_s]} s | |"
   echo "| \`pgwarden backup logical --slice-mb 0\` (no slices: \`pg_dump -Fd -j 2\` only) | ${fig[loaded_unsliced_s]} s | | ${fig[md5_unsliced_s]} s | |"
-  [[ -n $baseline ]] && echo "| (\`backup logical\` of the baseline build, same data) | ${fig[loaded_logical_base_s]} s | | ${fig[md5_logical_base_s]} s | |"
+  [[ -n $baseline ]] && echo "| (\`backup logical\` of the baseline build, same data, runs alternating with the row above) | ${fig[loaded_logical_base_s]} s | | ${fig[md5_logical_base_s]} s | |"
   echo "| \`pgwarden restore-logical\` of that backup (new database, indexes rebuilt) | ${fig[loaded_restore_logical_s]} s | | ${fig[md5_restore_logical_s]} s | |"
   echo "| speed-up vs runbook | $(x "${fig[loaded_gzip_s]}" "${fig[loaded_logical_s]}")× | | $(x "${fig[md5_gzip_s]}" "${fig[md5_logical_s]}")× | |"
   echo
