@@ -256,7 +256,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v>=t) ? "met" : "not met"}'; }
   echo "| (\`pg_dump\` alone to /dev/null) | ${fig[loaded_pgdump_only_s]} s | | ${fig[md5_pgdump_only_s]} s | |"
   echo "| (the big table's rows alone: 2 parallel \`COPY\` halves to /dev/null) | ${fig[loaded_copy_floor_s]} s | | ${fig[md5_copy_floor_s]} s | |"
   echo "| \`pgwarden backup logical --slice-mb 0\` (no slices: \`pg_dump -Fd -j 2\` only) | ${fig[loaded_unsliced_s]} s | | ${fig[md5_unsliced_s]} s | |"
-  [[ -n $baseline ]] && echo "| (\`backup logical\` of the baseline build, same data, runs alternating with the row above) | ${fig[loaded_logical_base_s]} s | | ${fig[md5_logical_base_s]} s | |"
+  [[ -n $baseline ]] && echo "| (\`backup logical\` of the baseline build, same data, runs alternating with pgwarden's) | ${fig[loaded_logical_base_s]} s | | ${fig[md5_logical_base_s]} s | |"
   echo "| \`pgwarden restore-logical\` of that backup (new database, indexes rebuilt) | ${fig[loaded_restore_logical_s]} s | | ${fig[md5_restore_logical_s]} s | |"
   echo "| speed-up vs runbook | $(x "${fig[loaded_gzip_s]}" "${fig[loaded_logical_s]}")× | | $(x "${fig[md5_gzip_s]}" "${fig[md5_logical_s]}")× | |"
   echo
