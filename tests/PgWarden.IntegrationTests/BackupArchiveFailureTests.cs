@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PgWarden.IntegrationTests.Infrastructure;
 
 namespace PgWarden.IntegrationTests;
@@ -32,12 +31,7 @@ public sealed class BackupArchiveFailureTests
             await BackupClusterFixture.Exec(conn, "CREATE TABLE t AS SELECT 1 AS x");
             failing = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
             await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
-            var problem = await TestCluster.WaitForAsync(async () =>
-            {
-                var status = await cluster.RunAsync("status", "--json");
-                var problems = JsonDocument.Parse(status.Stdout).RootElement.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
-                return status.ExitCode == 1 ? problems.FirstOrDefault(p => p.Contains("WAL archiving is failing", StringComparison.Ordinal)) : null;
-            }, TimeSpan.FromSeconds(60), "status to report the failing archive");
+            var problem = await ArchiveOutage.StatusProblemAsync(cluster, "pg1: WAL archiving is failing", TimeSpan.FromSeconds(60));
             Assert.Contains(failing, problem, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(cluster.DataDir(1), "pg_wal", failing)), "PostgreSQL keeps the segment it could not archive");
             inPgWal = await File.ReadAllBytesAsync(Path.Combine(cluster.DataDir(1), "pg_wal", failing));
@@ -50,10 +44,7 @@ public sealed class BackupArchiveFailureTests
         // Writable again: PostgreSQL's retry archives the backlog, status is healthy again.
         await WalArchive.WaitArchivedAsync(conn, failing, TimeSpan.FromSeconds(90));
         // Nothing lost: the segment fetched back from the archive is, byte for byte, what PostgreSQL kept in pg_wal.
-        var fetched = Path.Combine(cluster.Dir, "fetched-" + failing);
-        var fetch = await cluster.RunAsync("wal-fetch", "--data-dir", cluster.DataDir(1), failing, fetched);
-        Assert.True(fetch.ExitCode == 0, fetch.ToString());
-        Assert.Equal(inPgWal, await File.ReadAllBytesAsync(fetched));
+        await ArchiveOutage.AssertFetchedEqualsAsync(cluster, failing, inPgWal);
         await TestCluster.WaitForAsync(async () => (await cluster.RunAsync("status")).ExitCode == 0 ? "healthy" : null,
             TimeSpan.FromSeconds(30), "status to be healthy again");
     }

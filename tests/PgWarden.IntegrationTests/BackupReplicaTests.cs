@@ -43,12 +43,7 @@ public sealed class BackupReplicaTests
             await BackupClusterFixture.Exec(primary, "INSERT INTO replica_rows SELECT g FROM generate_series(1001, 2000) g");
             failing = await BackupClusterFixture.Scalar<string>(primary, "SELECT pg_walfile_name(pg_current_wal_lsn())");
             await BackupClusterFixture.Exec(primary, "SELECT pg_switch_wal()");
-            var problem = await TestCluster.WaitForAsync(async () =>
-            {
-                var status = await cluster.RunAsync("status", "--json");
-                var problems = JsonDocument.Parse(status.Stdout).RootElement.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
-                return status.ExitCode == 1 ? problems.FirstOrDefault(p => p.StartsWith("pg2: WAL archiving is failing", StringComparison.Ordinal)) : null;
-            }, TimeSpan.FromSeconds(90), "status to report pg2's failing archiver");
+            var problem = await ArchiveOutage.StatusProblemAsync(cluster, "pg2: WAL archiving is failing", TimeSpan.FromSeconds(90));
             Assert.Contains(failing, problem, StringComparison.Ordinal);
             var daily = await cluster.RunAsync("check", "daily", "--json");
             var item = JsonDocument.Parse(daily.Stdout).RootElement.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "wal archiving");
@@ -66,9 +61,6 @@ public sealed class BackupReplicaTests
         }
         // Nothing lost: once writable, the segment is archived and reads back byte for byte.
         await WalArchive.WaitArchivedAsync(primary, failing, TimeSpan.FromSeconds(90));
-        var fetched = Path.Combine(cluster.Dir, "fetched-" + failing);
-        var fetch = await cluster.RunAsync("wal-fetch", "--data-dir", cluster.DataDir(1), failing, fetched);
-        Assert.True(fetch.ExitCode == 0, fetch.ToString());
-        Assert.Equal(inPgWal, await File.ReadAllBytesAsync(fetched));
+        await ArchiveOutage.AssertFetchedEqualsAsync(cluster, failing, inPgWal);
     }
 }
