@@ -7,7 +7,7 @@
 # and after `filler = md5(aid)` (realistic). Writes bench/results/backup.md and backup.json.
 #
 # Usage: bench/backup.sh [scale (default 100)] [pgbench seconds for the archiving test (default 60)] [rounds (default 2)]
-# BASELINE_PGWARDEN=/path/to/pgwarden also times that build's wal-push on the same segments.
+# BASELINE_PGWARDEN=/path/to/pgwarden also times that build's wal-push and `backup logical` on the same data.
 # Own cluster on 127.0.92.0/24 in a temp dir.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,7 +62,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}'; }
 median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) printf "%.2f", a[(NR+1)/2]; else printf "%.2f", (a[NR/2]+a[NR/2+1])/2 }'; }
 ready() { find "$data/pg_wal/archive_status" -name '*.ready' | wc -l; }
 latest() { # type field -> that field of the newest backup of the type
-  "$pgwbin" backup list --dir "$work/cluster" --json | python3 -c "import json,sys; b=[x for x in json.load(sys.stdin) if x['type']=='$1']; print(b[-1]['$2'])"
+  "$pgwbin" backup list --dir "$work/cluster" --json | python3 -c "import json,sys; b=[x for x in json.load(sys.stdin) if x['type']=='$1' and x.get('status', 'complete')=='complete']; print(b[-1]['$2'])"
 }
 wait_archived() { # until no .ready file is left (max 300 s)
   for _ in $(seq 300); do [[ $(ready) -eq 0 ]] && return 0; sleep 1; done
@@ -94,11 +94,22 @@ runs() { # key command... : runs the command $rounds times, records each wall ti
   fig[${key}_runs]=$(IFS=,; echo "${times[*]}")
   echo "   $key: ${fig[$key]} s (runs: ${fig[${key}_runs]})"
 }
+runs_ab() { # keyA fnA keyB fnB: alternating B, A, B, A … so both see the same machine load; medians into fig[]
+  local ka=$1 fa=$2 kb=$3 fb=$4 ta=() tb=() s
+  for r in $(seq "$rounds"); do
+    s=$(now); "$fb"; tb+=("$(since "$s")")
+    s=$(now); "$fa"; ta+=("$(since "$s")")
+  done
+  fig[$ka]=$(printf '%s\n' "${ta[@]}" | median); fig[${ka}_runs]=$(IFS=,; echo "${ta[*]}")
+  fig[$kb]=$(printf '%s\n' "${tb[@]}" | median); fig[${kb}_runs]=$(IFS=,; echo "${tb[*]}")
+  echo "   $ka: ${fig[$ka]} s (runs: ${fig[${ka}_runs]}); $kb: ${fig[$kb]} s (runs: ${fig[${kb}_runs]})"
+}
 gzip_dump() { rm -f "$work/out/dump.sql.gz"; as_pg "$bin/pg_dump -h $sock -p 5532 bookreader | gzip > $work/out/dump.sql.gz"; }
 fd_dump() { rm -rf "$work/out/fd"; as_pg "$bin/pg_dump -h $sock -p 5532 -Fd -j 2 -Z 1 -f $work/out/fd bookreader"; }
 raw_dump() { as_pg "$bin/pg_dump -h $sock -p 5532 bookreader > /dev/null"; }
 pgw_logical() { "$pgwbin" backup logical --dir "$work/cluster" "$@" >"$work/logical.log" 2>&1 || { cat "$work/logical.log"; exit 1; }; }
 pgw_logical_unsliced() { pgw_logical --slice-mb 0; }
+pgw_logical_base() { "$baseline" backup logical --dir "$work/cluster" >"$work/logical-base.log" 2>&1 || { cat "$work/logical-base.log"; exit 1; }; }
 copy_floor() { # the rows of pgbench_accounts read by 2 connections (two halves by page range) into /dev/null: no dump is faster
   local half; half=$(psql_su -c "SELECT pg_relation_size('pgbench_accounts') / 8192 / 2")
   as_pg "$bin/psql -h $sock -p 5532 -d bookreader -Xqc \"COPY (SELECT * FROM pgbench_accounts WHERE ctid < '($half,0)') TO STDOUT\" > /dev/null &
@@ -123,7 +134,11 @@ compare() { # variant
   runs "${v}_fd_s" fd_dump
   fig[${v}_fd_bytes]=$(du -sb "$work/out/fd" | cut -f1)
   rm -rf "$work/out/fd" "$work/out/dump.sql.gz"
-  runs "${v}_logical_s" pgw_logical
+  if [[ -n $baseline ]]; then
+    runs_ab "${v}_logical_s" pgw_logical "${v}_logical_base_s" pgw_logical_base
+  else
+    runs "${v}_logical_s" pgw_logical; fig[${v}_logical_base_s]=null; fig[${v}_logical_base_s_runs]=""
+  fi
   fig[${v}_logical_bytes]=$(latest logical stored_size)
   fig[${v}_dump_text_bytes]=$(latest logical size)
   runs "${v}_restore_logical_s" restore_logical
@@ -241,6 +256,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v>=t) ? "met" : "not met"}'; }
   echo "| (\`pg_dump\` alone to /dev/null) | ${fig[loaded_pgdump_only_s]} s | | ${fig[md5_pgdump_only_s]} s | |"
   echo "| (the big table's rows alone: 2 parallel \`COPY\` halves to /dev/null) | ${fig[loaded_copy_floor_s]} s | | ${fig[md5_copy_floor_s]} s | |"
   echo "| \`pgwarden backup logical --slice-mb 0\` (no slices: \`pg_dump -Fd -j 2\` only) | ${fig[loaded_unsliced_s]} s | | ${fig[md5_unsliced_s]} s | |"
+  [[ -n $baseline ]] && echo "| (\`backup logical\` of the baseline build, same data, runs alternating with pgwarden's) | ${fig[loaded_logical_base_s]} s | | ${fig[md5_logical_base_s]} s | |"
   echo "| \`pgwarden restore-logical\` of that backup (new database, indexes rebuilt) | ${fig[loaded_restore_logical_s]} s | | ${fig[md5_restore_logical_s]} s | |"
   echo "| speed-up vs runbook | $(x "${fig[loaded_gzip_s]}" "${fig[loaded_logical_s]}")× | | $(x "${fig[md5_gzip_s]}" "${fig[md5_logical_s]}")× | |"
   echo
@@ -275,7 +291,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v>=t) ? "met" : "not met"}'; }
   echo " \"pgbench_init_s\": $load_s, \"max_ready_during_init\": $max_ready_load,"
   for v in loaded md5; do
     echo " \"$v\": {"
-    for k in gzip fd logical pgdump_only copy_floor unsliced restore_logical bbz bbzstd physical bb_only; do
+    for k in gzip fd logical pgdump_only copy_floor unsliced logical_base restore_logical bbz bbzstd physical bb_only; do
       echo "   \"${k}_s\": ${fig[${v}_${k}_s]}, \"${k}_runs_s\": [${fig[${v}_${k}_s_runs]}],"
     done
     echo "   \"gzip_bytes\": ${fig[${v}_gzip_bytes]}, \"fd_bytes\": ${fig[${v}_fd_bytes]}, \"logical_stored_bytes\": ${fig[${v}_logical_bytes]}, \"dump_text_bytes\": ${fig[${v}_dump_text_bytes]},"

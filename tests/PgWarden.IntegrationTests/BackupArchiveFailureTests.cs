@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PgWarden.IntegrationTests.Infrastructure;
 
 namespace PgWarden.IntegrationTests;
@@ -26,19 +25,16 @@ public sealed class BackupArchiveFailureTests
         var mode = File.GetUnixFileMode(walDir!);
         File.SetUnixFileMode(walDir!, UnixFileMode.UserRead | UnixFileMode.UserExecute);
         string failing;
+        byte[] inPgWal;
         try
         {
             await BackupClusterFixture.Exec(conn, "CREATE TABLE t AS SELECT 1 AS x");
             failing = await BackupClusterFixture.Scalar<string>(conn, "SELECT pg_walfile_name(pg_current_wal_lsn())");
             await BackupClusterFixture.Exec(conn, "SELECT pg_switch_wal()");
-            var problem = await TestCluster.WaitForAsync(async () =>
-            {
-                var status = await cluster.RunAsync("status", "--json");
-                var problems = JsonDocument.Parse(status.Stdout).RootElement.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
-                return status.ExitCode == 1 ? problems.FirstOrDefault(p => p.Contains("WAL archiving is failing", StringComparison.Ordinal)) : null;
-            }, TimeSpan.FromSeconds(60), "status to report the failing archive");
+            var problem = await ArchiveOutage.StatusProblemAsync(cluster, "pg1: WAL archiving is failing", TimeSpan.FromSeconds(60));
             Assert.Contains(failing, problem, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(cluster.DataDir(1), "pg_wal", failing)), "PostgreSQL keeps the segment it could not archive");
+            inPgWal = await File.ReadAllBytesAsync(Path.Combine(cluster.DataDir(1), "pg_wal", failing));
         }
         finally
         {
@@ -47,7 +43,8 @@ public sealed class BackupArchiveFailureTests
 
         // Writable again: PostgreSQL's retry archives the backlog, status is healthy again.
         await WalArchive.WaitArchivedAsync(conn, failing, TimeSpan.FromSeconds(90));
-        Assert.True(File.Exists(Path.Combine(walDir!, failing + ".zst")) || Directory.GetFiles(walDir!, failing + "*").Length > 0, $"{failing} is in the archive");
+        // Nothing lost: the segment fetched back from the archive is, byte for byte, what PostgreSQL kept in pg_wal.
+        await ArchiveOutage.AssertFetchedEqualsAsync(cluster, failing, inPgWal);
         await TestCluster.WaitForAsync(async () => (await cluster.RunAsync("status")).ExitCode == 0 ? "healthy" : null,
             TimeSpan.FromSeconds(30), "status to be healthy again");
     }

@@ -5,8 +5,8 @@ namespace PgWarden.IntegrationTests;
 
 /// <summary>
 /// One 2-node cluster on 127.0.70.0/24 with a filesystem backup repository, shared by the backup
-/// tests: a base backup, then marker rows a, b (restore point after_b), c, d committed at known
-/// times and positions, all archived.
+/// tests: a base backup, then marker rows a, b (its transaction id recorded; restore point after_b),
+/// c, d committed at known times and positions, all archived.
 /// </summary>
 public sealed class BackupClusterFixture : IAsyncLifetime
 {
@@ -17,6 +17,9 @@ public sealed class BackupClusterFixture : IAsyncLifetime
     public DateTimeOffset AfterA { get; private set; }
     public string LsnAfterC { get; private set; } = "";
     public string BackupId { get; private set; } = "";
+
+    /// <summary>The transaction that inserted 'b' (for restore --target-xid).</summary>
+    public string XidOfB { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
@@ -38,7 +41,12 @@ public sealed class BackupClusterFixture : IAsyncLifetime
             await Task.Delay(1100);
             AfterA = await Scalar<DateTime>(conn, "SELECT clock_timestamp()");
             await Task.Delay(1100);
-            await Exec(conn, "INSERT INTO markers (name) VALUES ('b')");
+            await using (var tx = await conn.BeginTransactionAsync())
+            {
+                await using var insert = new NpgsqlCommand("INSERT INTO markers (name) VALUES ('b'); SELECT txid_current()::text", conn, tx);
+                XidOfB = (string)(await insert.ExecuteScalarAsync())!;
+                await tx.CommitAsync();
+            }
         }
         var point = await Cluster.RunAsync("restore-point", "after_b");
         Assert.True(point.ExitCode == 0, point.ToString());

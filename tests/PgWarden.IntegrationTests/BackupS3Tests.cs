@@ -52,7 +52,26 @@ public sealed class BackupS3Tests : IAsyncLifetime
     }
 
     private async Task<List<string>> RestoreAsync(string name, params string[] args) =>
-        (await ScratchRestore.RunAsync(_cluster, name, ["--target-action", "pause", .. args])).Markers;
+        (await ScratchRestore.RunAsync(_cluster, name, args.Length > 0 ? ["--target-action", "pause", .. args] : args)).Markers;
+
+    /// <summary>The keys in the bucket under the cluster's prefix, listed with the S3 API (not through pgwarden).</summary>
+    private static async Task<List<string>> BucketAsync()
+    {
+        using var s3 = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("S3RVER", "S3RVER"),
+            new Amazon.S3.AmazonS3Config { ServiceURL = $"http://127.0.0.1:{S3Port}", ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+        var keys = new List<string>();
+        var request = new Amazon.S3.Model.ListObjectsV2Request { BucketName = "pgwarden", Prefix = "it/" };
+        while (true)
+        {
+            var page = await s3.ListObjectsV2Async(request);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            if (page.IsTruncated != true)
+            {
+                return keys;
+            }
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
 
     [Fact]
     public async Task ArchiveBackupRestoreAndPruneOnS3()
@@ -76,14 +95,22 @@ public sealed class BackupS3Tests : IAsyncLifetime
         await BackupClusterFixture.Exec(conn, "INSERT INTO markers VALUES ('c')");
         await WalArchive.SwitchAndWaitAsync(conn);
 
-        var listBefore = await _cluster.RunAsync("backup", "list", "--json");
-        Assert.Equal(2, listBefore.Stdout.Split("\"type\": \"physical\"").Length - 1);
+        // What is in the bucket, listed with the S3 API: both backups' manifests and the archived WAL.
+        var firstId = first.Stdout.Split(' ', '\n').First(w => w.EndsWith("-physical", StringComparison.Ordinal));
+        var secondId = second.Stdout.Split(' ', '\n').First(w => w.EndsWith("-physical", StringComparison.Ordinal));
+        var before = await BucketAsync();
+        Assert.Contains(before, k => k.EndsWith($"/backups/{firstId}/manifest.json", StringComparison.Ordinal));
+        Assert.Contains(before, k => k.EndsWith($"/backups/{secondId}/manifest.json", StringComparison.Ordinal));
+        var secondStart = System.Text.Json.JsonDocument.Parse((await _cluster.RunAsync("backup", "list", "--json")).Stdout).RootElement.EnumerateArray()
+            .Single(b => b.GetProperty("id").GetString() == secondId).GetProperty("start_lsn").GetString()!;
+        var walBefore = before.Where(k => k.Contains("/wal/", StringComparison.Ordinal) && !k.EndsWith(".history.zst", StringComparison.Ordinal)).ToList();
         var prune = await _cluster.RunAsync("backup", "prune", "--keep-count", "1");
         Assert.True(prune.ExitCode == 0, prune.ToString());
-        Assert.Contains("removed physical backup", prune.Stdout);
-        Assert.DoesNotContain("removed 0 archived WAL", prune.Stdout);
-        var listAfter = await _cluster.RunAsync("backup", "list", "--json");
-        Assert.Equal(1, listAfter.Stdout.Split("\"type\": \"physical\"").Length - 1);
+        var after = await BucketAsync();
+        Assert.DoesNotContain(after, k => k.Contains($"/backups/{firstId}/", StringComparison.Ordinal));
+        Assert.Contains(after, k => k.EndsWith($"/backups/{secondId}/manifest.json", StringComparison.Ordinal));
+        var walAfter = after.Where(k => k.Contains("/wal/", StringComparison.Ordinal) && !k.EndsWith(".history.zst", StringComparison.Ordinal)).ToList();
+        Assert.True(walAfter.Count < walBefore.Count, $"prune removed no archived WAL (second backup starts at {secondStart})");
 
         // The kept backup still restores to the end of the archive: prune left every WAL it needs.
         Assert.Equal(["a", "b", "c"], await RestoreAsync("r2"));

@@ -85,7 +85,7 @@ public sealed class BackupTimelineTests
         // 'b' exists only on timeline 2: the restore followed the switch.
         Assert.Equal(["a", "b"], toTime.Markers);
 
-        var toEnd = await ScratchRestore.RunAsync(cluster, "end", "--target-action", "pause");
+        var toEnd = await ScratchRestore.RunAsync(cluster, "end");
         Assert.Equal(["a", "b", "c"], toEnd.Markers);
 
         // What the weekly scheduled restore test runs, after the timeline switch.
@@ -120,11 +120,19 @@ public sealed class BackupTimelineTests
                 await BackupClusterFixture.Scalar<long>(conn, "SELECT count(*) FROM markers") == 2 ? "ok" : null, TimeSpan.FromSeconds(30), $"pg{node} to have a and b");
             Assert.Equal(node == 1, await BackupClusterFixture.Scalar<bool>(conn, "SELECT NOT pg_is_in_recovery()"));
         }
+        // The rebuild started timeline 3 and archived its history before the cluster took a write.
+        Assert.Contains("archived 00000003.history", rebuild.Stdout);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(cluster.Dir, "repo"), "00000003.history.zst", SearchOption.AllDirectories));
         await using (var primary = cluster.Superuser(1))
         {
             await primary.OpenAsync();
+            Assert.StartsWith("00000003", await BackupClusterFixture.Scalar<string>(primary, "SELECT pg_walfile_name(pg_current_wal_lsn())"), StringComparison.Ordinal);
             await BackupClusterFixture.Exec(primary, "INSERT INTO markers VALUES ('after-rebuild')");
+            await WalArchive.SwitchAndWaitAsync(primary);
         }
+        // "The end of the archive" now follows the rebuilt cluster's timeline, not the abandoned one that has 'c'.
+        var afterRebuild = await ScratchRestore.RunAsync(cluster, "after-rebuild");
+        Assert.Equal(["a", "after-rebuild", "b"], afterRebuild.Markers);
     }
 
     /// <summary>pg2 has replayed everything pg1 wrote (so the failover loses nothing).</summary>

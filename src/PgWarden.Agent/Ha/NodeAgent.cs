@@ -91,7 +91,19 @@ public sealed class NodeAgent
         {
             Lease.Forget();
         }
-        var local = await ObserveLocalAsync(view, ct);
+        LocalState local;
+        try
+        {
+            local = await ObserveLocalAsync(view, ct);
+        }
+        catch (PgWardenException e) when (e.ExitCode != ExitCodes.UnsafeRefused)
+        {
+            // pg_controldata failing for a moment (a data directory being replaced, say) is not a
+            // reason to stop supervising; a data directory that is not this node's is.
+            var wait = new HaDecision.Wait($"could not read this node's data directory: {e.Message}");
+            Decided(wait.Reason);
+            return wait;
+        }
         var decision = HaDecider.Decide(view, local, _clock.GetUtcNow(), Ttl);
         Decided(decision.Reason);
         try

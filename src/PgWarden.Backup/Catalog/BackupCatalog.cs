@@ -44,6 +44,53 @@ public sealed class BackupCatalog(IBackupRepository repository, string cluster)
             .Order(StringComparer.Ordinal)
             .LastOrDefault();
 
+    /// <summary>
+    /// Backup ids that have files but no manifest (running, failed or killed backups), oldest first;
+    /// <see cref="IncompleteBackup.Running"/> when a repository lock names the id.
+    /// </summary>
+    public async Task<IReadOnlyList<IncompleteBackup>> ListIncompleteAsync(CancellationToken ct)
+    {
+        var objects = await repository.ListAsync(cluster + "/", ct);
+        var result = new List<IncompleteBackup>();
+        foreach (var group in objects
+                     .Select(o => (Object: o, Parts: o.Key.Split('/')))
+                     .Where(x => x.Parts.Length >= 5 && x.Parts[2] == "backups")
+                     .GroupBy(x => (SystemId: x.Parts[1], Id: x.Parts[3])))
+        {
+            if (group.Any(x => x.Parts.Length == 5 && x.Parts[4] == ManifestName))
+            {
+                continue;
+            }
+            var layout = new RepositoryLayout(cluster, group.Key.SystemId);
+            var running = false;
+            foreach (var lockKey in objects.Where(o => o.Key.StartsWith(layout.Root + "/locks/", StringComparison.Ordinal)).Select(o => o.Key))
+            {
+                if (await RepositoryLock.ReadAsync(repository, lockKey, ct) is { } holder && holder.Id == group.Key.Id && !RepositoryLock.IsStale(holder, DateTimeOffset.UtcNow))
+                {
+                    running = true;
+                }
+            }
+            result.Add(new IncompleteBackup(group.Key.SystemId, group.Key.Id, group.Count(), group.Sum(x => x.Object.Size), group.Max(x => x.Object.LastModified), running));
+        }
+        return [.. result.OrderBy(b => b.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// A logical backup by id, or for "latest" the newest logical backup of <paramref name="database"/>
+    /// (never another database's).
+    /// </summary>
+    public async Task<BackupManifest> FindLogicalAsync(string id, string database, CancellationToken ct)
+    {
+        if (id != "latest")
+        {
+            return await FindAsync(id, "logical", ct);
+        }
+        var all = (await ListAsync(ct)).Where(m => m.Type == "logical").ToList();
+        return all.LastOrDefault(m => m.Database == database) ?? throw new PgWardenException(ExitCodes.ConfigError,
+            $"there is no logical backup of database {database} of cluster {cluster} in {repository.Description}"
+            + (all.Count == 0 ? "" : $" (logical backups exist of: {string.Join(", ", all.Select(m => m.Database).Distinct())}; choose one with --source-db or an id)"));
+    }
+
     /// <summary>A backup by id, or the newest of <paramref name="type"/> for "latest".</summary>
     public async Task<BackupManifest> FindAsync(string id, string? type, CancellationToken ct)
     {

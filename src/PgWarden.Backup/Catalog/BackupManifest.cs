@@ -30,6 +30,8 @@ public sealed record BackupManifest
     public string? Database { get; init; }
     public string? Format { get; init; }
     public IReadOnlyList<BackupFile> Files { get; init; } = [];
+    /// <summary>Physical backups: the tablespaces outside the data directory (each in its own file); empty when there are none.</summary>
+    public IReadOnlyList<Physical.BackupTablespace> Tablespaces { get; init; } = [];
     public BackupVerification? Verified { get; init; }
 
     public long Size => Files.Sum(f => f.Size);

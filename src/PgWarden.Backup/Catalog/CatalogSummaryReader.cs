@@ -24,7 +24,8 @@ public static class CatalogSummaryReader
             return empty with
             {
                 Repository = repository.Description,
-                NewestLogical = all.Where(m => m.Type == "logical").Select(m => (DateTimeOffset?)m.StartTime).Max(),
+                // The schedule dumps the app database: another database's dump does not stand in for it.
+                NewestLogical = all.Where(m => m.Type == "logical" && m.Database == cluster.Database.Name).Select(m => (DateTimeOffset?)m.StartTime).Max(),
                 NewestPhysical = all.Where(m => m.Type == "physical").Select(m => (DateTimeOffset?)m.StartTime).Max(),
                 LastRestoreTest = restoreTest?.Time,
                 LastRestoreTestOk = restoreTest?.Ok,

@@ -4,8 +4,9 @@ namespace PgWarden.Backup.Catalog;
 
 /// <summary>
 /// Decides what prune may delete, as a pure function. A backup is kept when it is younger than
-/// <c>keepDays</c> or among the newest <c>keepCount</c> of its type (either rule keeps it); the
-/// newest physical backup is always kept. WAL is removed only when its segment is before the start
+/// <c>keepDays</c> or among the newest <c>keepCount</c> of its kind — physical, or logical of one
+/// database (each database keeps its own newest dumps) — either rule keeps it; the newest physical
+/// backup is always kept. WAL is removed only when its segment is before the start
 /// segment of the oldest kept physical backup of the same system; timeline history files are always
 /// kept (they are tiny and recovery needs them to follow timelines).
 /// </summary>
@@ -14,7 +15,7 @@ public static class RetentionPlanner
     public static RetentionPlan Plan(IReadOnlyList<BackupManifest> backups, IReadOnlyList<string> walNames, string systemId, DateTimeOffset now, int? keepDays, int? keepCount)
     {
         var kept = new HashSet<string>();
-        foreach (var group in backups.GroupBy(b => b.Type))
+        foreach (var group in backups.GroupBy(b => b.Type == "logical" ? $"logical:{b.Database}" : b.Type))
         {
             var newestFirst = group.OrderByDescending(b => b.StartTime).ToList();
             for (var i = 0; i < newestFirst.Count; i++)

@@ -103,6 +103,9 @@ public sealed class DumpSnapshot : IAsyncDisposable
         return tables;
     }
 
+    /// <summary>The dumped database's own properties and the roles and tablespaces it references, as of the snapshot.</summary>
+    public Task<DatabaseProperties> PropertiesAsync(CancellationToken ct) => DatabaseProperties.ReadAsync(_conn, _tx, ct);
+
     public async ValueTask DisposeAsync()
     {
         await _tx.DisposeAsync();

@@ -34,13 +34,14 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
     public async Task<BackupManifest> RunAsync(NodeConfig node, string systemId, string database, string format, int jobs, NpgsqlDataSource sql, long sliceBytes, CancellationToken ct)
     {
         var started = DateTimeOffset.UtcNow;
-        var id = started.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-logical";
+        var id = BackupId.New(started, "logical");
         var layout = new RepositoryLayout(cluster.Name, systemId);
         var socket = node.SocketDir(cluster);
         var conn = new[] { "-h", socket, "-p", node.Port.ToString(CultureInfo.InvariantCulture), "-U", cluster.Database.Superuser };
         output($"logical backup {id} of database {database} on {node.Name} ({format}{(format == "directory" ? $", {jobs} jobs" : "")}) into {repository.Description}");
         var files = new List<BackupFile>();
         var staging = Path.Combine(Path.GetTempPath(), $"pgwarden-dump-{Guid.NewGuid():N}");
+        await using var guard = await RepositoryLock.AcquireAsync(repository, layout, $"logical-{database}", id, output, ct);
         try
         {
             if (format == "directory")
@@ -50,6 +51,8 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
             else
             {
                 files.Add(await PlainGzipAsync(layout, id, conn, database, ct));
+                await using var props = await sql.OpenConnectionAsync(ct);
+                files.Add(await StorePropertiesAsync(layout, id, await DatabaseProperties.ReadAsync(props, null, ct), ct));
             }
             foreach (var (name, meta) in new[] { ("db_info.txt.zst", "\\l+"), ("table_info.txt.zst", "\\dt+") })
             {
@@ -61,6 +64,21 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
                 using var text = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(listing.StandardOutput));
                 files.Add(await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, name), name, text, 3, ct));
             }
+            var manifest = new BackupManifest
+            {
+                Id = id, Type = "logical", Cluster = cluster.Name, SystemId = systemId, SourceNode = node.Name,
+                StartTime = started, StopTime = DateTimeOffset.UtcNow, PgVersion = cluster.Postgres.Version,
+                Database = database, Format = format, Files = files,
+            };
+            // Written last and at once: a backup is visible only complete.
+            await BackupCatalog.PutTextAsync(repository, layout.ManifestKey(id), manifest.ToJson(), ct);
+            output($"logical backup {id} complete in {manifest.DurationSeconds:0.0} s ({Progress.Mb(manifest.Size)}, {Progress.Mb(manifest.StoredSize)} stored)");
+            return manifest;
+        }
+        catch
+        {
+            await FailedBackup.RemoveAsync(repository, layout, id, output);
+            throw;
         }
         finally
         {
@@ -69,15 +87,6 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
                 Directory.Delete(staging, recursive: true);
             }
         }
-        var manifest = new BackupManifest
-        {
-            Id = id, Type = "logical", Cluster = cluster.Name, SystemId = systemId, SourceNode = node.Name,
-            StartTime = started, StopTime = DateTimeOffset.UtcNow, PgVersion = cluster.Postgres.Version,
-            Database = database, Format = format, Files = files,
-        };
-        await BackupCatalog.PutTextAsync(repository, layout.ManifestKey(id), manifest.ToJson(), ct);
-        output($"logical backup {id} complete in {manifest.DurationSeconds:0.0} s ({Progress.Mb(manifest.Size)}, {Progress.Mb(manifest.StoredSize)} stored)");
-        return manifest;
     }
 
     /// <summary>
@@ -96,6 +105,7 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
             ? TableChunkPlanner.Plan(await snapshot.LargeTablesAsync(sliceBytes, ct), Math.Max(1, sliceBytes / snapshot.BlockSize))
             : [];
         var excluded = chunks.Select(c => (c.Schema, c.Table)).Distinct().ToList();
+        files.Add(await StorePropertiesAsync(layout, id, await snapshot.PropertiesAsync(ct), ct));
         // The snapshot's transaction holds ACCESS SHARE on the sliced tables until everything is read:
         // a DDL queued behind it would queue pg_dump's and the slices' own locks forever, hence their
         // lock timeouts. Whichever side fails first stops the other.
@@ -154,11 +164,21 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
         files.Add(await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, TableDataIndex.FileName), TableDataIndex.FileName, json, 3, ct));
     }
 
-    /// <summary>The runbook's `pg_dump --format=plain --no-owner --no-acl | gzip`, with both exit statuses checked.</summary>
+    /// <summary>database.json: what restore-logical needs to recreate the database itself (see <see cref="DatabaseProperties"/>).</summary>
+    private async Task<BackupFile> StorePropertiesAsync(RepositoryLayout layout, string id, DatabaseProperties properties, CancellationToken ct)
+    {
+        using var json = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(properties.ToJson()));
+        return await BackupFileStore.StoreAsync(repository, layout.BackupFileKey(id, DatabaseProperties.FileName), DatabaseProperties.FileName, json, 3, ct);
+    }
+
+    /// <summary>
+    /// The runbook's `pg_dump --format=plain --no-owner --no-acl | gzip`, with both exit statuses checked;
+    /// also --no-tablespaces, so the file loads into any server.
+    /// </summary>
     private async Task<BackupFile> PlainGzipAsync(RepositoryLayout layout, string id, string[] conn, string database, CancellationToken ct)
     {
         const string name = "dump.sql.gz";
-        using var process = new Process { StartInfo = launcher.StartInfo(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"), [.. conn, "-d", database, "--format=plain", "--no-owner", "--no-acl"]), redirect: true) };
+        using var process = new Process { StartInfo = launcher.StartInfo(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"), [.. conn, "-d", database, "--format=plain", "--no-owner", "--no-acl", "--no-tablespaces"]), redirect: true) };
         process.Start();
         process.StandardInput.Close();
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
@@ -182,107 +202,6 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
         finally
         {
             File.Delete(gz);
-        }
-    }
-
-    /// <summary>
-    /// pg_restore -j of the directory dump. With sliced tables: schema and pg_dump's rows first, then
-    /// the slices (N at a time), then indexes, constraints and triggers — pg_restore's own order.
-    /// </summary>
-    private async Task PgRestoreAsync(BackupManifest backup, RepositoryLayout layout, string[] conn, string database, int jobs, string dumpDir, CancellationToken ct)
-    {
-        var indexFile = backup.Files.FirstOrDefault(f => f.Name == TableDataIndex.FileName);
-        if (indexFile is null)
-        {
-            await RunPgRestoreAsync(backup, conn, database, jobs, dumpDir, [], ct);
-            return;
-        }
-        var json = new MemoryStream();
-        await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, indexFile.Name), indexFile, s => s.CopyToAsync(json, ct), null, ct);
-        var index = TableDataIndex.Parse(System.Text.Encoding.UTF8.GetString(json.ToArray()));
-        await RunPgRestoreAsync(backup, conn, database, jobs, dumpDir, ["--section=pre-data", "--section=data"], ct);
-        var stored = backup.Files.ToDictionary(f => f.Name, StringComparer.Ordinal);
-        var progress = Progress.For("  table slices", index.Chunks.Sum(c => stored.GetValueOrDefault(c.FileName)?.StoredSize ?? 0), output);
-        await new SlicedTableData(repository, Path.Combine(bin.BinDir, "psql"), conn, launcher)
-            .LoadAsync(database, index, stored, name => layout.BackupFileKey(backup.Id, name), jobs, progress, ct);
-        progress.Done();
-        await RunPgRestoreAsync(backup, conn, database, jobs, dumpDir, ["--section=post-data"], ct);
-    }
-
-    private async Task RunPgRestoreAsync(BackupManifest backup, string[] conn, string database, int jobs, string dumpDir, string[] sections, CancellationToken ct)
-    {
-        var restored = await tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_restore"),
-            [.. conn, "-d", database, "-j", jobs.ToString(CultureInfo.InvariantCulture), "--exit-on-error", .. sections, dumpDir]) { Timeout = TimeSpan.FromHours(24) }, ct);
-        if (!restored.Succeeded)
-        {
-            throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
-        }
-    }
-
-    /// <summary>Downloads (verifying checksums) and restores a logical backup into <paramref name="database"/> with pg_restore -j.</summary>
-    public async Task RestoreAsync(BackupManifest backup, NodeConfig node, string database, int jobs, CancellationToken ct)
-    {
-        var layout = new RepositoryLayout(backup.Cluster, backup.SystemId);
-        var conn = new[] { "-h", node.SocketDir(cluster), "-p", node.Port.ToString(CultureInfo.InvariantCulture), "-U", cluster.Database.Superuser };
-        var staging = Path.Combine(Path.GetTempPath(), $"pgwarden-restore-dump-{Guid.NewGuid():N}");
-        DirectoryAccess.CreatePrivate(staging, launcher.ServerUser);
-        try
-        {
-            Directory.CreateDirectory(Path.Combine(staging, "dump"));
-            foreach (var file in backup.Files.Where(f => f.Name.StartsWith("dump", StringComparison.Ordinal)))
-            {
-                var target = Path.Combine(staging, file.Name[..^4]);
-                await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, file.Name), file, async s =>
-                {
-                    await using var f = File.Create(target);
-                    await s.CopyToAsync(f, ct);
-                }, null, ct);
-            }
-            if (Libc.IsRoot)
-            {
-                foreach (var e in Directory.EnumerateFileSystemEntries(staging, "*", SearchOption.AllDirectories))
-                {
-                    Libc.Chown(e, launcher.ServerUser.Uid, launcher.ServerUser.Gid);
-                }
-            }
-            var psql = Path.Combine(bin.BinDir, "psql");
-            var create = await tools.RunAsync(new ToolCommand(psql, [.. conn, "-d", "postgres", "-X", "-tAc", $"SELECT 1 FROM pg_database WHERE datname = '{database}'"]), ct);
-            if (create.StandardOutput.Trim() == "1")
-            {
-                throw new PgWardenException(ExitCodes.UnsafeRefused, $"database {database} already exists on {node.Name}; restore into a new database name (--db NEW) so nothing is overwritten");
-            }
-            var made = await tools.RunAsync(new ToolCommand(psql, [.. conn, "-d", "postgres", "-X", "-v", "ON_ERROR_STOP=1", "-c", $"CREATE DATABASE \"{database}\""]), ct);
-            if (!made.Succeeded)
-            {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"creating database {database} failed: {made.Tail()}");
-            }
-            try
-            {
-                if (backup.Format == "directory")
-                {
-                    await PgRestoreAsync(backup, layout, conn, database, jobs, Path.Combine(staging, "dump"), ct);
-                }
-                else
-                {
-                    var restored = await tools.RunAsync(new ToolCommand("/bin/bash", ["-c", $"set -o pipefail; gzip -dc '{Path.Combine(staging, "dump.sql.gz")}' | '{psql}' -X -v ON_ERROR_STOP=1 -q -h '{conn[1]}' -p {conn[3]} -U {conn[5]} -d '{database}'"]) { Timeout = TimeSpan.FromHours(24) }, ct);
-                    if (!restored.Succeeded)
-                    {
-                        throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
-                    }
-                }
-            }
-            catch
-            {
-                // The database is the one this run created: remove the partial restore so a retry can use the name.
-                var dropped = await tools.RunAsync(new ToolCommand(psql, [.. conn, "-d", "postgres", "-X", "-c", $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"]), CancellationToken.None);
-                output(dropped.Succeeded ? $"removed the partly restored database {database}" : $"could not remove the partly restored database {database}: {dropped.Tail()}");
-                throw;
-            }
-            output($"restored logical backup {backup.Id} ({backup.Database}) into database {database} on {node.Name}");
-        }
-        finally
-        {
-            Directory.Delete(staging, recursive: true);
         }
     }
 }

@@ -27,7 +27,7 @@ public sealed class SlicedTableData(IBackupRepository repository, string psql, I
             // The table is already locked by the snapshot's transaction, so this COPY waits for its
             // lock only when a DDL statement queued behind that one: give up (as pg_dump's workers
             // do) instead of waiting for each other forever.
-            var command = Psql(database, snapshot.Encoding,
+            var command = Psql(database, snapshot.Encoding, DumpSessionSettings.Dump,
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", $"SET TRANSACTION SNAPSHOT '{snapshot.Id}'", $"SET LOCAL lock_timeout = '{LockTimeoutSeconds}s'", chunk.CopyOutSql, "COMMIT");
             using var process = Start(command);
             process.StandardInput.Close();
@@ -61,7 +61,7 @@ public sealed class SlicedTableData(IBackupRepository repository, string psql, I
         {
             var file = stored.GetValueOrDefault(chunk.FileName)
                 ?? throw new PgWardenException(ExitCodes.OperationFailed, $"the backup's data/index.json names {chunk.FileName}, which its manifest does not list");
-            using var process = Start(Psql(database, index.Encoding, chunk.CopyInSql));
+            using var process = Start(Psql(database, index.Encoding, DumpSessionSettings.Restore, chunk.CopyInSql));
             var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
             var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
             try
@@ -88,12 +88,13 @@ public sealed class SlicedTableData(IBackupRepository repository, string psql, I
 
     /// <summary>
     /// psql with its stdio buffers at 1 MiB (coreutils' stdbuf, when present): psql writes COPY data
-    /// row by row into stdio, which flushes every 4 KiB into a pipe by default.
+    /// row by row into stdio, which flushes every 4 KiB into a pipe by default. The session runs
+    /// with <paramref name="settings"/> (pg_dump's or pg_restore's), never the database's own.
     /// </summary>
-    private ToolCommand Psql(string database, string encoding, params string[] statements)
+    private ToolCommand Psql(string database, string encoding, IReadOnlyList<(string Name, string Value)> settings, params string[] statements)
     {
         string[] args = [.. connection, "-d", database, "-X", "-q", "-v", "ON_ERROR_STOP=1", .. statements.SelectMany(s => new[] { "-c", s })];
-        var environment = new Dictionary<string, string> { ["PGCLIENTENCODING"] = encoding };
+        var environment = DumpSessionSettings.Environment(settings, encoding);
         return File.Exists(StdBuf)
             ? new ToolCommand(StdBuf, [$"-i{PipeBuffer.Size}", $"-o{PipeBuffer.Size}", psql, .. args]) { Environment = environment }
             : new ToolCommand(psql, args) { Environment = environment };

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using PgWarden.Backup.Catalog;
+using PgWarden.Backup.Repository;
 
 namespace PgWarden.Backup.Logical;
 
@@ -15,4 +17,12 @@ public sealed record TableDataIndex(string Encoding, IReadOnlyList<TableChunk> C
 
     public static TableDataIndex Parse(string json) =>
         JsonSerializer.Deserialize<TableDataIndex>(json, Catalog.BackupManifest.Json) ?? throw new JsonException("data/index.json is empty");
+
+    /// <summary>Reads a backup's index (both checksums verified).</summary>
+    public static async Task<TableDataIndex> ReadAsync(IBackupRepository repository, RepositoryLayout layout, BackupManifest backup, BackupFile file, CancellationToken ct)
+    {
+        var json = new MemoryStream();
+        await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, file.Name), file, s => s.CopyToAsync(json, ct), null, ct);
+        return Parse(System.Text.Encoding.UTF8.GetString(json.ToArray()));
+    }
 }

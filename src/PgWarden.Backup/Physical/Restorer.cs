@@ -25,70 +25,121 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
 {
     public sealed record Result(int Port, string SocketDir, string Summary, bool Running);
 
-    public async Task<Result> RestoreAsync(BackupManifest backup, RecoveryTarget target, string dir, int? port, bool keepRunning, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// Restores <paramref name="backup"/> into <paramref name="dir"/> (empty or new) and recovers it to
+    /// <paramref name="target"/>. A failure or an interrupt removes what it wrote and stops the server
+    /// it started; see <see cref="RestoreTargetDirectory"/> for a restore that was killed.
+    /// </summary>
+    /// <param name="timeout">How long recovery may take.</param>
+    public async Task<Result> RestoreAsync(BackupManifest backup, RecoveryTarget target, string dir, int? port, bool keepRunning, TimeSpan timeout, RestoreOptions options, CancellationToken ct)
     {
         var full = Path.GetFullPath(dir);
-        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
-        {
-            throw new PgWardenException(ExitCodes.UnsafeRefused, $"restore directory {full} is not empty; refusing to restore into it (choose a new or empty directory)");
-        }
-        if (File.Exists(full))
-        {
-            throw new PgWardenException(ExitCodes.UnsafeRefused, $"{full} is a file, not a directory");
-        }
         CheckTarget(backup, target);
+        var placement = TablespacePlacement.Plan(backup, options);
+        var directories = new RestoreTargetDirectory([full, .. placement.Values.OfType<string>()]);
+        await directories.PrepareAsync(options.Force, d => ScratchStopAsync(d), output);
         output($"restoring backup {backup.Id} ({backup.StartTime:yyyy-MM-dd HH:mm:ss}Z, {Progress.Mb(backup.Size)}) into {full}, recovering to {target.Describe()}");
-        await UnpackAsync(backup, full, ct);
-        var result = await RecoverAsync(target, full, port, timeout, ct);
-        if (!keepRunning)
+        Result result;
+        try
         {
-            await StopAsync(full, ct);
-            RemoveIfEmpty(result.SocketDir);
-            output($"  stopped; start it with: pg_ctl -D {full} start (as {launcher.ServerUser.Name})");
+            DirectoryAccess.EnsureTraversable(full, launcher.ServerUser);
+            DirectoryAccess.CreatePrivate(full, launcher.ServerUser);
+            directories.Mark();
+            await UnpackAsync(backup, full, placement, ct);
+            var placeholders = options.ReservedTimelines.Select(t => Path.Combine(full, "pg_wal", $"{t:X8}.history")).ToList();
+            foreach (var file in placeholders)
+            {
+                File.WriteAllText(file, "# placeholder written by pgwarden restore: this timeline has archived WAL but no history file, so a promotion must not reuse its number\n");
+            }
+            ChownTree(Path.Combine(full, "pg_wal"), launcher.ServerUser);
+            result = await RecoverAsync(target, full, port, timeout, ct);
+            if (!keepRunning)
+            {
+                await StopAsync(full, CancellationToken.None);
+                RemoveIfEmpty(result.SocketDir);
+                placeholders.ForEach(File.Delete);
+            }
         }
-        else
+        catch (Exception)
         {
-            output($"  left running on 127.0.0.1:{result.Port}; stop it with: pg_ctl -D {full} stop (as {launcher.ServerUser.Name})");
+            await ScratchStopAsync(full);
+            directories.Discard(output);
+            output($"  removed the incomplete restore from {full}" + (File.Exists(full + ".log") ? $" (server log: {full}.log)" : ""));
+            throw;
         }
+        directories.Complete();
+        output(keepRunning
+            ? $"  left running on 127.0.0.1:{result.Port}; stop it with: pg_ctl -D {full} stop (as {launcher.ServerUser.Name})"
+            : $"  stopped; start it with: pg_ctl -D {full} start (as {launcher.ServerUser.Name})");
         return result with { Running = keepRunning };
     }
 
+    /// <summary>Stops a PostgreSQL running in <paramref name="dir"/> (a failed or interrupted restore's), never throwing.</summary>
+    private Task ScratchStopAsync(string dir) => Verify.ScratchServer.StopAsync(tools, bin, dir, output);
+
     /// <summary>
-    /// Unpacks every file of a physical backup into <paramref name="full"/> (an empty or new
-    /// directory, made private to the server user), verifying both checksums; on any failure the
-    /// directory is emptied again.
+    /// Unpacks every file of a physical backup into <paramref name="full"/> (an empty or new directory,
+    /// made private to the server user), verifying both checksums: base.tar, each tablespace's tar into
+    /// its place (<paramref name="placement"/>: a directory, or null for pg_tblspc/&lt;oid&gt; inside
+    /// <paramref name="full"/>), backup_manifest. On failure the caller empties the directories.
     /// </summary>
-    public async Task UnpackAsync(BackupManifest backup, string full, CancellationToken ct)
+    public async Task UnpackAsync(BackupManifest backup, string full, IReadOnlyDictionary<uint, string?> placement, CancellationToken ct)
     {
         var user = launcher.ServerUser;
         DirectoryAccess.EnsureTraversable(full, user);
         DirectoryAccess.CreatePrivate(full, user);
         var layout = new RepositoryLayout(backup.Cluster, backup.SystemId);
-        try
+        foreach (var file in backup.Files)
         {
-            foreach (var file in backup.Files)
+            var progress = Progress.For($"  unpacking {file.Name}", file.StoredSize, output);
+            var tablespace = backup.Tablespaces.FirstOrDefault(t => t.FileName == file.Name);
+            var into = tablespace is null ? full : placement.GetValueOrDefault(tablespace.Oid) ?? Path.Combine(full, "pg_tblspc", tablespace.Oid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (tablespace is not null)
             {
-                var progress = Progress.For("  unpacking", file.StoredSize, output);
-                await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, file.Name), file,
-                    tar => Task.Run(() => TarFile.ExtractToDirectory(tar, full, overwriteFiles: false), ct), progress, ct);
-                progress.Done();
+                DirectoryAccess.CreatePrivate(into, user);
             }
-        }
-        catch (Exception)
-        {
-            // Nothing restored silently: remove the partial unpack (this directory was empty and is ours).
-            foreach (var entry in Directory.EnumerateFileSystemEntries(full))
+            await BackupFileStore.ReadVerifiedAsync(repository, layout.BackupFileKey(backup.Id, file.Name), file, stream => Task.Run(() =>
             {
-                if (Directory.Exists(entry))
+                if (file.Name == PhysicalBackup.ManifestFile)
                 {
-                    Directory.Delete(entry, recursive: true);
+                    using var manifest = File.Create(Path.Combine(full, "backup_manifest"));
+                    stream.CopyTo(manifest);
                 }
                 else
                 {
-                    File.Delete(entry);
+                    TarExtraction.Extract(stream, into, oid => placement.GetValueOrDefault(oid));
                 }
+            }, ct), progress, ct);
+            progress.Done();
+        }
+        PlaceTablespaces(backup, full, placement);
+        ChownTree(full, user);
+        foreach (var dir in placement.Values.OfType<string>())
+        {
+            ChownTree(dir, user);
+        }
+    }
+
+    /// <summary>
+    /// pg_basebackup's tar mode writes tablespace_map ("oid location" per line), from which PostgreSQL
+    /// would recreate each pg_tblspc link to the source's location at start-up — removing whatever is
+    /// there first. The links are made here instead (to the mapped directory, or none for a tablespace
+    /// inside the copy), and tablespace_map is removed.
+    /// </summary>
+    private static void PlaceTablespaces(BackupManifest backup, string full, IReadOnlyDictionary<uint, string?> placement)
+    {
+        File.Delete(Path.Combine(full, "tablespace_map"));
+        foreach (var t in backup.Tablespaces)
+        {
+            var link = Path.Combine(full, "pg_tblspc", t.Oid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (placement.GetValueOrDefault(t.Oid) is { } target && new FileInfo(link).LinkTarget is null)
+            {
+                if (Directory.Exists(link))
+                {
+                    Directory.Delete(link);
+                }
+                File.CreateSymbolicLink(link, target);
             }
-            throw;
         }
     }
 
@@ -124,7 +175,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         if (!start.Succeeded)
         {
             RemoveIfEmpty(socketDir);
-            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL in {full} did not start: {Hint(log)}");
+            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL in {full} did not start: {Hint(log, target)}");
         }
         output($"  PostgreSQL started on 127.0.0.1:{chosenPort} (socket {socketDir}), replaying archived WAL");
         string summary;
@@ -204,6 +255,12 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             ("restore_command", restore),
             ("logging_collector", "off"),
         };
+        var tblspc = Path.Combine(dir, "pg_tblspc");
+        if (Directory.Exists(tblspc) && Directory.EnumerateDirectories(tblspc).Any(d => new FileInfo(d).LinkTarget is null))
+        {
+            // Tablespaces restored inside the copy are directories, not links: PostgreSQL 15 accepts them only with this set.
+            lines.Add(("allow_in_place_tablespaces", "on"));
+        }
         lines.AddRange(target.Settings());
         var text = RecoverySettingsHeader + string.Join("", lines.Select(l => $"{l.Item1} = {ConfValue.Pg(l.Item2)}\n"));
         File.AppendAllText(Path.Combine(dir, "postgresql.auto.conf"), text);
@@ -222,7 +279,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             var pid = PostmasterPid(dir);
             if (pid is null || !Libc.IsAlive(pid.Value))
             {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL stopped during recovery: {Hint(ServerLogTail(dir, logFile))}");
+                throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL stopped during recovery: {Hint(ServerLogTail(dir, logFile), target)}");
             }
             try
             {
@@ -252,7 +309,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             }
             if (DateTime.UtcNow > deadline)
             {
-                throw new PgWardenException(ExitCodes.Timeout, $"recovery did not reach {target.Describe()} within {timeout.TotalSeconds:0} s: {Hint(ServerLogTail(dir, logFile))}");
+                throw new PgWardenException(ExitCodes.Timeout, $"recovery did not reach {target.Describe()} within {timeout.TotalSeconds:0} s: {Hint(ServerLogTail(dir, logFile), target)}");
             }
             await Task.Delay(300, ct);
         }
@@ -277,19 +334,32 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
     private static string ServerLogTail(string dir, string logFile) =>
         File.Exists(logFile) ? string.Join("\n", File.ReadLines(logFile).TakeLast(30)) : "";
 
-    /// <summary>The most telling server lines (FATAL/PANIC/ERROR, else the last lines).</summary>
-    private static string Hint(string log)
+    /// <summary>The most telling server lines (FATAL/PANIC/ERROR, else the last lines); for a target beyond the archive, what that means.</summary>
+    private static string Hint(string log, RecoveryTarget? target = null)
     {
         var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Any(l => l.Contains("before configured recovery target was reached", StringComparison.Ordinal)))
         {
             var last = lines.LastOrDefault(l => l.Contains("last completed transaction was at log time", StringComparison.Ordinal));
-            return "the target lies beyond the end of the archived WAL: the recoverable range ends at "
-                + (last is null ? "the newest archived WAL file" : last[(last.IndexOf("log time", StringComparison.Ordinal) + "log time ".Length)..].Trim())
-                + " (omit the target to recover to the end of the archive)";
+            var lastCommit = last is null ? null : last[(last.IndexOf("log time", StringComparison.Ordinal) + "log time ".Length)..].Trim();
+            return BeyondArchiveMessage(target, lastCommit);
         }
         var bad = lines.Where(l => l.Contains("FATAL") || l.Contains("PANIC") || l.Contains("ERROR")).TakeLast(3).ToList();
         return string.Join(" / ", (bad.Count > 0 ? bad : lines.TakeLast(3)).Select(StripPrefix));
+    }
+
+    /// <summary>
+    /// Recovery replayed every archived WAL file without reaching the target. For a time, that means no
+    /// transaction in the archive committed after it (recovery to a time stops at the first commit after
+    /// it) — not that WAL ends there; either way the needed WAL may still sit in the primary's current segment.
+    /// </summary>
+    public static string BeyondArchiveMessage(RecoveryTarget? target, string? lastCommit)
+    {
+        const string Advice = "if the primary has committed since, its current WAL segment is probably not archived yet: run `pgwarden restore-point NAME` (it writes a restore point and switches the segment) and restore with --target-name NAME; or omit the target to recover everything archived";
+        var last = lastCommit is null ? "no transaction commits in the archived WAL after the backup" : $"the last transaction in the archived WAL committed at {lastCommit}";
+        return target?.Time is { } t
+            ? $"no transaction in the archived WAL committed after the target time {t.UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}+00, so recovery cannot tell that it passed it ({last}); {Advice}"
+            : $"the archived WAL ends before {target?.Describe() ?? "the target"} ({last}); {Advice}";
     }
 
     private static string StripPrefix(string line)

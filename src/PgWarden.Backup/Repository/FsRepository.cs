@@ -148,6 +148,21 @@ public sealed partial class FsRepository(string root, OsUser? owner) : IBackupRe
         return Task.CompletedTask;
     }
 
+    public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        if (!prefix.EndsWith('/'))
+        {
+            throw new ArgumentException($"repository prefix '{prefix}' must end with '/'", nameof(prefix));
+        }
+        var path = PathOf(prefix.TrimEnd('/'));
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+            FsyncDirectory(Path.GetDirectoryName(path)!);
+        }
+        return Task.CompletedTask;
+    }
+
     private static RepositoryObject ToObject(string key, FileInfo info)
     {
         var meta = new Dictionary<string, string>();

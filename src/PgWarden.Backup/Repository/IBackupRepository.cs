@@ -25,4 +25,10 @@ public interface IBackupRepository
     Task<IReadOnlyList<RepositoryObject>> ListAsync(string prefix, CancellationToken cancellationToken);
 
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes every object under <paramref name="prefix"/> (which ends in '/'), including what an
+    /// interrupted write left behind (temp files on a filesystem); nothing outside it.
+    /// </summary>
+    Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken);
 }

@@ -19,6 +19,12 @@ public sealed record RepositoryLayout(string Cluster, string SystemId)
             ? key[WalPrefix.Length..^4]
             : null;
 
+    /// <summary>
+    /// Where a node's copy of a WAL file goes when the archive already holds a different copy of a
+    /// timeline that a later archived timeline superseded: kept for inspection, out of recovery's way.
+    /// </summary>
+    public string DivergedWalKey(string walFileName, string contentSha256) => $"{Root}/wal-diverged/{walFileName}.{contentSha256[..16]}.zst";
+
     public string BackupsPrefix => $"{Root}/backups/";
 
     public string BackupPrefix(string id) => $"{BackupsPrefix}{id}/";

@@ -187,5 +187,13 @@ public sealed class S3Repository : IBackupRepository, IDisposable
         }
     }
 
+    public async Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        foreach (var o in await ListAsync(prefix, cancellationToken))
+        {
+            await DeleteAsync(o.Key, cancellationToken);
+        }
+    }
+
     public void Dispose() => _client.Dispose();
 }

@@ -89,7 +89,7 @@ public sealed class BackupVerifier(ClusterConfig cluster, IBackupRepository repo
     {
         try
         {
-            await restorer.UnpackAsync(backup, dataDir, ct);
+            await restorer.UnpackAsync(backup, dataDir, TablespacePlacement.Plan(backup, RestoreOptions.Default), ct);
             report.Pass($"{backup.Files.Count} stored file{(backup.Files.Count == 1 ? "" : "s")} ({Progress.Mb(backup.StoredSize)}) checksummed and unpacked");
             output($"  files: {report.Passed[^1]}: {string.Join(", ", backup.Files.Select(f => f.Name))}");
             return true;

@@ -12,9 +12,10 @@ namespace PgWarden.Backup.Verify;
 
 /// <summary>
 /// Restores a logical backup with the code of `pgwarden restore-logical` (checksums verified,
-/// pg_restore -j --exit-on-error, or psql for plain-gzip) into a database of its original name on a
-/// <see cref="ScratchInstance"/>, after creating (NOLOGIN) the cluster's roles and every role that
-/// owns objects in the dump, then runs the sanity queries.
+/// pg_restore -j --exit-on-error --no-tablespaces, or psql for plain-gzip; the database recreated with
+/// its owner, settings and ACL) into a database of its original name on a <see cref="ScratchInstance"/>,
+/// after creating (NOLOGIN) the cluster's roles and every role the backup references; then compares the
+/// content of every table with the backup's (<see cref="ContentComparison"/>) and runs the sanity queries.
 /// </summary>
 public sealed class LogicalRestoreTest(ClusterConfig cluster, IBackupRepository repository, PgBinaries bin, ProcessLauncher launcher, IToolRunner tools, Action<string> output)
 {
@@ -37,20 +38,33 @@ public sealed class LogicalRestoreTest(ClusterConfig cluster, IBackupRepository 
     {
         var clock = Stopwatch.StartNew();
         var database = backup.Database ?? throw new PgWardenException(ExitCodes.OperationFailed, $"the manifest of logical backup {backup.Id} names no database");
-        var roles = await RolesAsync(backup, scratch, ct);
+        var restore = new LogicalRestore(ScratchCluster(sockets), repository, bin, launcher, tools, output);
+        var roles = await RolesAsync(backup, restore, scratch, ct);
         await CreateRolesAsync(instance, roles, ct);
         var node = ScratchNode(scratch, instance.Port);
-        await new LogicalBackup(ScratchCluster(sockets), repository, bin, launcher, tools, output).RestoreAsync(backup, node, database, jobs, ct);
+        var staging = scratch.Sub("staging");
+        await restore.StageAsync(backup, staging, ct);
+        // The scratch instance has none of the source's tablespaces: everything goes to the default one.
+        await restore.RestoreStagedAsync(backup, staging, node, database, new LogicalRestoreOptions(jobs, NoTablespaces: true), ct);
+        var comparison = new ContentComparison(repository, bin, launcher);
+        var content = await comparison.CompareAsync(await comparison.ExpectedAsync(backup, staging, ct), instance.SocketDir, instance.Port, cluster.Database.Superuser, database, ct);
         var sanity = await SanityQueries.RunAsync(instance.SocketDir, instance.Port, cluster.Database.Superuser, database, expectPromoted: false, ct);
-        return $"restored into a scratch PostgreSQL in {clock.Elapsed.TotalSeconds:0.0} s; {sanity}";
+        return $"restored into a scratch PostgreSQL in {clock.Elapsed.TotalSeconds:0.0} s; {content}; {sanity}";
     }
 
     private static NodeConfig ScratchNode(ScratchDirectory scratch, int port) => new(NodeName, "127.0.0.1", port, 0, scratch.Sub("data"), 0);
 
-    /// <summary>The cluster's own roles, plus the owners in a directory-format dump's table of contents.</summary>
-    private async Task<IReadOnlyList<string>> RolesAsync(BackupManifest backup, ScratchDirectory scratch, CancellationToken ct)
+    /// <summary>
+    /// The cluster's own roles and every role the backup references (database.json: owners, grantees,
+    /// grantors, policy roles, default privileges); for backups without it, the owners in the dump's table of contents.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> RolesAsync(BackupManifest backup, LogicalRestore restore, ScratchDirectory scratch, CancellationToken ct)
     {
         var roles = new SortedSet<string>(StringComparer.Ordinal) { cluster.Database.AppUser, cluster.Database.ReplicationUser, cluster.Database.PoolerAdminUser };
+        if (await restore.PropertiesAsync(backup, ct) is { } properties)
+        {
+            roles.UnionWith(properties.Roles);
+        }
         var toc = backup.Files.FirstOrDefault(f => f.Name == "dump/toc.dat.zst");
         if (backup.Format == "directory" && toc is not null)
         {

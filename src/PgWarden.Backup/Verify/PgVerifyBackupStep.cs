@@ -23,7 +23,8 @@ public sealed class PgVerifyBackupStep(PgBinaries bin, IToolRunner tools, Action
         var walSource = archivedWalDir is null ? "the backup's pg_wal" : "the archived WAL";
         output($"  pg_verifybackup: checking every file against backup_manifest and parsing {walSource}");
         // Read-only on files PgWarden unpacked itself; runs as the invoking user.
-        var command = new ToolCommand(Program, [.. archivedWalDir is null ? Array.Empty<string>() : ["--wal-directory", archivedWalDir], dataDir])
+        // tablespace_map is replaced by real links when a backup is unpacked (see Restorer), so it is not there to check.
+        var command = new ToolCommand(Program, [.. archivedWalDir is null ? Array.Empty<string>() : ["--wal-directory", archivedWalDir], "--ignore", "tablespace_map", dataDir])
         {
             AsServerUser = false,
             Timeout = TimeSpan.FromHours(12),

@@ -1,3 +1,4 @@
+using PgWarden.Core.Ha;
 using PgWarden.Backup.Compression;
 using PgWarden.Backup.Repository;
 using PgWarden.Core.Errors;
@@ -52,7 +53,9 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
         var existing = await repository.StatAsync(key, cancellationToken);
         if (existing is not null)
         {
-            return await CompareExistingAsync(existing, fileName, ObjectChecksum.Sha256(content), cancellationToken) ? false
+            var sha = ObjectChecksum.Sha256(content);
+            return await CompareExistingAsync(existing, fileName, sha, cancellationToken) ? false
+                : await KeepDivergedAsync(name, content, sha, cancellationToken) ? false
                 : throw Conflict(fileName);
         }
         // Hash the content on the other core while this one compresses.
@@ -73,6 +76,51 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
         // Someone stored it between our check and our write: identical is fine, different is not.
         var raced = await repository.StatAsync(key, cancellationToken);
         return raced is not null && await CompareExistingAsync(raced, fileName, contentSha, cancellationToken) ? false : throw Conflict(fileName);
+    }
+
+    /// <summary>
+    /// A segment (or .partial) of timeline T whose archived copy differs is no conflict when an archived
+    /// history file of a later timeline descends from T: T has been superseded. The archived copy stays
+    /// authoritative — recovery on the later timeline reads from T only the WAL before the point where
+    /// it left T, which every node that followed T up to there holds byte for byte (streaming copies
+    /// WAL verbatim; copies differ only after an XLOG_SWITCH or after that point, on the abandoned
+    /// branch, which recovery never reads for the later timeline). This node's copy is kept aside under
+    /// wal-diverged/ (never replacing anything) and the push succeeds, so the node's archiver is not
+    /// stuck on a file nobody will ever need.
+    /// </summary>
+    private async Task<bool> KeepDivergedAsync(WalFileName name, byte[] content, string contentSha, CancellationToken ct)
+    {
+        if (!name.HasPageHeader)
+        {
+            return false;
+        }
+        var laterHistories = (await repository.ListAsync(layout.WalPrefix, ct))
+            .Select(o => layout.WalNameOf(o.Key)).OfType<string>()
+            .Select(WalFileName.TryParse)
+            .Where(h => h is { Kind: WalFileKind.History } && h.Timeline > name.Timeline)
+            .ToList();
+        foreach (var history in laterHistories)
+        {
+            var stat = await repository.StatAsync(layout.WalKey(history!.Name), ct);
+            if (stat is null)
+            {
+                continue;
+            }
+            var parsed = TimelineHistory.Parse(history.Timeline, System.Text.Encoding.UTF8.GetString(await ReadVerifiedAsync(stat.Key, history.Name, stat.Metadata, ct)));
+            if (parsed.SwitchPoint(name.Timeline) is not null)
+            {
+                var compressed = Zstd.Compress(content, CompressionLevel);
+                using var body = new MemoryStream(compressed.Array!, compressed.Offset, compressed.Count, writable: false);
+                await repository.PutIfAbsentAsync(layout.DivergedWalKey(name.Name, contentSha), body, new Dictionary<string, string>
+                {
+                    [ObjectChecksum.Stored] = ObjectChecksum.Sha256(compressed),
+                    [ObjectChecksum.Content] = contentSha,
+                }, ct);
+                Console.Error.WriteLine($"pgwarden: {name.Name} is already archived with other content, but timeline {name.Timeline} was superseded by timeline {history.Timeline}: the archived copy stays, this node's copy is kept as {layout.DivergedWalKey(name.Name, contentSha)}");
+                return true;
+            }
+        }
+        return false;
     }
 
     private PgWardenException Conflict(string fileName) => new(ExitCodes.UnsafeRefused,

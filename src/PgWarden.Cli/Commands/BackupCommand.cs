@@ -31,12 +31,13 @@ public static class BackupCommand
         var cmd = new Command("physical", "stream a base backup (pg_basebackup) zstd-compressed and checksummed into the repository; completes when its WAL is archived") { config, dir, fromReplica, wait };
         CommandAction.Set(cmd, async (p, ct) =>
         {
+            var archiveWait = TimeSpan.FromSeconds(ArgumentRules.AtLeast("--archive-wait", p.GetValue(wait), 1));
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var source = await env.SourceAsync(p.GetValue(fromReplica), ct);
             await using (source.NodeSql)
             await using (source.PrimarySql)
             {
-                await new PhysicalBackup(env.Repository, env.Binaries, env.Launcher, Console.WriteLine).RunAsync(source, TimeSpan.FromSeconds(p.GetValue(wait)), ct);
+                await new PhysicalBackup(env.Repository, env.Binaries, env.Launcher, Console.WriteLine).RunAsync(source, archiveWait, ct);
             }
             return 0;
         });
@@ -55,18 +56,19 @@ public static class BackupCommand
         var cmd = new Command("logical", "pg_dump a database into the repository with the runbook's listings (\\l+, \\dt+)") { config, dir, db, format, jobs, slice };
         CommandAction.Set(cmd, async (p, ct) =>
         {
+            var sliceMb = ArgumentRules.AtLeast("--slice-mb", p.GetValue(slice), 0);
+            var jobCount = ArgumentRules.AtLeast("--jobs", p.GetValue(jobs), 1);
+            if (p.GetValue(db) is { } named)
+            {
+                RestoreLogicalCommand.CheckDatabaseName(named);
+            }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var database = RestoreLogicalCommand.CheckDatabaseName(p.GetValue(db) ?? env.Cluster.Database.Name);
             var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
             var systemId = Backup.Wal.ControlFile.SystemIdentifier(primary.DataDir);
-            var sliceMb = p.GetValue(slice);
-            if (sliceMb < 0)
-            {
-                throw new PgWardenException(ExitCodes.Unreachable, $"--slice-mb must be 0 or more, not {sliceMb}");
-            }
             await using var sql = PrimaryLocator.Superuser(env.Cluster, primary, ClusterSecrets.Load(env.Cluster.SecretsFile), database);
             await new Backup.Logical.LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
-                .RunAsync(primary, systemId, database, p.GetValue(format)!, Math.Max(1, p.GetValue(jobs)), sql, sliceMb * (1L << 20), ct);
+                .RunAsync(primary, systemId, database, p.GetValue(format)!, jobCount, sql, sliceMb * (1L << 20), ct);
             return 0;
         });
         return cmd;
@@ -82,14 +84,22 @@ public static class BackupCommand
         {
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var all = await env.Catalog.ListAsync(ct);
+            var incomplete = await env.Catalog.ListIncompleteAsync(ct);
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(all.Select(m => new
+                Console.WriteLine(JsonSerializer.Serialize(all.Select(m => (object)new
                 {
-                    m.Id, m.Type, m.SystemId, m.SourceNode, m.StartTime, m.StopTime, m.DurationSeconds, m.Timeline, m.StartLsn, m.StopLsn,
+                    m.Id, m.Type, Status = "complete", m.SystemId, m.SourceNode, m.StartTime, m.StopTime, m.DurationSeconds, m.Timeline, m.StartLsn, m.StopLsn,
                     m.Database, m.Format, m.Size, m.StoredSize, m.Verified,
-                }), Backup.Catalog.BackupManifest.Json));
+                }).Concat(incomplete.Select(b => (object)new
+                {
+                    b.Id, b.Type, Status = b.Running ? "running" : "incomplete", b.SystemId, Files = b.Files, b.StoredSize, b.LastModified,
+                })), Backup.Catalog.BackupManifest.Json));
                 return 0;
+            }
+            foreach (var b in incomplete)
+            {
+                Console.WriteLine($"{(b.Running ? "running" : "incomplete")} {b.Type} backup {b.Id}: {b.Files} file(s), {PgWarden.Backup.Progress.Mb(b.StoredSize)}, no manifest{(b.Running ? "" : " (never restored; `pgwarden backup prune` removes it)")}");
             }
             if (all.Count == 0)
             {
@@ -121,15 +131,28 @@ public static class BackupCommand
         var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_restore jobs for a logical restore test", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
         var type = new Option<string?>("--type") { Description = "with latest: the newest backup of this type (physical or logical)" };
         type.AcceptOnlyFromAmong("physical", "logical");
+        var db = new Option<string?>("--db") { Description = "with latest --type logical: the newest logical backup of this database (default: the app database)" };
         var cmd = new Command("verify", "check a backup's checksums, the archived WAL it needs and pg_verifybackup; --restore-test restores and queries it; records the outcome for `backup list`")
         {
-            config, dir, id, restoreTest, scratch, timeout, jobs, type,
+            config, dir, id, restoreTest, scratch, timeout, jobs, type, db,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
+            var scratchDir = Path.GetFullPath(p.GetValue(scratch) ?? Path.GetTempPath());
+            if (!Directory.Exists(scratchDir))
+            {
+                throw new PgWardenException(ExitCodes.ConfigError, $"--scratch-dir {scratchDir} does not exist");
+            }
+            var options = new Backup.Verify.VerifyOptions(p.GetValue(restoreTest), scratchDir,
+                TimeSpan.FromSeconds(ArgumentRules.AtLeast("--timeout", p.GetValue(timeout), 1)), ArgumentRules.AtLeast("--jobs", p.GetValue(jobs), 1));
+            if (p.GetValue(db) is { } named && p.GetValue(type) == "physical")
+            {
+                throw ArgumentRules.Bad("--db goes with logical backups (--type logical)");
+            }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
-            var manifest = await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
-            var options = new Backup.Verify.VerifyOptions(p.GetValue(restoreTest), p.GetValue(scratch) ?? Path.GetTempPath(), TimeSpan.FromSeconds(p.GetValue(timeout)), Math.Max(1, p.GetValue(jobs)));
+            var manifest = p.GetValue(id) == "latest" && (p.GetValue(db) is not null || p.GetValue(type) == "logical")
+                ? await env.Catalog.FindLogicalAsync("latest", p.GetValue(db) ?? env.Cluster.Database.Name, ct)
+                : await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
             var report = await new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine)
                 .VerifyAsync(manifest, options, ct);
             return report.Ok ? 0 : throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.OperationFailed, report.ErrorLine(manifest.Id));
@@ -143,56 +166,24 @@ public static class BackupCommand
         var dir = CommandAction.DirOption();
         var dryRun = new Option<bool>("--dry-run") { Description = "only print what would be removed" };
         var keepDays = new Option<int?>("--keep-days") { Description = "keep backups younger than N days (default: backup.retention_days, 30)" };
-        var keepCount = new Option<int?>("--keep-count") { Description = "keep the newest N backups of each type" };
-        var cmd = new Command("prune", "remove expired backups and the archived WAL no kept physical backup needs") { config, dir, dryRun, keepDays, keepCount };
+        var keepCount = new Option<int?>("--keep-count") { Description = "keep the newest N physical backups and the newest N logical backups of each database" };
+        var cmd = new Command("prune", "remove expired backups, incomplete backups that are not running, and the archived WAL no kept physical backup needs") { config, dir, dryRun, keepDays, keepCount };
         CommandAction.Set(cmd, async (p, ct) =>
         {
-            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
-            var backup = env.Cluster.Backup!;
             int? days = p.GetValue(keepDays);
             int? count = p.GetValue(keepCount);
+            if (days is < 0 || count is < 1)
+            {
+                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Unreachable, "--keep-days must be 0 or more and --keep-count 1 or more");
+            }
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var backup = env.Cluster.Backup!;
             if (days is null && count is null)
             {
                 days = backup.RetentionDays;
                 count = backup.RetentionCount;
             }
-            if (days is < 0 || count is < 1)
-            {
-                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Unreachable, "--keep-days must be 0 or more and --keep-count 1 or more");
-            }
-            var all = await env.Catalog.ListAsync(ct);
-            var dry = p.GetValue(dryRun);
-            var verb = dry ? "would remove" : "removed";
-            var removedBackups = new HashSet<string>();
-            foreach (var systemId in all.Select(b => b.SystemId).Distinct())
-            {
-                var layout = new Backup.Repository.RepositoryLayout(env.Cluster.Name, systemId);
-                var walObjects = await env.Repository.ListAsync(layout.WalPrefix, ct);
-                var walNames = walObjects.Select(o => layout.WalNameOf(o.Key)).OfType<string>().ToList();
-                var plan = Backup.Catalog.RetentionPlanner.Plan(all.Where(b => b.SystemId == systemId).ToList(), walNames, systemId, DateTimeOffset.UtcNow, days, count);
-                foreach (var b in plan.ExpiredBackups)
-                {
-                    Console.WriteLine($"{verb} {b.Type} backup {b.Id} (started {b.StartTime:yyyy-MM-dd HH:mm}Z)");
-                    if (!dry)
-                    {
-                        // The manifest goes first: a backup without one is never used, even if a file delete fails later.
-                        await env.Repository.DeleteAsync(layout.ManifestKey(b.Id), ct);
-                        foreach (var o in await env.Repository.ListAsync(layout.BackupPrefix(b.Id), ct))
-                        {
-                            await env.Repository.DeleteAsync(o.Key, ct);
-                        }
-                    }
-                    removedBackups.Add(b.Id);
-                }
-                foreach (var name in plan.ExpiredWal)
-                {
-                    if (!dry)
-                    {
-                        await env.Repository.DeleteAsync(layout.WalKey(name), ct);
-                    }
-                }
-                Console.WriteLine($"{verb} {plan.ExpiredWal.Count} archived WAL files of system {systemId} before {plan.OldestNeededWal ?? "(no kept physical backup: WAL kept)"}; kept {plan.KeptBackups.Count} backups");
-            }
+            await new Backup.Catalog.Pruner(env.Repository, env.Catalog, env.Cluster.Name, Console.WriteLine).RunAsync(days, count, p.GetValue(dryRun), ct);
             return 0;
         });
         return cmd;

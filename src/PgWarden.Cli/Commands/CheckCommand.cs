@@ -14,8 +14,8 @@ public static class CheckCommand
 {
     public static Command Create()
     {
-        var period = new Argument<string>("period") { Description = "daily, weekly or monthly" };
-        period.AcceptOnlyFromAmong(Checklist.Periods);
+        var period = new Argument<string>("period") { Description = "daily, weekly or monthly; or archive: prove the WAL archive end to end" };
+        period.AcceptOnlyFromAmong([.. Checklist.Periods, "archive"]);
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
         var json = CommandAction.JsonOption();
@@ -25,16 +25,24 @@ public static class CheckCommand
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             var primary = await PrimaryLocator.FindAsync(cluster, ct);
-            var agents = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
-            var nodes = await agents.GetAllAsync(cluster.Nodes, ct);
-            var ctx = new ChecklistContext(nodes, Path.Combine(cluster.BaseDir, "state", "size-history.log"),
-                Directory.Exists(primary.DataDir) ? primary.DataDir : null, new CheckThresholds(), DateTimeOffset.UtcNow)
+            IReadOnlyList<CheckResult> results;
+            if (p.GetValue(period) == "archive")
             {
-                Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(cluster, ct),
-            };
-            await using var source = PrimaryLocator.Superuser(cluster, primary, secrets, cluster.Database.Name);
-            await using var conn = await source.OpenConnectionAsync(ct);
-            var results = await Checklist.RunAsync(p.GetValue(period)!, conn, ctx, ct);
+                results = [await ArchiveCheck.RunAsync(cluster, primary, secrets, ct)];
+            }
+            else
+            {
+                var agents = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
+                var nodes = await agents.GetAllAsync(cluster.Nodes, ct);
+                var ctx = new ChecklistContext(nodes, Path.Combine(cluster.BaseDir, "state", "size-history.log"),
+                    Directory.Exists(primary.DataDir) ? primary.DataDir : null, new CheckThresholds(), DateTimeOffset.UtcNow)
+                {
+                    Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(cluster, ct),
+                };
+                await using var source = PrimaryLocator.Superuser(cluster, primary, secrets, cluster.Database.Name);
+                await using var conn = await source.OpenConnectionAsync(ct);
+                results = await Checklist.RunAsync(p.GetValue(period)!, conn, ctx, ct);
+            }
             var exit = CheckResult.ExitCode(results);
             if (p.GetValue(json))
             {

@@ -44,11 +44,12 @@ public static class ConfigCommand
         });
 
         var check = new Command("check", "validate a cluster configuration file") { config, dir };
-        CommandAction.Set(check, (p, _) =>
+        CommandAction.Set(check, async (p, ct) =>
         {
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            await Backup.Repository.RepositoryPreflight.EnsureAsync(cluster, create: false, ct);
             Console.WriteLine($"{ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir))}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
-            return Task.FromResult(0);
+            return 0;
         });
         return new Command("config", "show or check the cluster configuration") { render, check };
     }

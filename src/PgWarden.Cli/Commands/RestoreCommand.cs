@@ -26,10 +26,16 @@ public static class RestoreCommand
         action.AcceptOnlyFromAmong("promote", "pause");
         var keep = new Option<bool>("--keep-running") { Description = "leave the restored PostgreSQL running" };
         var port = new Option<int?>("--port") { Description = "port of the restored PostgreSQL on 127.0.0.1 (default: a free one)" };
-        var timeout = new Option<int>("--timeout") { Description = "seconds to wait for recovery", DefaultValueFactory = _ => 3600 };
+        var timeout = new Option<int>("--timeout") { Description = "seconds to wait for recovery (1 or more)", DefaultValueFactory = _ => 3600 };
+        var tablespaceMap = new Option<string[]>("--tablespace-mapping", "-T")
+        {
+            Description = "OLDDIR=NEWDIR: restore the tablespace that was at OLDDIR into NEWDIR (empty or new); repeatable. Default: --to puts tablespaces inside the copy (pg_tblspc/OID), --cluster at their original places",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var force = new Option<bool>("--force") { Description = "clear what an interrupted restore left in the target directory (it carries pgwarden's incomplete-restore marker) and restore again" };
         var cmd = new Command("restore", "point-in-time recovery: a physical base backup + archived WAL into --to DIR (started on a free loopback port), or --cluster to rebuild the cluster")
         {
-            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout,
+            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout, tablespaceMap, force,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -51,7 +57,25 @@ public static class RestoreCommand
             {
                 throw new PgWardenException(ExitCodes.Unreachable, $"--target-lsn '{l}' is not a WAL position (e.g. 0/3000060)");
             }
+            if (p.GetValue(name) is { } n)
+            {
+                RestorePointCommand.CheckName("--target-name", n);
+            }
+            if (p.GetValue(xid) is { } x && !(ulong.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out var xidValue) && xidValue >= 3))
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, $"--target-xid '{x}' is not a transaction id (a number of 3 or more, e.g. from SELECT txid_current())");
+            }
             var target = new RecoveryTarget(targetTime, p.GetValue(lsn), p.GetValue(name), p.GetValue(xid), p.GetValue(immediate), p.GetValue(action)!);
+            if (target.Count > 1)
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, "give at most one of --target-time, --target-lsn, --target-name, --target-xid, --immediate");
+            }
+            if (target.Count == 0 && target.Action == "pause")
+            {
+                throw new PgWardenException(ExitCodes.Unreachable, "--target-action pause needs a target (--target-time, --target-lsn, --target-name, --target-xid or --immediate): without one, recovery replays all archived WAL and promotes");
+            }
+            var recoveryTimeout = TimeSpan.FromSeconds(ArgumentRules.AtLeast("--timeout", p.GetValue(timeout), 1));
+            var mapping = TablespaceMappingOption.Parse(p.GetValue(tablespaceMap) ?? []);
             if ((p.GetValue(to) is null) == !p.GetValue(wholeCluster))
             {
                 throw new PgWardenException(ExitCodes.Unreachable, "give either --to DIR (restore a copy) or --cluster (rebuild the cluster), not both or neither");
@@ -64,37 +88,41 @@ public static class RestoreCommand
             {
                 throw new PgWardenException(ExitCodes.Unreachable, "--node goes with --cluster");
             }
+            var restorePort = p.GetValue(port) is { } requested ? ArgumentRules.FreePort("--port", requested, "127.0.0.1") : (int?)null;
+            if (p.GetValue(to) is { } toDir && File.Exists(Path.GetFullPath(toDir)))
+            {
+                throw new PgWardenException(ExitCodes.UnsafeRefused, $"--to {Path.GetFullPath(toDir)} is a file, not a directory");
+            }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
-            var manifest = await ChooseBackupAsync(env, p.GetValue(backup), target, ct);
+            var (manifest, chosenTarget) = await ChooseBackupAsync(env, p.GetValue(backup), target, ct);
+            target = chosenTarget;
             if (p.GetValue(wholeCluster))
             {
-                await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
+                await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), mapping, p.GetValue(force), recoveryTimeout, ct);
                 return 0;
             }
             var restorer = new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
-            await restorer.RestoreAsync(manifest, target, p.GetValue(to)!, p.GetValue(port), p.GetValue(keep), TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
+            await restorer.RestoreAsync(manifest, target, p.GetValue(to)!, restorePort, p.GetValue(keep), recoveryTimeout, new RestoreOptions(mapping, p.GetValue(force)), ct);
             return 0;
         });
         return cmd;
     }
 
-    /// <summary>The named backup, or the newest physical backup that ended before the target (time/LSN), else the newest.</summary>
-    private static async Task<Backup.Catalog.BackupManifest> ChooseBackupAsync(BackupEnvironment env, string? id, RecoveryTarget target, CancellationToken ct)
+    /// <summary>
+    /// The named backup, or the newest physical backup on the newest timeline's history that ended
+    /// before the target (see <see cref="BackupChooser"/>); the target then follows that timeline.
+    /// </summary>
+    private static async Task<(Backup.Catalog.BackupManifest Backup, RecoveryTarget Target)> ChooseBackupAsync(BackupEnvironment env, string? id, RecoveryTarget target, CancellationToken ct)
     {
-        if (id is not null)
-        {
-            var chosen = await env.Catalog.FindAsync(id, "physical", ct);
-            return chosen;
-        }
-        var all = (await env.Catalog.ListAsync(ct)).Where(m => m.Type == "physical").ToList();
-        if (all.Count == 0)
+        var physical = (await env.Catalog.ListAsync(ct)).Where(m => m.Type == "physical").ToList();
+        if (physical.Count == 0)
         {
             throw new PgWardenException(ExitCodes.ConfigError, $"there is no physical backup of cluster {env.Cluster.Name} in {env.Repository.Description}; take one with `pgwarden backup physical`");
         }
-        var suitable = all.Where(m =>
-            (target.Time is not { } t || m.StopTime <= t) &&
-            (target.Lsn is not { } l || m.StopLsn is null || Core.Ha.Lsn.Parse(m.StopLsn) <= Core.Ha.Lsn.Parse(l))).ToList();
-        // None suitable: take the oldest, so the refusal names the recoverable range.
-        return suitable.Count > 0 ? suitable[^1] : all[0];
+        var named = id == "latest" ? null : id;
+        var systemId = named is null ? physical[^1].SystemId : physical.FirstOrDefault(b => b.Id == named)?.SystemId ?? physical[^1].SystemId;
+        var timelines = await Backup.Wal.ArchivedTimelines.ReadAsync(env.Repository, new Backup.Repository.RepositoryLayout(env.Cluster.Name, systemId), ct);
+        var choice = BackupChooser.Choose(physical.Where(b => b.SystemId == systemId).ToList(), timelines, target, named);
+        return (choice.Backup, target with { Timeline = choice.Timeline });
     }
 }

@@ -15,16 +15,24 @@ public static class RestoreLogicalCommand
         var dir = CommandAction.DirOption();
         var id = new Argument<string>("id") { Description = "logical backup id (see `pgwarden backup list`), or latest" };
         var db = new Option<string>("--db") { Description = "the new database to restore into (must not exist)", Required = true };
-        var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_restore jobs", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
-        var cmd = new Command("restore-logical", "restore a logical backup into a new database on the primary (checksums verified, pg_restore -j)") { config, dir, id, db, jobs };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_restore jobs (1 or more)", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+        var source = new Option<string?>("--source-db") { Description = "with latest: the newest backup of this database (default: the app database)" };
+        var noTablespaces = new Option<bool>("--no-tablespaces") { Description = "put every object into the default tablespace (for a node without the source's tablespaces)" };
+        var createRoles = new Option<bool>("--create-roles") { Description = "create roles the backup needs that do not exist, as NOLOGIN roles (default: refuse, naming them)" };
+        var cmd = new Command("restore-logical", "restore a logical backup into a new database on the primary, with the source's owner, encoding, locale, settings, comment and ACL (checksums verified, pg_restore -j)")
+        {
+            config, dir, id, db, jobs, source, noTablespaces, createRoles,
+        };
         CommandAction.Set(cmd, async (p, ct) =>
         {
-            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var database = CheckDatabaseName(p.GetValue(db)!);
-            var manifest = await env.Catalog.FindAsync(p.GetValue(id)!, "logical", ct);
+            var options = new LogicalRestoreOptions(ArgumentRules.AtLeast("--jobs", p.GetValue(jobs), 1), p.GetValue(noTablespaces), p.GetValue(createRoles));
+            var sourceDb = p.GetValue(source) is { } s ? CheckDatabaseName(s) : null;
+            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            var manifest = await env.Catalog.FindLogicalAsync(p.GetValue(id)!, sourceDb ?? env.Cluster.Database.Name, ct);
             var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
-            await new LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
-                .RestoreAsync(manifest, primary, database, Math.Max(1, p.GetValue(jobs)), ct);
+            await new LogicalRestore(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
+                .RestoreAsync(manifest, primary, database, options, ct);
             return 0;
         });
         return cmd;

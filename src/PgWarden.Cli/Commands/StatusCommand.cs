@@ -76,6 +76,10 @@ public static class StatusCommand
                 n.SlotName is null ? "-" : $"{n.SlotName} ({(n.SlotActive == true ? "active" : "inactive")})");
         }
         AnsiConsole.Write(nodes);
+        foreach (var n in report.Nodes.Where(n => n.AsideCopies > 0))
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"{n.Name}: {n.AsideCopies} data director{(n.AsideCopies == 1 ? "y" : "ies")} set aside by a re-clone ({Core.Units.ByteSize.Human(n.AsideBytes)}), kept next to its data directory; remove it when no longer needed"));
+        }
         if (report.Poolers.Count > 0)
         {
             var poolers = new Table().AddColumns("pooler", "address", "listening", "write route", "read route");

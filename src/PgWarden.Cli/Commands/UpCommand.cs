@@ -51,6 +51,7 @@ public static class UpCommand
                 Console.WriteLine($"cluster {cluster.Name} is already up; applied the changed dcs settings: {string.Join(", ", changed)}");
                 return 0;
             }
+            await Backup.Repository.RepositoryPreflight.EnsureAsync(cluster, create: true, ct);
             var started = await StartAsync(cluster, configPath, ct);
             await WaitHealthyAsync(cluster, started, TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
             if (await DcsSettingsSync.ApplyAsync(cluster, ct) is { Count: > 0 } applied)

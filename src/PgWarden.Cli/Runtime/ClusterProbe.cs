@@ -34,7 +34,12 @@ public static class ClusterProbe
             nodes.Add(new NodeReport(n.Name, n.Address, n.Port, s is not null, s?.Role ?? NodeRole.Unknown,
                 s is null ? "agent unreachable" : s.State, s?.Timeline, s?.CurrentLsn, s?.ReceiveLsn, s?.ReplayLsn,
                 isReplica ? row?.ReplayLagBytes : null, isReplica ? s?.ReplayLagSeconds ?? row?.ReplayLagSeconds : null,
-                s?.WalReceiver, s?.Upstream, isReplica ? slot?.Name : null, isReplica ? slot?.Active : null));
+                s?.WalReceiver, s?.Upstream, isReplica ? slot?.Name : null, isReplica ? slot?.Active : null)
+            {
+                AsideCopies = s?.AsideCopies ?? 0,
+                AsideBytes = s?.AsideBytes ?? 0,
+                Action = s?.Action,
+            });
             if (s is null)
             {
                 problems.Add($"{n.Name}: agent at {n.ApiUrl} does not answer");

@@ -37,7 +37,16 @@ public sealed record NodeReport(
     string? WalReceiver,
     string? Upstream,
     string? SlotName,
-    bool? SlotActive);
+    bool? SlotActive)
+{
+    /// <summary>Data directories set aside by re-clones (the newest is kept) and their size in bytes.</summary>
+    public int AsideCopies { get; init; }
+
+    public long AsideBytes { get; init; }
+
+    /// <summary>The long action the node's agent runs now (cloning, rejoining, handing over …), if any.</summary>
+    public string? Action { get; init; }
+}
 
 public sealed record PoolerReport(string Name, string Address, int Port, bool Reachable, bool? WriteRouteWorks, bool? ReadRouteWorks, string? Error)
 {

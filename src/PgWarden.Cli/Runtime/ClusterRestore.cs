@@ -1,5 +1,7 @@
 using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Physical;
+using PgWarden.Backup.Repository;
+using PgWarden.Backup.Wal;
 using PgWarden.Core.Dcs;
 using PgWarden.Core.Errors;
 
@@ -11,10 +13,16 @@ namespace PgWarden.Cli.Runtime;
 /// clears the old leadership from the DCS and takes the lease, and the other nodes, whose data
 /// directories must be empty, clone it as usual. Nothing existing is overwritten: running processes
 /// and non-empty data directories are refused.
+/// The promotion starts a new timeline. Its number is never one the archive already has files of
+/// (timelines with archived WAL but no history file are reserved while recovering), and its history
+/// file is archived before this command returns — before the cluster can accept a write — so a later
+/// recovery to "the end of the archive" follows the rebuilt cluster, not the history it left.
 /// </summary>
 public static class ClusterRestore
 {
-    public static async Task RunAsync(BackupEnvironment env, BackupManifest backup, RecoveryTarget target, string? nodeName, TimeSpan timeout, CancellationToken ct)
+    /// <param name="timeout">How long recovery may take.</param>
+    public static async Task RunAsync(BackupEnvironment env, BackupManifest backup, RecoveryTarget target, string? nodeName,
+        IReadOnlyDictionary<string, string> tablespaceMapping, bool force, TimeSpan timeout, CancellationToken ct)
     {
         var cluster = env.Cluster;
         if (target.Action == "pause")
@@ -31,19 +39,77 @@ public static class ClusterRestore
         }
         foreach (var n in cluster.Nodes.Where(n => Directory.Exists(n.DataDir) && Directory.EnumerateFileSystemEntries(n.DataDir).Any()))
         {
+            if (n.Name == node.Name && force && File.Exists(Path.Combine(n.DataDir, RestoreTargetDirectory.MarkerName)))
+            {
+                continue;
+            }
             throw new PgWardenException(ExitCodes.UnsafeRefused,
                 $"node {n.Name}'s data directory {n.DataDir} is not empty; PgWarden never overwrites a data directory: move it aside (mv {n.DataDir} {n.DataDir}.old) on every host, then run restore --cluster again");
         }
 
-        Console.WriteLine($"rebuilding cluster {cluster.Name} from backup {backup.Id}: {node.Name} becomes the primary, the other nodes clone it");
+        var layout = new RepositoryLayout(cluster.Name, backup.SystemId);
+        var timelines = await ArchivedTimelines.ReadAsync(env.Repository, layout, ct);
+        var reserved = timelines.WithoutHistory(target.Timeline ?? timelines.Newest);
+        Console.WriteLine($"rebuilding cluster {cluster.Name} from backup {backup.Id}: {node.Name} becomes the primary, the other nodes clone it"
+                          + (reserved.Count > 0 ? $" (timeline(s) {string.Join(", ", reserved)} have archived WAL but no history file: the new timeline comes after them)" : ""));
         var restorer = new Restorer(cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
-        await restorer.RestoreAsync(backup, target, node.DataDir, port: null, keepRunning: false, timeout, ct);
+        var options = new RestoreOptions(tablespaceMapping, force, InPlaceTablespaces: false) { ReservedTimelines = reserved };
+        await restorer.RestoreAsync(backup, target, node.DataDir, port: null, keepRunning: false, timeout, options, ct);
         Restorer.RemoveRecoverySettings(node.DataDir);
+        try
+        {
+            await ArchiveNewTimelineAsync(env, layout, node.DataDir, timelines, ct);
+        }
+        catch (Exception)
+        {
+            RemoveRestored(node.DataDir);
+            throw;
+        }
 
         var home = node.HomeDir(cluster);
         Directory.CreateDirectory(home);
         File.WriteAllText(Path.Combine(home, RestoredMarker.FileName), $"backup {backup.Id}, {target.Describe()}, restored {DateTimeOffset.UtcNow:u}\n");
         Console.WriteLine($"{node.Name}'s data directory holds the restored primary. Start the cluster with `pgwarden up` (or start the agents):");
         Console.WriteLine($"  {node.Name}'s agent forgets the old leader in the DCS and leads; the other nodes clone it.");
+    }
+
+    /// <summary>
+    /// Archives the history file the promotion wrote (the restored copy ran with archiving off) and checks
+    /// that its timeline number was new to the archive; refuses otherwise, since two histories would share it.
+    /// </summary>
+    private static async Task ArchiveNewTimelineAsync(BackupEnvironment env, RepositoryLayout layout, string dataDir, ArchivedTimelines before, CancellationToken ct)
+    {
+        var history = Directory.GetFiles(Path.Combine(dataDir, "pg_wal"), "*.history")
+            .Select(f => (Path: f, Name: WalFileName.TryParse(Path.GetFileName(f))))
+            .Where(h => h.Name is not null)
+            .MaxBy(h => h.Name!.Timeline);
+        if (history.Name is null)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored primary in {dataDir} has no timeline history file after its promotion");
+        }
+        var tli = history.Name.Timeline;
+        if (tli <= before.HighestTimeline)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed,
+                $"the restored primary was promoted to timeline {tli}, which the archive in {env.Repository.Description} already has files of; refusing to let two histories share it");
+        }
+        await new WalArchiver(env.Repository, layout).PushAsync(history.Path, ct);
+        Console.WriteLine($"  archived {history.Name.Name}: the rebuilt cluster runs on timeline {tli}");
+    }
+
+    private static void RemoveRestored(string dataDir)
+    {
+        foreach (var entry in Directory.EnumerateFileSystemEntries(dataDir))
+        {
+            if (Directory.Exists(entry))
+            {
+                Directory.Delete(entry, recursive: true);
+            }
+            else
+            {
+                File.Delete(entry);
+            }
+        }
+        Console.Error.WriteLine($"pgwarden: removed the restored data directory {dataDir}: its new timeline could not be archived");
     }
 }

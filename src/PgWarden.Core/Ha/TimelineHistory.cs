@@ -44,6 +44,9 @@ public sealed class TimelineHistory
         return new TimelineHistory(timeline, points);
     }
 
+    /// <summary>True when WAL position <paramref name="position"/> (bytes) of timeline <paramref name="timeline"/> lies on the way to this timeline (a backup or a node there can be followed to it).</summary>
+    public bool Includes(long timeline, long position) => !HasDiverged(timeline, position);
+
     /// <summary>Where <paramref name="ancestor"/> was left on the way to this timeline; null if it is not an ancestor.</summary>
     public long? SwitchPoint(long ancestor) => _switchPoints.TryGetValue(ancestor, out var lsn) ? lsn : null;
 

@@ -58,10 +58,7 @@ public static class Checklist
         {
             await r.ReadAsync(ct);
             var mode = r.GetString(0);
-            results.Add(mode == "off"
-                ? CheckResult.Warn("wal archiving", "archive_mode is off: no continuous archive, so no point-in-time recovery")
-                : r.GetBoolean(4) ? CheckResult.Fail("wal archiving", $"the last archive attempt failed ({r.GetInt64(1)} failures so far)")
-                : CheckResult.Ok("wal archiving", $"archiving, {r.GetInt64(1)} failures so far"));
+            results.Add(ArchivingChecks.WalArchiving(mode, r.GetBoolean(4), r.GetInt64(1), ctx.Nodes));
         }
 
         var slots = new List<string>();

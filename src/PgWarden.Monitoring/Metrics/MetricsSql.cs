@@ -15,7 +15,7 @@ public static class MetricsSql
 
     /// <summary>
     /// One row: in_recovery, postmaster start, max_connections, cache hit ratio of user tables,
-    /// replica replay lag and pause (0 / false on a primary), archiver counters, .ready files, pg_wal bytes.
+    /// replica replay lag and pause (0 / false on a primary), archiver counters, .ready files, pg_wal bytes, whether archiving fails now.
     /// </summary>
     public const string Instance = $"""
         SELECT pg_is_in_recovery(),
@@ -30,7 +30,8 @@ public static class MetricsSql
                archived_count::float8, failed_count::float8,
                coalesce(extract(epoch FROM now() - last_archived_time), -1)::float8,
                (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready')::float8,
-               (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::float8
+               (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::float8,
+               (coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false))::int::float8
         FROM pg_stat_archiver
         """;
 

@@ -46,6 +46,7 @@ public sealed class PostgresMetrics
         ArchiveFailedCount = f.CreateGauge("pg_stat_archiver_failed_count", "Failed WAL archive attempts (cumulative).");
         LastArchiveAge = f.CreateGauge("pg_stat_archiver_last_archive_age", "Seconds since the last WAL file was archived (-1 if never).");
         ArchiveBacklog = f.CreateGauge("pgwarden_wal_archive_backlog_files", "WAL files waiting to be archived (.ready in pg_wal/archive_status).");
+        ArchiveFailing = f.CreateGauge("pgwarden_wal_archive_failing", "1 while this node's archive_command fails (its last failure is newer than its last success), else 0; every node, replicas included.");
         WalBytes = f.CreateGauge("pgwarden_wal_directory_bytes", "Size of pg_wal.");
     }
 
@@ -83,6 +84,7 @@ public sealed class PostgresMetrics
     public Gauge ArchiveFailedCount { get; }
     public Gauge LastArchiveAge { get; }
     public Gauge ArchiveBacklog { get; }
+    public Gauge ArchiveFailing { get; }
     public Gauge WalBytes { get; }
 
     public IEnumerable<ScrapedGauge> Labelled =>

@@ -141,6 +141,7 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
         s.Set(_m.LastArchiveAge, r.GetDouble(8));
         s.Set(_m.ArchiveBacklog, r.GetDouble(9));
         s.Set(_m.WalBytes, r.GetDouble(10));
+        s.Set(_m.ArchiveFailing, r.GetDouble(11));
     }
 
     private async Task ReadDatabasesAsync(NpgsqlDataReader r, ScrapeSamples s, CancellationToken ct)

@@ -19,7 +19,10 @@ public static class NodeStatusReader
         IReadOnlyList<ReplicaStatus> Replicas,
         IReadOnlyList<SlotStatus> Slots)
     {
-        /// <summary>On a primary whose archive_command fails now (its last failure is newer than its last success): what fails since when.</summary>
+        /// <summary>
+        /// On any node whose archive_command fails now (its last failure is newer than its last success):
+        /// what fails since when. Replicas archive too (archive_mode = always), so a stuck archiver there counts as well.
+        /// </summary>
         public string? ArchiveFailure { get; init; }
 
         /// <summary>The timeline of the last checkpoint (restartpoint on a replica), from pg_control.</summary>
@@ -70,7 +73,7 @@ public static class NodeStatusReader
                    (SELECT format('archive_command fails for %s since %s (%s failures in all)', last_failed_wal,
                                   to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), failed_count)
                     FROM pg_stat_archiver
-                    WHERE NOT pg_is_in_recovery() AND last_failed_time > COALESCE(last_archived_time, '-infinity')),
+                    WHERE last_failed_time > COALESCE(last_archived_time, '-infinity')),
                    (SELECT timeline_id FROM pg_control_checkpoint())::bigint,
                    current_setting('max_connections')::int, current_setting('max_worker_processes')::int,
                    current_setting('max_wal_senders')::int, current_setting('max_prepared_transactions')::int,
