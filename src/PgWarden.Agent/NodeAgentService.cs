@@ -34,8 +34,17 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
             while (!stoppingToken.IsCancellationRequested)
             {
                 var clock = Stopwatch.StartNew();
-                await agent.RunCycleAsync(stoppingToken);
-                systemd.WatchdogPing();
+                try
+                {
+                    await agent.RunCycleAsync(stoppingToken);
+                    systemd.WatchdogPing();
+                }
+                catch (Exception e) when (!IsFatal(e) && !stoppingToken.IsCancellationRequested)
+                {
+                    // A cycle that failed unexpectedly is reported and the next one decides again;
+                    // the fence watchdog covers a primary meanwhile.
+                    AgentLog.Failed(log, Name, $"an HA cycle failed: {e.GetType().Name}: {e.Message}");
+                }
                 metrics.LoopTook(clock.Elapsed);
                 var period = agent.LeadershipChanging ? TimeSpan.FromMilliseconds(200) : agent.LoopWait;
                 var wait = period - clock.Elapsed;
@@ -62,6 +71,10 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
             await agent.ShutdownAsync();
         }
     }
+
+    /// <summary>What ends the agent: a data directory that is not this node's, a configuration or installation problem.</summary>
+    private static bool IsFatal(Exception e) =>
+        e is PgWardenException { ExitCode: ExitCodes.UnsafeRefused or ExitCodes.ConfigError or ExitCodes.MissingDependency or ExitCodes.AlreadyRunning };
 
     /// <summary>
     /// `restore --cluster` leaves a marker next to the data it restored: the DCS still holds the old

@@ -225,6 +225,7 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
         {
             await using (var conn = ClusterFacts.Direct(cluster, 1))
             {
+                conn.ConnectionString += ";Command Timeout=300";
                 await conn.OpenAsync();
                 // About 130 MB of WAL: far more than the socket buffers (up to 36 MB here) hold for pg2's frozen WAL receiver.
                 await Exec(conn, "CREATE TABLE only_on_pg3 AS SELECT g, repeat(md5(g::text), 20) AS v FROM generate_series(1, 200000) g");

@@ -64,7 +64,7 @@ public interface IPostgresNode
     /// <summary>Roles, passwords (as SCRAM secrets), the app database and the slots of a new primary; idempotent.</summary>
     Task BootstrapAsync(CancellationToken ct);
 
-    /// <summary>Records the newest timeline restore_command may hand this node (<see cref="Core.Ha.TimelineLimit"/>).</summary>
+    /// <summary>Records the newest timeline restore_command may hand this node (<see cref="Core.Ha.TimelineLimit"/>); 0 removes the limit.</summary>
     void SetTimelineLimit(long timeline);
 
     /// <summary>Pooled connections to a previous postmaster are dead: drop them.</summary>

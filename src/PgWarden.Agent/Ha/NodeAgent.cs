@@ -141,6 +141,8 @@ public sealed class NodeAgent
     {
         await Postmaster.StopAsync(ShutdownMode.Fast);
         _watchdog.Disarm();
+        // The limit is an instruction of a running agent; a restore of this node must not inherit it.
+        _pg.SetTimelineLimit(0);
         if (Lease.Held)
         {
             try

@@ -117,9 +117,10 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
             {
                 node.ClearStandbySignal();
             }
-            if (_process is not null)
+            if (_process is { } old)
             {
-                await _process.DisposeAsync();
+                _process = null;
+                await old.DisposeAsync();
             }
             node.ClearConnectionPool();
             Upstream = upstream;

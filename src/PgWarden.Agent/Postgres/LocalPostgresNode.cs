@@ -85,6 +85,14 @@ public sealed class LocalPostgresNode(AgentContext ctx) : IPostgresNode
 
     public void ClearConnectionPool() => ctx.LocalSuperuser.Clear();
 
-    public void SetTimelineLimit(long timeline) =>
-        PgWarden.Postgres.Os.DirectoryAccess.WriteOwnedFile(TimelineLimit.PathFor(ctx.Cluster, ctx.Node), timeline + "\n", Node.ServerUser);
+    public void SetTimelineLimit(long timeline)
+    {
+        var file = TimelineLimit.PathFor(ctx.Cluster, ctx.Node);
+        if (timeline <= 0)
+        {
+            File.Delete(file);
+            return;
+        }
+        PgWarden.Postgres.Os.DirectoryAccess.WriteOwnedFile(file, timeline + "\n", Node.ServerUser);
+    }
 }

@@ -1,3 +1,4 @@
+using PgWarden.Core.Ha;
 using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Physical;
 using PgWarden.Backup.Repository;
@@ -54,6 +55,11 @@ public static class ClusterRestore
                           + (reserved.Count > 0 ? $" (timeline(s) {string.Join(", ", reserved)} have archived WAL but no history file: the new timeline comes after them)" : ""));
         var restorer = new Restorer(cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
         var options = new RestoreOptions(tablespaceMapping, force, InPlaceTablespaces: false) { ReservedTimelines = reserved };
+        // The timeline limit a stopped agent left behind is for its old life: the restore follows the archive's history.
+        foreach (var n in cluster.Nodes)
+        {
+            File.Delete(TimelineLimit.PathFor(cluster, n));
+        }
         await restorer.RestoreAsync(backup, target, node.DataDir, port: null, keepRunning: false, timeout, options, ct);
         Restorer.RemoveRecoverySettings(node.DataDir);
         try

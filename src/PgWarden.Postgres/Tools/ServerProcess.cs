@@ -13,21 +13,31 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Task _pump;
 
+    private int? _exitCode;
+
     private ServerProcess(Process process, Task pump)
     {
         _process = process;
         _pump = pump;
-        Exited = process.WaitForExitAsync();
+        Pid = process.Id;
+        Exited = WaitAsync(process);
     }
 
-    public int Pid => _process.Id;
+    private async Task WaitAsync(Process process)
+    {
+        await process.WaitForExitAsync();
+        _exitCode = process.ExitCode;
+    }
+
+    /// <summary>The PID, kept from the start: readable from any thread, also after the process object is disposed.</summary>
+    public int Pid { get; }
 
     /// <summary>Completes when the server exits, for whatever reason.</summary>
     public Task Exited { get; }
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => Exited.IsCompleted;
 
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    public int? ExitCode => _exitCode;
 
     public static ServerProcess Start(ProcessLauncher launcher, ToolCommand command, string logFile)
     {
@@ -54,12 +64,12 @@ public sealed class ServerProcess : IAsyncDisposable
         await Task.WhenAll(Copy(process.StandardOutput), Copy(process.StandardError));
     }
 
-    public bool Signal(int signal) => !_process.HasExited && Libc.Kill(_process.Id, signal);
+    public bool Signal(int signal) => !HasExited && Libc.Kill(Pid, signal);
 
     /// <summary>Sends <paramref name="signal"/> and waits; escalates to SIGKILL after <paramref name="grace"/>.</summary>
     public async Task<bool> StopAsync(int signal, TimeSpan grace)
     {
-        if (_process.HasExited)
+        if (HasExited)
         {
             return true;
         }
@@ -75,7 +85,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
+        if (!HasExited)
         {
             Signal(Libc.SIGKILL);
             await Exited;
