@@ -50,6 +50,30 @@ public sealed class AgentHarness
 
     public NodeAgent Agent { get; }
 
+    /// <summary>pg1 of a cluster it initialised, running as the leader (its actions so far taken).</summary>
+    public static async Task<AgentHarness> RunningLeaderAsync()
+    {
+        var h = new AgentHarness("pg1");
+        h.Dcs.Seed(initialize: "pg1");
+        h.Node.AsPrimary();
+        await h.CycleUntilAsync(d => d is HaDecision.Lead && h.Node.Running);
+        h.Node.TakeActions();
+        return h;
+    }
+
+    /// <summary><paramref name="name"/> streaming from pg1, which leads with a lease of <paramref name="leaseTtl"/> (its actions so far taken).</summary>
+    public static async Task<AgentHarness> StreamingReplicaAsync(string name = "pg2", long position = 0x3000000, TimeSpan? leaseTtl = null)
+    {
+        var h = new AgentHarness(name);
+        h.Dcs.Seed(initialize: "pg1");
+        h.Node.AsStandby(position);
+        h.Dcs.ForceLeader("pg1", leaseTtl ?? TimeSpan.FromMinutes(5));
+        h.Member("pg1", NodeRole.Primary, position);
+        await h.CycleUntilAsync(d => d is HaDecision.Follow && h.Node.Running);
+        h.Node.TakeActions();
+        return h;
+    }
+
     /// <summary>One cycle; the long action it starts runs to its end (or its gate); then loop_wait passes.</summary>
     public async Task<HaDecision> CycleAsync(bool waitForAction = true, TimeSpan? advance = null)
     {

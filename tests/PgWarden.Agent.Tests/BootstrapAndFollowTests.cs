@@ -65,11 +65,7 @@ public sealed class BootstrapAndFollowTests
     [Fact]
     public async Task AReplicaIsRepointedWithAReloadWhenTheLeaderChanges()
     {
-        var h = new AgentHarness("pg3");
-        h.Node.AsStandby();
-        h.Dcs.ForceLeader("pg1", TimeSpan.FromMinutes(5));
-        h.Member("pg1", NodeRole.Primary, 0x3000000);
-        await h.CycleUntilAsync(d => d is HaDecision.Follow && h.Node.Running);
+        var h = await AgentHarness.StreamingReplicaAsync("pg3");
         h.Node.TakeActions();
         h.Dcs.ForceLeader("pg2", TimeSpan.FromMinutes(5));
         h.Member("pg2", NodeRole.Primary, 0x3000100, timeline: 2);

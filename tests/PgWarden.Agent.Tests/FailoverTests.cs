@@ -7,22 +7,10 @@ namespace PgWarden.Agent.Tests;
 /// <summary>Taking over: who may, in what order the promotion happens, and what the history records.</summary>
 public sealed class FailoverTests
 {
-    private static async Task<AgentHarness> StreamingReplicaAsync(string name = "pg2", long position = 0x3000000)
-    {
-        var h = new AgentHarness(name);
-        h.Dcs.Seed(initialize: "pg1");
-        h.Node.AsStandby(position);
-        h.Dcs.ForceLeader("pg1", TimeSpan.FromSeconds(10));
-        h.Member("pg1", NodeRole.Primary, position);
-        await h.CycleUntilAsync(d => d is HaDecision.Follow && h.Node.Running);
-        h.Node.TakeActions();
-        return h;
-    }
-
     [Fact]
     public async Task WhenTheLeaseExpiresTheReplicaCreatesTheSlotsThenPromotesAndRecordsTheNewTimeline()
     {
-        var h = await StreamingReplicaAsync();
+        var h = await AgentHarness.StreamingReplicaAsync(leaseTtl: TimeSpan.FromSeconds(10));
         h.Dcs.ForceLeader(null, TimeSpan.Zero);
         var d = await h.CycleUntilAsync(x => x is HaDecision.AcquireAndPromote);
         Assert.Equal("pg2", h.Dcs.Leader);
@@ -41,7 +29,7 @@ public sealed class FailoverTests
     [Fact]
     public async Task AnAsynchronousFailoverRecordsTheWalItDidNotReceive()
     {
-        var h = await StreamingReplicaAsync(position: 0x3000000);
+        var h = await AgentHarness.StreamingReplicaAsync(leaseTtl: TimeSpan.FromSeconds(10), position: 0x3000000);
         await h.Dcs.PublishLeaderPositionAsync(new LeaderOptime(1, 0x3000000 + 4096), CancellationToken.None);
         h.Dcs.ForceLeader(null, TimeSpan.Zero);
         await h.CycleUntilAsync(x => x is HaDecision.AcquireAndPromote);
@@ -88,7 +76,7 @@ public sealed class FailoverTests
     public async Task WhilePausedAManualFailoverToThisNodeIsCarriedOut()
     {
         // Fault 3: pause used to swallow requested switchovers and failovers.
-        var h = await StreamingReplicaAsync();
+        var h = await AgentHarness.StreamingReplicaAsync(leaseTtl: TimeSpan.FromSeconds(10));
         await h.Dcs.WriteConfigAsync(new DcsConfig { Paused = true }, CancellationToken.None);
         h.Dcs.ForceLeader(null, TimeSpan.Zero);
         h.Member("pg1", NodeRole.Stopped, 0x3000000, running: false);
@@ -103,7 +91,7 @@ public sealed class FailoverTests
     [Fact]
     public async Task ARequestForAnotherNodeIsWaitedForOnlyUntilItsDeadline()
     {
-        var h = await StreamingReplicaAsync();
+        var h = await AgentHarness.StreamingReplicaAsync(leaseTtl: TimeSpan.FromSeconds(10));
         h.Dcs.ForceLeader(null, TimeSpan.Zero);
         h.Member("pg3", NodeRole.Replica, 0x3000000);
         await h.Dcs.RequestFailoverAsync(new FailoverRequest(FailoverKind.Failover, null, "pg3", h.Clock.GetUtcNow()) { Deadline = h.Clock.GetUtcNow().AddSeconds(5) }, CancellationToken.None);

@@ -7,16 +7,6 @@ namespace PgWarden.Agent.Tests;
 /// <summary>The lease is renewed only by the loop, only while the node may lead, on a monotonic clock; writes stop before it can expire.</summary>
 public sealed class LeaseAndFencingTests
 {
-    private static async Task<AgentHarness> RunningLeaderAsync()
-    {
-        var h = new AgentHarness("pg1");
-        h.Dcs.Seed(initialize: "pg1");
-        h.Node.AsPrimary();
-        await h.CycleUntilAsync(d => d is HaDecision.Lead && h.Node.Running);
-        h.Node.TakeActions();
-        return h;
-    }
-
     [Fact]
     public async Task TheLoopKeepsRenewingWhileABootstrapStatementWaitsOnASynchronousStandby()
     {
@@ -45,7 +35,7 @@ public sealed class LeaseAndFencingTests
     [Fact]
     public async Task WithTheDcsUnreachableThePrimaryStaysWritableOnlyWhileTheLeaseIsSafeThenDemotes()
     {
-        var h = await RunningLeaderAsync();
+        var h = await AgentHarness.RunningLeaderAsync();
         h.Dcs.Unreachable = true;
         var fence = h.Watchdog.Deadline!.Value;
         // ttl 10 s, renewed one loop ago; the demote margin is 35 % of the ttl (3.5 s), the fence's 1 s.
@@ -70,7 +60,7 @@ public sealed class LeaseAndFencingTests
     [Fact]
     public async Task ALostLeaseStopsTheWritablePrimaryAtOnce()
     {
-        var h = await RunningLeaderAsync();
+        var h = await AgentHarness.RunningLeaderAsync();
         h.Dcs.ForceLeader("pg2", TimeSpan.FromSeconds(10));
         var d = Assert.IsType<HaDecision.Demote>(await h.CycleAsync());
         Assert.False(d.RestartReadOnly);
@@ -82,7 +72,7 @@ public sealed class LeaseAndFencingTests
     public async Task AWallClockStepNeverLengthensTheLease()
     {
         // Fault 11: lease deadlines on the monotonic clock.
-        var h = await RunningLeaderAsync();
+        var h = await AgentHarness.RunningLeaderAsync();
         var remaining = h.Agent.Lease.Remaining!.Value;
         h.Clock.StepWallClock(TimeSpan.FromHours(-1));
         Assert.Equal(remaining, h.Agent.Lease.Remaining);
@@ -110,7 +100,7 @@ public sealed class LeaseAndFencingTests
     [Fact]
     public async Task AGracefulStopReleasesTheLeaseAfterStoppingPostgres()
     {
-        var h = await RunningLeaderAsync();
+        var h = await AgentHarness.RunningLeaderAsync();
         await h.Agent.ShutdownAsync();
         Assert.Equal(["stop Fast"], h.Node.TakeActions());
         Assert.Null(h.Dcs.Leader);

@@ -125,11 +125,7 @@ public sealed class RejoinTests
     [Fact]
     public async Task ReinitReclonesOnRequest()
     {
-        var h = new AgentHarness("pg2");
-        h.Node.AsStandby();
-        h.Dcs.ForceLeader("pg1", TimeSpan.FromMinutes(5));
-        h.Member("pg1", NodeRole.Primary, 0x3000000);
-        await h.CycleUntilAsync(d => d is HaDecision.Follow && h.Node.Running);
+        var h = await AgentHarness.StreamingReplicaAsync("pg2");
         h.State.View = h.Agent.LastView;
         h.State.Update(s => s with { Role = NodeRole.Replica });
         Assert.True(h.State.RequestReinit());

@@ -5,20 +5,10 @@ namespace PgWarden.Agent.Tests;
 /// <summary>Crashed and hung PostgreSQL: restart budgets, fencing, giving the lease up.</summary>
 public sealed class SupervisionTests
 {
-    private static async Task<AgentHarness> RunningLeaderAsync()
-    {
-        var h = new AgentHarness("pg1");
-        h.Dcs.Seed(initialize: "pg1");
-        h.Node.AsPrimary();
-        await h.CycleUntilAsync(d => d is HaDecision.Lead && h.Node.Running);
-        h.Node.TakeActions();
-        return h;
-    }
-
     [Fact]
     public async Task ACrashedPrimaryIsRestartedInPlaceOnceThenTheLeaseGoes()
     {
-        var h = await RunningLeaderAsync();
+        var h = await AgentHarness.RunningLeaderAsync();
         h.Node.Crash();
         Assert.IsType<HaDecision.Lead>(await h.CycleAsync());
         Assert.Equal(["start primary"], h.Node.TakeActions());
@@ -36,7 +26,7 @@ public sealed class SupervisionTests
     [Fact]
     public async Task AHungPrimaryIsFencedAfterThreeUnansweredChecksAndGivesTheLeaseUp()
     {
-        var h = await RunningLeaderAsync();
+        var h = await AgentHarness.RunningLeaderAsync();
         h.Node.Hung = true;
         Assert.IsType<HaDecision.Lead>(await h.CycleAsync());
         Assert.IsType<HaDecision.Lead>(await h.CycleAsync());
@@ -50,11 +40,7 @@ public sealed class SupervisionTests
     [Fact]
     public async Task ACrashedReplicaIsRestartedWithBackOff()
     {
-        var h = new AgentHarness("pg2");
-        h.Node.AsStandby();
-        h.Dcs.ForceLeader("pg1", TimeSpan.FromMinutes(5));
-        h.Member("pg1", NodeRole.Primary, 0x3000000);
-        await h.CycleUntilAsync(d => d is HaDecision.Follow && h.Node.Running);
+        var h = await AgentHarness.StreamingReplicaAsync("pg2");
         h.Node.TakeActions();
         h.Node.Crash();
         Assert.IsType<HaDecision.StartReplica>(await h.CycleAsync());

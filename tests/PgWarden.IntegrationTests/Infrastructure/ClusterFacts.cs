@@ -80,6 +80,21 @@ public static class ClusterFacts
         }, timeout, "one primary with every replica streaming and caught up");
     }
 
+    /// <summary>The integer ids in <paramref name="table"/> on the current primary (read through PgBouncer).</summary>
+    public static async Task<HashSet<int>> IdsOnPrimaryAsync(TestCluster cluster, string table, string column)
+    {
+        await using var conn = cluster.ThroughPooler(1);
+        await conn.OpenAsync();
+        var ids = new HashSet<int>();
+        await using var cmd = new NpgsqlCommand($"SELECT {column} FROM {table}", conn);
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+        {
+            ids.Add(r.GetInt32(0));
+        }
+        return ids;
+    }
+
     /// <summary>An md5 of the ids in <paramref name="table"/> on every node (they must agree once converged).</summary>
     public static async Task<IReadOnlyDictionary<string, string?>> TableDigestsAsync(TestCluster cluster, string table, string key)
     {

@@ -104,17 +104,7 @@ public sealed class FenceProbe : IAsyncDisposable
     public async Task<IReadOnlyList<int>> LostAsync()
     {
         await StopAsync();
-        await using var conn = _cluster.ThroughPooler(1);
-        await conn.OpenAsync();
-        var present = new HashSet<int>();
-        await using (var cmd = new NpgsqlCommand("SELECT seq FROM fence_probe", conn))
-        await using (var r = await cmd.ExecuteReaderAsync())
-        {
-            while (await r.ReadAsync())
-            {
-                present.Add(r.GetInt32(0));
-            }
-        }
+        var present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "fence_probe", "seq");
         return _acked.Select(a => a.Seq).Where(s => !present.Contains(s)).ToList();
     }
 

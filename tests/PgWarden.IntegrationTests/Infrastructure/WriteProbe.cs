@@ -128,17 +128,7 @@ public sealed class WriteProbe : IAsyncDisposable
     public async Task<IReadOnlyList<int>> LostAsync()
     {
         await StopAsync();
-        await using var conn = _cluster.ThroughPooler(1);
-        await conn.OpenAsync();
-        var present = new HashSet<int>();
-        await using (var cmd = new NpgsqlCommand("SELECT id FROM probe", conn))
-        await using (var r = await cmd.ExecuteReaderAsync())
-        {
-            while (await r.ReadAsync())
-            {
-                present.Add(r.GetInt32(0));
-            }
-        }
+        var present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "probe", "id");
         return _acked.Select(a => a.Id).Where(id => !present.Contains(id)).ToList();
     }
 
