@@ -55,9 +55,16 @@ public static class AgentApi
         app.MapPost("/resume", async (HttpRequest request, CancellationToken ct) =>
             await Authorized(request, ctx, () => SetPausedAsync(ctx, state, false, ct)));
         app.MapPost("/reinit", async (HttpRequest request, CancellationToken ct) =>
-            await Authorized(request, ctx, () => Task.FromResult(state.RequestReinit()
-                ? Results.Json(new { message = $"{ctx.Node.Name} will be re-cloned from the leader (its data directory is kept aside)" }, Json.Options, statusCode: 202)
-                : Results.Json(new { error = $"{ctx.Node.Name} is not a replica of a running leader; only a replica can be re-initialised" }, Json.Options, statusCode: 409))));
+            await Authorized(request, ctx, async () =>
+            {
+                if (Eligibility.WhyNotSetAside(await ctx.Dcs.ReadAsync(ct), ctx.Node.Name) is { } unsafeToReinit)
+                {
+                    return Results.Json(new { error = $"reinit of {ctx.Node.Name} refused: {unsafeToReinit}" }, Json.Options, statusCode: 409);
+                }
+                return state.RequestReinit()
+                    ? Results.Json(new { message = $"{ctx.Node.Name} will be re-cloned from the leader (its data directory is kept aside)" }, Json.Options, statusCode: 202)
+                    : Results.Json(new { error = $"{ctx.Node.Name} is not a replica of a running leader; only a replica can be re-initialised" }, Json.Options, statusCode: 409);
+            }));
     }
 
     private static object Summary(NodeState state)

@@ -47,7 +47,7 @@ public static class AgentHost
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var metrics = new AgentMetrics(registry, state);
         var events = new LoggingAgentEvents(node.Name, LoggerFactory.Create(ConfigureLogging).CreateLogger("PgWarden.Agent.NodeAgent"), metrics);
-        await using var watchdog = WatchdogProcess.Start(node.Name, events.Info, events.Failed);
+        await using var watchdog = WatchdogProcess.Start(node.Name, cluster.ConfigFile, events.Info, events.Failed);
         var agent = new NodeAgent(cluster, node, dcs, new LocalPostgresNode(context), new PeerNodes(cluster, secrets), watchdog, TimeProvider.System, state, events);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(metrics);

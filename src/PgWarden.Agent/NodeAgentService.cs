@@ -115,8 +115,7 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
     /// </summary>
     private async Task StopOrphanedServerAsync(CancellationToken ct)
     {
-        var pidFile = Path.Combine(ctx.Postgres.DataDir, "postmaster.pid");
-        if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Libc.IsAlive(pid))
+        if (PgWarden.Postgres.Os.PostmasterPidFile.LivePostmaster(ctx.Postgres.DataDir) is { } pid)
         {
             AgentLog.Decided(log, Name, $"PostgreSQL (PID {pid}) is still running from a previous agent: stopping it to take it over");
             var result = await ctx.Tools.RunAsync(new ToolCommand(ctx.Binaries.PgCtl, ["stop", "-D", ctx.Postgres.DataDir, "-m", "fast", "-w", "-t", "60"]), ct);

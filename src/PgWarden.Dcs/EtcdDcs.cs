@@ -203,6 +203,88 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         }
     }
 
+    public async Task<bool> RegrantLeaderAsync(string node, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        CheckName(node, nameof(node));
+        var held = Interlocked.Read(ref _leaderLease);
+        if (held == 0)
+        {
+            return false;
+        }
+        var deadline = DateTime.UtcNow + _timeout;
+        var grant = await _endpoints.CallAsync("granting a leader lease with the new ttl",
+            deadline, (client, d, token) => client.LeaseGrantAsync(new LeaseGrantRequest { TTL = Seconds(ttl) }, null, d, token),
+            cancellationToken).ConfigureAwait(false);
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(node) });
+        txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = held });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Bytes(_keys.Leader), Value = Bytes(node), Lease = grant.ID } });
+        var response = await _endpoints.CallAsync("moving the leader key to its new lease",
+            deadline, (client, d, token) => client.TransactionAsync(txn, null, d, token), cancellationToken).ConfigureAwait(false);
+        await RevokeQuietlyAsync(response.Succeeded ? held : grant.ID, deadline, cancellationToken).ConfigureAwait(false);
+        if (response.Succeeded)
+        {
+            Interlocked.Exchange(ref _leaderLease, grant.ID);
+        }
+        return response.Succeeded;
+    }
+
+    public async Task<bool> ReleaseLeaderLeaseAsync(string node, long lease, CancellationToken cancellationToken)
+    {
+        CheckName(node, nameof(node));
+        var deadline = DateTime.UtcNow + _timeout;
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(node) });
+        txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = lease });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(_keys.Leader) } });
+        var response = await _endpoints.CallAsync("releasing a fenced leader's key",
+            deadline, (client, d, token) => client.TransactionAsync(txn, null, d, token), cancellationToken).ConfigureAwait(false);
+        if (response.Succeeded)
+        {
+            await RevokeQuietlyAsync(lease, deadline, cancellationToken).ConfigureAwait(false);
+        }
+        return response.Succeeded;
+    }
+
+    public async Task WatchAsync(Action<string> changed, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = _endpoints.Preferred.GetConnection().WatchClient.Watch(null, null, cancellationToken);
+                await call.RequestStream.WriteAsync(new WatchRequest
+                {
+                    CreateRequest = new WatchCreateRequest { Key = Bytes(_keys.Prefix), RangeEnd = Bytes(_keys.PrefixEnd) },
+                }, cancellationToken).ConfigureAwait(false);
+                while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+                {
+                    foreach (var e in call.ResponseStream.Current.Events)
+                    {
+                        changed(e.Kv.Key.ToStringUtf8()[_keys.Prefix.Length..]);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException or OperationCanceledException)
+            {
+                // etcd restarting or unreachable: the loop's periodic reads go on meanwhile.
+            }
+            _endpoints.Rotate();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
     public async Task PublishMemberAsync(MemberInfo member, TimeSpan ttl, CancellationToken cancellationToken)
     {
         CheckName(member.Name, nameof(member));

@@ -36,6 +36,11 @@ internal sealed class EtcdEndpoints : IDisposable
 
     public string Describe() => string.Join(",", _urls);
 
+    /// <summary>The endpoint that answered last, for long-lived calls (watches); <see cref="Rotate"/> moves on after a failure.</summary>
+    public EtcdClient Preferred => _clients[Volatile.Read(ref _preferred) % _clients.Length];
+
+    public void Rotate() => Interlocked.Exchange(ref _preferred, (Volatile.Read(ref _preferred) + 1) % _clients.Length);
+
     private readonly List<Grpc.Net.Client.GrpcChannel> _ownChannels = [];
 
     private EtcdClient CreateClient(string url, TimeSpan timeout, System.Net.IPAddress? localAddress)

@@ -174,6 +174,8 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         if (standby || ctx.Upstream is not null)
         {
             MarkStandby();
+            // A promote.signal left by a promotion that was abandoned would promote the replica at start.
+            File.Delete(Path.Combine(DataDir, "promote.signal"));
         }
     }
 
@@ -183,8 +185,7 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
     /// <summary>Starts the postmaster in the foreground as a child of this process.</summary>
     public ServerProcess StartServer()
     {
-        var stalePid = Path.Combine(DataDir, "postmaster.pid");
-        if (File.Exists(stalePid) && int.TryParse(File.ReadLines(stalePid).FirstOrDefault(), out var pid) && Libc.IsAlive(pid))
+        if (PostmasterPidFile.LivePostmaster(DataDir) is { } pid)
         {
             throw new PgWardenException(ExitCodes.AlreadyRunning,
                 $"PostgreSQL of node {node.Name} is already running (postmaster PID {pid}) without its agent; stop it first (pg_ctl stop -D {DataDir})");

@@ -20,9 +20,13 @@ public sealed class FakeWatchdog(Action<string>? journal = null) : IWatchdog
         journal?.Invoke($"watch {pid}");
     }
 
-    public void KeepWritableUntil(long timestamp)
+    /// <summary>The lease the watchdog may release after fencing.</summary>
+    public long Lease { get; private set; }
+
+    public void KeepWritableUntil(long timestamp, long lease)
     {
         Deadline = timestamp;
+        Lease = lease;
         Arms++;
         journal?.Invoke("arm");
     }

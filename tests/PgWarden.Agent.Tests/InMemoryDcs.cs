@@ -52,6 +52,7 @@ public sealed class InMemoryDcs(FakeClock clock) : IDcs
             return _leader.Value.Node == node;
         }
         _leader = (node, clock.GetUtcNow() + ttl, ttl);
+        _leaseId++;
         return true;
     });
 
@@ -74,6 +75,39 @@ public sealed class InMemoryDcs(FakeClock clock) : IDcs
         }
         return true;
     });
+
+    public Task<bool> RegrantLeaderAsync(string node, TimeSpan ttl, CancellationToken cancellationToken) => Call(() =>
+    {
+        Expire();
+        if (_leader?.Node != node)
+        {
+            return false;
+        }
+        _leader = (node, clock.GetUtcNow() + ttl, ttl);
+        _leaseId++;
+        return true;
+    });
+
+    /// <summary>The TTL the leader key's lease was granted with (null: no leader).</summary>
+    public TimeSpan? LeaderTtl => _leader?.Ttl;
+
+    /// <summary>The in-memory lease id is the key's creation count (1, 2 …).</summary>
+    public long HeldLeaderLease => _leader is null ? 0 : _leaseId;
+
+    private long _leaseId;
+
+    public Task<bool> ReleaseLeaderLeaseAsync(string node, long lease, CancellationToken cancellationToken) => Call(() =>
+    {
+        Expire();
+        if (_leader?.Node != node || lease != _leaseId)
+        {
+            return false;
+        }
+        _leader = null;
+        return true;
+    });
+
+    public Task WatchAsync(Action<string> changed, CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
 
     /// <summary>Someone else takes the lease (a test's way to depose this node).</summary>
     public void ForceLeader(string? node, TimeSpan ttl)

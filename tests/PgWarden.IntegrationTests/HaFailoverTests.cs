@@ -342,13 +342,7 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         Assert.Empty(fence.Violations());
     }
 
-    private static async Task Iptables(string action, string[] rule)
-    {
-        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("iptables", [action, .. rule]) { RedirectStandardError = true })!;
-        var err = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, $"iptables {action} {string.Join(' ', rule)}: {err}");
-    }
+    private static Task Iptables(string action, string[] rule) => Nemesis.Iptables(action, rule);
 
     private static string SafeRead(string path)
     {

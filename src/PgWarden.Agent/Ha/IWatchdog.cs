@@ -12,8 +12,12 @@ public interface IWatchdog
     /// <summary>The postmaster to fence (0: none).</summary>
     void Watch(int pid);
 
-    /// <summary>Arms (or moves) the deadline: past <paramref name="timestamp"/> the watched postmaster is killed.</summary>
-    void KeepWritableUntil(long timestamp);
+    /// <summary>
+    /// Arms (or moves) the deadline: past <paramref name="timestamp"/> the watched postmaster is
+    /// killed. <paramref name="lease"/> is the leader lease held now: once the postmaster is dead the
+    /// watchdog may release exactly that lease, so the next leader need not wait for it to expire.
+    /// </summary>
+    void KeepWritableUntil(long timestamp, long lease);
 
     /// <summary>No deadline: the node is not a writable primary.</summary>
     void Disarm();

@@ -12,6 +12,9 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
 {
     private long? _expires;
 
+    /// <summary>The TTL the held lease was granted with (etcd keeps it across renewals), null when none is held.</summary>
+    public TimeSpan? GrantedTtl { get; private set; }
+
     /// <summary>
     /// How long before the lease can expire the watchdog fences the primary: a tenth of the TTL,
     /// at least one second (killing a postmaster takes milliseconds; the margin absorbs scheduling).
@@ -42,20 +45,35 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
         {
             return false;
         }
+        GrantedTtl = ttl;
         Extend(start, ttl);
         return true;
     }
 
-    /// <summary>Refreshes the lease; false (and the lease counts as lost) if the key no longer names this node.</summary>
+    /// <summary>
+    /// Refreshes the lease; false (and the lease counts as lost) if the key no longer names this node.
+    /// A renewal keeps the TTL the lease was granted with, so deadlines use that one; when the
+    /// configured <paramref name="ttl"/> differs, the key is moved onto a new lease of that TTL first.
+    /// </summary>
     public async Task<bool> RenewAsync(TimeSpan ttl, CancellationToken ct)
     {
         var start = clock.GetTimestamp();
-        if (await dcs.RenewLeaderAsync(node, ct))
+        if (GrantedTtl is { } granted && granted != ttl && _expires is not null)
         {
-            Extend(start, ttl);
+            if (await dcs.RegrantLeaderAsync(node, ttl, ct))
+            {
+                GrantedTtl = ttl;
+                Extend(start, ttl);
+                return true;
+            }
+        }
+        if (GrantedTtl is { } kept && await dcs.RenewLeaderAsync(node, ct))
+        {
+            Extend(start, kept);
             return true;
         }
         _expires = null;
+        GrantedTtl = null;
         return false;
     }
 
@@ -63,16 +81,21 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
     public async Task ReleaseAsync(CancellationToken ct)
     {
         _expires = null;
+        GrantedTtl = null;
         await dcs.ReleaseLeaderAsync(node, ct);
     }
 
     /// <summary>The DCS says another node leads or none does: whatever this node thought, it holds no lease.</summary>
-    public void Forget() => _expires = null;
+    public void Forget()
+    {
+        _expires = null;
+        GrantedTtl = null;
+    }
 
     private void Extend(long start, TimeSpan ttl)
     {
         _expires = start + Ticks(ttl);
-        watchdog.KeepWritableUntil(start + Ticks(ttl - FenceMargin(ttl)));
+        watchdog.KeepWritableUntil(start + Ticks(ttl - FenceMargin(ttl)), dcs.HeldLeaderLease);
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * clock.TimestampFrequency);

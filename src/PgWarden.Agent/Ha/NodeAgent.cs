@@ -33,12 +33,24 @@ public sealed class NodeAgent
     private ControlData? _control;
     private string? _lastReason;
     private long _timelineLimit;
+    private long? _lastRecordedPosition;
+    private long? _promotionFailedAt;
+
+    /// <summary>After a failed promotion the node leaves the lease to others this long.</summary>
+    public static readonly TimeSpan PromotionBackoff = TimeSpan.FromSeconds(60);
+
+    private bool PromotionFailedRecently => _promotionFailedAt is { } at && _clock.GetElapsedTime(at) < PromotionBackoff;
     private int _cycle;
     private (int Pid, long Timeline) _replicaTimeline;
     private long? _notStreamingSince;
 
     /// <summary>A running replica is checked for divergence only after it has not streamed for this long (one that streams is fine by definition).</summary>
     public static readonly TimeSpan DivergenceCheckAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>A replica that has not streamed for this long, with its leader answering as primary and no divergence found, is re-cloned.</summary>
+    public static readonly TimeSpan StalledAfter = TimeSpan.FromSeconds(60);
+
+    private readonly LeaderProbe _leaderProbe;
 
     public NodeAgent(ClusterConfig cluster, NodeConfig node, IDcs dcs, IPostgresNode pg, IPeerNodes peers, IWatchdog watchdog, TimeProvider clock, NodeState state, AgentEvents events)
     {
@@ -56,6 +68,7 @@ public sealed class NodeAgent
         Roles = new RoleTransitions(cluster, node, pg, Postmaster, Lease, dcs, peers, watchdog, clock, events);
         _actions = new ActionRunner((name, e) => events.Failed($"{name} failed: {e.Message}"));
         _divergence = new DivergenceCheck(peers, events.Failed);
+        _leaderProbe = new LeaderProbe(peers, clock);
         state.LeaseRemaining = () => Lease.Remaining;
     }
 
@@ -104,7 +117,8 @@ public sealed class NodeAgent
             Decided(wait.Reason);
             return wait;
         }
-        var decision = HaDecider.Decide(view, local, _clock.GetUtcNow(), Ttl);
+        // The demote margin is a fraction of the TTL the held lease really has (a changed ttl applies to the next lease).
+        var decision = HaDecider.Decide(view, local, _clock.GetUtcNow(), Lease.GrantedTtl ?? Ttl);
         Decided(decision.Reason);
         try
         {
@@ -118,6 +132,10 @@ public sealed class NodeAgent
         {
             // One failed action must not take the agent down: report it and decide again next cycle.
             _events.Failed($"{decision.GetType().Name} failed: {e.Message}");
+        }
+        if (view is not null && Busy is null && Postmaster.State == PostmasterState.Running)
+        {
+            await ApplySynchronousModeAsync(ct);
         }
         SyncWatchdog();
         SyncTimelineLimit(view, local);
@@ -134,6 +152,7 @@ public sealed class NodeAgent
     {
         await _actions.WhenIdleAsync();
         await _divergence.WhenFetchedAsync();
+        await _leaderProbe.WhenDoneAsync();
     }
 
     /// <summary>A clean stop of the agent: PostgreSQL stopped (fast shutdown), then the lease given up so a replica takes over at once.</summary>
@@ -176,6 +195,11 @@ public sealed class NodeAgent
     private async Task<LocalState> ObserveLocalAsync(ClusterView? view, CancellationToken ct)
     {
         var status = Postmaster.State == PostmasterState.Running ? Postmaster.Status : null;
+        if (status is not { InRecovery: true } || Postmaster.Pid != _replicaTimeline.Pid)
+        {
+            // A new postmaster (or none, or a primary) starts its streaming record afresh.
+            _notStreamingSince = null;
+        }
         long timeline = 0;
         long? position = null;
         var clean = false;
@@ -227,6 +251,11 @@ public sealed class NodeAgent
             HotStandbyShortfall = status is { InRecovery: true, HotStandby: { } mine } && leader?.HotStandby is { } needed && !mine.Covers(needed)
                 ? mine.ShortfallAgainst(needed)
                 : null,
+            UnrecordedWal = Lease.Held && status is { InRecovery: false } && _lastRecordedPosition is { } recorded && position is { } now ? Math.Max(0, now - recorded) : null,
+            LagLimit = Config.SynchronousMode ? 0 : Config.MaximumLagOnFailover,
+            PromotionFailed = PromotionFailedRecently,
+            StreamingStalled = leader is not null && status is { InRecovery: true } && _notStreamingSince is { } since
+                && _clock.GetElapsedTime(since) >= StalledAfter && _leaderProbe.AnswersAsPrimary(_cluster.Node(leader.Name)),
         };
     }
 
@@ -292,9 +321,22 @@ public sealed class NodeAgent
             case HaDecision.AcquireAndPromote:
                 if (Lease.Held || await AcquireAsync(ct))
                 {
-                    var request = view?.Failover;
+                    var request = view?.Failover is { } r && r.To == _node.Name ? r : null;
                     var optime = view?.Optime;
-                    Start("promoting", c => Roles.PromoteAsync(request, optime, c), ct);
+                    var synchronous = RoleTransitions.SynchronousStandbyNames(_cluster, _node, Config.SynchronousMode);
+                    Start("promoting", async c =>
+                    {
+                        try
+                        {
+                            await Roles.PromoteAsync(request, optime, synchronous, c);
+                        }
+                        catch (Exception) when (Postmaster.Status is not { InRecovery: false })
+                        {
+                            _promotionFailedAt = _clock.GetTimestamp();
+                            await Roles.AbandonPromotionAsync(CancellationToken.None);
+                            throw;
+                        }
+                    }, ct);
                 }
                 break;
             case HaDecision.AcquireAndLead:
@@ -382,7 +424,7 @@ public sealed class NodeAgent
             return;
         }
         await _dcs.PublishLeaderPositionAsync(new LeaderOptime(status.Timeline, Lsn.ParseOrNull(status.CurrentLsn) ?? 0), ct);
-        await ApplySynchronousModeAsync(ct);
+        _lastRecordedPosition = Lsn.ParseOrNull(status.CurrentLsn);
         if (!Roles.SlotsReady || _cycle % 10 == 0)
         {
             await _pg.EnsureSlotsAsync([.. _cluster.Nodes.Where(n => n.Name != _node.Name).Select(n => n.SlotName)], ct);
@@ -396,18 +438,25 @@ public sealed class NodeAgent
 
     /// <summary>
     /// Synchronous mode: commits wait for ANY 1 of the other nodes, so an acknowledged commit is
-    /// always on at least one replica (and the failover candidate with the most WAL has it).
+    /// always on at least one replica (and the failover candidate with the most WAL has it). Every
+    /// running node carries the setting — a replica too — so a promoted one requires a synchronous
+    /// replica from its first commit on.
     /// </summary>
     private async Task ApplySynchronousModeAsync(CancellationToken ct)
     {
-        var desired = Config.SynchronousMode
-            ? $"ANY 1 ({string.Join(", ", _cluster.Nodes.Where(n => n.Name != _node.Name).Select(n => "\"" + n.Name + "\""))})"
-            : "";
+        var desired = RoleTransitions.SynchronousStandbyNames(_cluster, _node, Config.SynchronousMode);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
-        if (await _pg.SetSynchronousStandbyNamesAsync(desired, timeout.Token))
+        try
         {
-            Decided(desired.Length == 0 ? "synchronous mode off: commits no longer wait for a replica" : $"synchronous mode: commits wait for {desired}");
+            if (await _pg.SetSynchronousStandbyNamesAsync(desired, timeout.Token))
+            {
+                Decided(desired.Length == 0 ? "synchronous mode off: commits no longer wait for a replica" : $"synchronous mode: commits wait for {desired}");
+            }
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            _events.Failed($"setting synchronous_standby_names failed: {e.Message}");
         }
     }
 
@@ -514,6 +563,7 @@ public sealed class NodeAgent
             CleanlyStopped = !running && local.CleanShutdown,
             HotStandby = running ? s!.HotStandby : null,
             SlotsReady = running && !s!.InRecovery && Roles.SlotsReady,
+            PromotionFailed = PromotionFailedRecently,
         };
         try
         {

@@ -33,6 +33,12 @@ public sealed class RoleTransitions(
     /// <summary>How long a switchover target may take to receive the primary's WAL as of the request before the switchover is dropped (the primary still running).</summary>
     public static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long after its clean stop the primary waits for the target to receive the shutdown checkpoint (a healthy one does in milliseconds).</summary>
+    public static readonly TimeSpan ReceiptLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>The target's agent must have published its member key within this long: a frozen agent would not take the lease.</summary>
+    public static readonly TimeSpan TargetFreshness = TimeSpan.FromSeconds(3);
+
     /// <summary>pg_rewind attempts that fail transiently (unreachable source) before the node is re-cloned instead.</summary>
     public const int RewindAttempts = 5;
 
@@ -126,12 +132,19 @@ public sealed class RoleTransitions(
     /// replica pointed at the new primary meets "replication slot does not exist", promotes, records
     /// the new timeline in the DCS history and clears the request it carried out.
     /// </summary>
-    /// <param name="lastLeader">The old leader's last recorded position: in asynchronous mode, what this node had not received is reported as lost.</param>
-    public async Task PromoteAsync(FailoverRequest? request, LeaderOptime? lastLeader, CancellationToken ct)
+    /// <summary>synchronous_standby_names for <paramref name="node"/> as primary: ANY 1 of all other nodes in synchronous mode, else empty.</summary>
+    public static string SynchronousStandbyNames(ClusterConfig cluster, NodeConfig node, bool synchronousMode) =>
+        synchronousMode ? $"ANY 1 ({string.Join(", ", cluster.Nodes.Where(n => n.Name != node.Name).Select(n => "\"" + n.Name + "\""))})" : "";
+
+    /// <param name="request">The switchover or failover to this node being carried out, if any.</param>
+    /// <param name="lastLeader">The old leader's last recorded position: what this node had not received is reported as lost.</param>
+    /// <param name="synchronousStandbyNames">Set before the promotion: in synchronous mode the first commit already waits for a replica.</param>
+    public async Task PromoteAsync(FailoverRequest? request, LeaderOptime? lastLeader, string synchronousStandbyNames, CancellationToken ct)
     {
         var before = postmaster.Status;
         var switchPosition = Math.Max(Lsn.ParseOrNull(before?.ReceiveLsn) ?? 0, Lsn.ParseOrNull(before?.ReplayLsn) ?? 0);
         await EnsureSlotsQuietlyAsync(ct);
+        await pg.SetSynchronousStandbyNamesAsync(synchronousStandbyNames, ct);
         await pg.PromoteAsync(ct);
         postmaster.ConfigureAsPrimary();
         await postmaster.RefreshAsync(ct);
@@ -141,9 +154,9 @@ public sealed class RoleTransitions(
         var reason = request is not null ? $"{request.Describe()} requested" : "failover: the leader lease was free";
         if (request?.Kind != FailoverKind.Switchover && lastLeader is { } optime && optime.Timeline == (before?.Timeline ?? 0) && optime.Position > switchPosition)
         {
-            // Asynchronous replication: WAL the old leader wrote (and may have acknowledged) that never arrived here.
+            // WAL the old leader wrote (and may have acknowledged, in asynchronous mode) that never arrived here.
             reason += $"; up to {optime.Position - switchPosition} bytes of WAL the last leader recorded never reached this node";
-            events.Failed($"promoting with up to {optime.Position - switchPosition} bytes of the last leader's WAL missing (asynchronous replication; at most maximum_lag_on_failover)");
+            events.Failed($"promoting with up to {optime.Position - switchPosition} bytes of the WAL the last leader recorded missing (at most maximum_lag_on_failover)");
         }
         events.Promoted();
         events.Decided($"promoted to primary on timeline {timeline} ({reason})");
@@ -162,6 +175,27 @@ public sealed class RoleTransitions(
         {
             events.Failed($"checkpoint after promotion failed: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// A promotion that failed (pg_ctl promote timed out: a stuck WAL receiver, say): PostgreSQL is
+    /// stopped at once — it could still complete the promotion later — and only then is the lease
+    /// given up, so another node takes over. The next start is as a replica (promote.signal removed).
+    /// </summary>
+    public async Task AbandonPromotionAsync(CancellationToken ct)
+    {
+        await postmaster.StopAsync(ShutdownMode.Immediate);
+        watchdog.Disarm();
+        SlotsReady = false;
+        try
+        {
+            await lease.ReleaseAsync(ct);
+        }
+        catch (DcsUnavailableException)
+        {
+            lease.Forget();
+        }
+        events.Failed("the promotion failed: PostgreSQL stopped and the leader lease released so another node takes over");
     }
 
     /// <summary>Stops accepting writes now (immediate shutdown) and gives up any lease.</summary>
@@ -208,6 +242,15 @@ public sealed class RoleTransitions(
         var stopBy = clock.GetTimestamp() + (long)(Math.Max(1, (deadline - clock.GetUtcNow()).TotalSeconds) * clock.TimestampFrequency);
         TimeSpan Left() => TimeSpan.FromSeconds(Math.Max(0, (stopBy - clock.GetTimestamp()) / (double)clock.TimestampFrequency));
 
+        // 0. The target's agent must be alive (its member key fresh) and its replica streaming: a frozen
+        //    agent would never take the lease.
+        var view = await dcs.ReadAsync(ct);
+        if (!view.Members.TryGetValue(target, out var member) || member.State != "streaming"
+            || clock.GetUtcNow() - member.UpdatedAt > TargetFreshness)
+        {
+            await AbandonHandOverAsync(target, $"{target}'s agent has not reported a streaming replica within the last {TargetFreshness.TotalSeconds:0} s", restart: false, ct);
+            return;
+        }
         // 1. The target must have received everything this primary had written when the request
         //    arrived (new transactions wait in PgBouncer): a healthy replica does within milliseconds,
         //    one whose WAL receiver stalls never does — and then the primary is not stopped at all.
@@ -241,7 +284,9 @@ public sealed class RoleTransitions(
         }
         // 4. Hand over only once the target has every record up to and including the shutdown checkpoint.
         var shutdownCheckpoint = control.CheckpointLsn;
-        var received = await WaitForAsync(async () => await peers.ReceivedPositionAsync(targetNode, ct) > shutdownCheckpoint, Left, ct);
+        var receiptBy = clock.GetTimestamp() + (long)(Math.Min(Left().TotalSeconds, ReceiptLimit.TotalSeconds) * clock.TimestampFrequency);
+        var received = await WaitForAsync(async () => await peers.ReceivedPositionAsync(targetNode, ct) > shutdownCheckpoint,
+            () => TimeSpan.FromSeconds(Math.Max(0, (receiptBy - clock.GetTimestamp()) / (double)clock.TimestampFrequency)), ct);
         if (!received)
         {
             await AbandonHandOverAsync(target, $"{target} did not receive the shutdown checkpoint {Lsn.Format(shutdownCheckpoint)}", restart: true, ct);
@@ -290,6 +335,13 @@ public sealed class RoleTransitions(
             events.Failed($"pg_rewind from {leader.Name} failed (attempt {attempt} of {RewindAttempts}, will retry): {outcome.Detail}");
             await Task.Delay(TimeSpan.FromSeconds(Math.Min(8, Math.Pow(2, attempt - 1))), clock, ct);
         }
+        if (outcome is { Succeeded: false, Transient: true })
+        {
+            // The leader stayed out of reach: its data stays where it is; the loop decides again
+            // (the leader may be gone, and another node lead next).
+            events.Failed($"pg_rewind could not reach {leader.Name}: the data directory is left as it is and the next cycle decides again");
+            return;
+        }
         if (outcome is not { Succeeded: true })
         {
             await RecloneAsync(leader, leaderSettings, $"pg_rewind from {leader.Name} failed ({outcome?.Detail})", ct);
@@ -312,6 +364,12 @@ public sealed class RoleTransitions(
     /// <summary>Sets the data directory aside (kept) and clones <paramref name="leader"/> afresh; older copies beyond the newest go once it runs.</summary>
     public async Task RecloneAsync(NodeConfig leader, HotStandbySettings? leaderSettings, string why, CancellationToken ct)
     {
+        // Never set the data aside for a clone that cannot work: the leader must answer as primary now.
+        if (!await peers.IsPrimaryAsync(leader, ct))
+        {
+            events.Failed($"not re-cloning from {leader.Name} ({why}): it does not answer as a primary; the data directory is left as it is");
+            return;
+        }
         await postmaster.StopAsync(ShutdownMode.Fast);
         var aside = pg.MoveDataAside("reclone");
         events.Failed($"re-cloning from {leader.Name}: {why}; old data directory kept at {aside}");

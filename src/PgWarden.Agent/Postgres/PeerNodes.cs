@@ -35,6 +35,21 @@ public sealed class PeerNodes(ClusterConfig cluster, ClusterSecrets secrets) : I
         return await cmd.ExecuteScalarAsync(ct) is string lsn ? Lsn.Parse(lsn) : null;
     }
 
+    public async Task<bool> IsPrimaryAsync(NodeConfig node, CancellationToken ct)
+    {
+        try
+        {
+            await using var conn = await OpenAsync(node, ct);
+            await using var cmd = new NpgsqlCommand("SELECT NOT pg_is_in_recovery()", conn);
+            return await cmd.ExecuteScalarAsync(ct) is true;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or System.Net.Sockets.SocketException
+                                   || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     private async Task<NpgsqlConnection> OpenAsync(NodeConfig node, CancellationToken ct)
     {
         var cs = new NpgsqlConnectionStringBuilder

@@ -13,12 +13,14 @@ namespace PgWarden.Agent.Watchdog;
 /// fences at once if armed, then exits. Its limits (a frozen host, a frozen watchdog) are in
 /// docs/ha-safety.md.
 /// </summary>
-public sealed class FenceWatchdog(TextReader input, TextWriter output, TextWriter log, Func<int, int> killTree)
+/// <param name="releaseLease">Called with the lease id the agent last held, once the postmaster is dead: it deletes the node's leader key if it still hangs on that lease (null: no release).</param>
+public sealed class FenceWatchdog(TextReader input, TextWriter output, TextWriter log, Func<int, int> killTree, Func<long, Task<bool>>? releaseLease = null)
 {
     private readonly object _lock = new();
     private int _pid;
     private long? _startTime;
     private long? _deadline;
+    private long _lease;
     private bool _inputClosed;
 
     public async Task<int> RunAsync(CancellationToken ct)
@@ -78,8 +80,9 @@ public sealed class FenceWatchdog(TextReader input, TextWriter output, TextWrite
                 _pid = pid;
                 _startTime = pid > 0 ? ProcessTree.StartTime(pid) : null;
                 break;
-            case "arm" when parts.Length == 2 && long.TryParse(parts[1], out var deadline):
+            case "arm" when parts.Length == 2 && parts[1].Split(' ') is var args && long.TryParse(args[0], out var deadline):
                 _deadline = deadline;
+                _lease = args.Length > 1 && long.TryParse(args[1], out var lease) ? lease : 0;
                 break;
             case "disarm":
                 _deadline = null;
@@ -107,5 +110,31 @@ public sealed class FenceWatchdog(TextReader input, TextWriter output, TextWrite
         output.Flush();
         _pid = 0;
         _startTime = null;
+        ReleaseLease();
+    }
+
+    /// <summary>
+    /// PostgreSQL is dead: the lease it wrote under may go now rather than at its expiry, so a
+    /// replica takes over at once (only that lease: a later holder's key is never touched).
+    /// </summary>
+    private void ReleaseLease()
+    {
+        var lease = _lease;
+        _lease = 0;
+        if (releaseLease is null || lease == 0)
+        {
+            return;
+        }
+        try
+        {
+            var release = releaseLease(lease);
+            var released = release.Wait(TimeSpan.FromSeconds(3)) && release.Result;
+            log.WriteLine(released ? $"pgwarden watchdog: released the leader lease {lease:x} of the fenced node" : $"pgwarden watchdog: the leader lease {lease:x} was not released (it expires by itself)");
+        }
+        catch (AggregateException e)
+        {
+            log.WriteLine($"pgwarden watchdog: could not release the leader lease (it expires by itself): {e.GetBaseException().Message}");
+        }
+        log.Flush();
     }
 }

@@ -16,27 +16,30 @@ public sealed class WatchdogProcess : IWatchdog, IAsyncDisposable
     public static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(2);
 
     private readonly string _node;
+    private readonly string? _configFile;
     private readonly Action<string> _log;
     private readonly Action<string> _warn;
     private readonly Lock _lock = new();
     private Process? _process;
     private int _pid;
     private long? _deadline;
+    private long _lease;
     private long _sent;
     private long _acked;
     private long _oldestUnacked;
 
-    private WatchdogProcess(string node, Action<string> log, Action<string> warn)
+    private WatchdogProcess(string node, string? configFile, Action<string> log, Action<string> warn)
     {
         _node = node;
+        _configFile = configFile;
         _log = log;
         _warn = warn;
     }
 
-    /// <summary>Starts the watchdog process; throws OperationFailed when it cannot be started.</summary>
-    public static WatchdogProcess Start(string node, Action<string> log, Action<string> warn)
+    /// <summary>Starts the watchdog process; throws OperationFailed when it cannot be started. With <paramref name="configFile"/> it releases the fenced node's lease.</summary>
+    public static WatchdogProcess Start(string node, string? configFile, Action<string> log, Action<string> warn)
     {
-        var watchdog = new WatchdogProcess(node, log, warn);
+        var watchdog = new WatchdogProcess(node, configFile, log, warn);
         lock (watchdog._lock)
         {
             watchdog.EnsureRunning();
@@ -53,12 +56,13 @@ public sealed class WatchdogProcess : IWatchdog, IAsyncDisposable
         }
     }
 
-    public void KeepWritableUntil(long timestamp)
+    public void KeepWritableUntil(long timestamp, long lease)
     {
         lock (_lock)
         {
             _deadline = timestamp;
-            Send($"arm {timestamp}");
+            _lease = lease;
+            Send($"arm {timestamp} {lease}");
         }
     }
 
@@ -121,6 +125,11 @@ public sealed class WatchdogProcess : IWatchdog, IAsyncDisposable
         psi.ArgumentList.Add("watchdog");
         psi.ArgumentList.Add("--node");
         psi.ArgumentList.Add(_node);
+        if (_configFile is not null)
+        {
+            psi.ArgumentList.Add("--config");
+            psi.ArgumentList.Add(_configFile);
+        }
         var process = Process.Start(psi) ?? throw new PgWardenException(ExitCodes.OperationFailed, "the fence watchdog did not start");
         _process = process;
         _sent = 0;
@@ -131,7 +140,7 @@ public sealed class WatchdogProcess : IWatchdog, IAsyncDisposable
         Send($"watch {_pid}");
         if (_deadline is { } deadline)
         {
-            Send($"arm {deadline}");
+            Send($"arm {deadline} {_lease}");
         }
     }
 

@@ -318,18 +318,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
     private async Task StopAsync(string dir, CancellationToken ct) =>
         await tools.RunAsync(new ToolCommand(bin.PgCtl, ["-D", dir, "-m", "fast", "-w", "-t", "60", "stop"]) { Timeout = TimeSpan.FromMinutes(2) }, ct);
 
-    private static int? PostmasterPid(string dir)
-    {
-        var file = Path.Combine(dir, "postmaster.pid");
-        try
-        {
-            return File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), out var pid) ? pid : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    private static int? PostmasterPid(string dir) => PgWarden.Postgres.Os.PostmasterPidFile.LivePostmaster(dir);
 
     private static string ServerLogTail(string dir, string logFile) =>
         File.Exists(logFile) ? string.Join("\n", File.ReadLines(logFile).TakeLast(30)) : "";

@@ -6,18 +6,7 @@ namespace PgWarden.Backup.Verify;
 /// <summary>Stops a throw-away PostgreSQL: pg_ctl stop -m fast, then, if its postmaster is still alive, SIGKILL by PID.</summary>
 public static class ScratchServer
 {
-    public static int? PostmasterPid(string dataDir)
-    {
-        var file = Path.Combine(dataDir, "postmaster.pid");
-        try
-        {
-            return File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), out var pid) ? pid : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    public static int? PostmasterPid(string dataDir) => PgWarden.Postgres.Os.PostmasterPidFile.LivePostmaster(dataDir);
 
     /// <summary>Never throws: it runs in cleanup paths, also after a failure or an interrupt.</summary>
     public static async Task StopAsync(IToolRunner tools, PgBinaries bin, string dataDir, Action<string> output)

@@ -171,11 +171,7 @@ public static class UpCommand
     }
 
     /// <summary>The PID of a postmaster left running on this node's data directory (its agent will take it over).</summary>
-    private static int? OwnPostmasterPid(NodeConfig node)
-    {
-        var pidFile = Path.Combine(node.DataDir, "postmaster.pid");
-        return File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Libc.IsAlive(pid) ? pid : null;
-    }
+    private static int? OwnPostmasterPid(NodeConfig node) => PostmasterPidFile.LivePostmaster(node.DataDir);
 
     private static void CheckPort(string address, int port, string what, int? ownPid)
     {

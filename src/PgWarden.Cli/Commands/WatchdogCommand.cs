@@ -1,11 +1,13 @@
 using System.Runtime.InteropServices;
 using PgWarden.Agent;
 using PgWarden.Agent.Watchdog;
+using PgWarden.Core.Config;
+using PgWarden.Dcs;
 
 namespace PgWarden.Cli.Commands;
 
 /// <summary>
-/// `pgwarden watchdog --node NAME`: the fence process an agent starts for its node and feeds on its
+/// `pgwarden watchdog --node NAME [--config FILE]`: the fence process an agent starts for its node and feeds on its
 /// standard input (<see cref="FenceWatchdog"/>). Not for users. It ignores SIGINT and SIGTERM (a
 /// Ctrl+C or a stop of the agent's process group must not take the fence away while the agent
 /// still runs); it ends when its input closes, or by SIGKILL.
@@ -15,16 +17,29 @@ public static class WatchdogCommand
     /// <summary>Runs the watchdog when <paramref name="args"/> ask for it (parsed here, before the full command tree loads); null otherwise.</summary>
     public static Func<Task<int>>? TryParse(string[] args)
     {
-        if (args is not ["watchdog", "--node", { Length: > 0 }])
+        string? node, config = null;
+        switch (args)
         {
-            return null;
+            case ["watchdog", "--node", { Length: > 0 } n]:
+                node = n;
+                break;
+            case ["watchdog", "--node", { Length: > 0 } n, "--config", { Length: > 0 } c]:
+                node = n;
+                config = c;
+                break;
+            default:
+                return null;
         }
         return async () =>
         {
             using var ignoreInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
             using var ignoreTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => c.Cancel = true);
             Console.Out.Flush();
-            return await new FenceWatchdog(Console.In, Console.Out, Console.Error, ProcessTree.KillTree).RunAsync(CancellationToken.None);
+            // With the cluster's configuration it may release the fenced node's lease (its own DCS client, made up front).
+            var cluster = config is null ? null : ConfigLoader.LoadFile(config);
+            await using var dcs = cluster is null ? null : new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: cluster.Node(node).Address);
+            Func<long, Task<bool>>? release = dcs is null ? null : lease => dcs.ReleaseLeaderLeaseAsync(node, lease, CancellationToken.None);
+            return await new FenceWatchdog(Console.In, Console.Out, Console.Error, ProcessTree.KillTree, release).RunAsync(CancellationToken.None);
         };
     }
 }

@@ -18,6 +18,30 @@ public interface IDcs
     /// <summary>Deletes the leader key if it names <paramref name="node"/>.</summary>
     Task ReleaseLeaderAsync(string node, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Moves the leader key of <paramref name="node"/> onto a new lease of <paramref name="ttl"/> (a
+    /// changed ttl; a lease keeps the TTL it was granted with). True if the key now hangs on the new
+    /// lease; false if it no longer named this node.
+    /// </summary>
+    Task<bool> RegrantLeaderAsync(string node, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>The id of the lease this client holds the leader key with (0: none), for the fence watchdog to release it on the agent's behalf.</summary>
+    long HeldLeaderLease { get; }
+
+    /// <summary>
+    /// Deletes the leader key only if it still names <paramref name="node"/> and hangs on
+    /// <paramref name="lease"/> — never a key a later holder created. Used by the fence watchdog once
+    /// the node's PostgreSQL is dead, so the next leader does not wait for the lease to expire.
+    /// </summary>
+    Task<bool> ReleaseLeaderLeaseAsync(string node, long lease, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Calls <paramref name="changed"/> with the key name (relative to the cluster, e.g. "leader")
+    /// whenever a key of the cluster changes, until cancelled; reconnects after errors. Lets the HA
+    /// loop react at once instead of at its next period.
+    /// </summary>
+    Task WatchAsync(Action<string> changed, CancellationToken cancellationToken);
+
     /// <summary>Writes the member key of <paramref name="member"/>, attached to a lease of <paramref name="ttl"/>.</summary>
     Task PublishMemberAsync(MemberInfo member, TimeSpan ttl, CancellationToken cancellationToken);
 

@@ -34,4 +34,7 @@ public sealed record MemberInfo(
 
     /// <summary>Every replica slot the leader needs exists on this node (published by a primary).</summary>
     public bool SlotsReady { get; init; }
+
+    /// <summary>Its last promotion failed (a stuck WAL receiver, say): other nodes do not wait for it to take over.</summary>
+    public bool PromotionFailed { get; init; }
 }

@@ -27,7 +27,9 @@ public static class Eligibility
         {
             // Commits wait for ANY 1 of the other nodes: an acknowledged commit is on at least one of
             // them, so the most advanced node has them all — if every node's position is known.
-            var missing = peers.Where(p => p != candidate.Name && !view.Members.ContainsKey(p) && !IsFormerLeader(view, p)).ToList();
+            // A node whose position is unknown — no member key, or one being cloned, started or
+            // crashed — might be the one holding the last acknowledged commits.
+            var missing = peers.Where(p => p != candidate.Name && !HasKnownPosition(view, p) && !IsFormerLeader(view, p)).ToList();
             return missing.Count > 0
                 ? $"synchronous mode is on and the WAL position of {string.Join(", ", missing)} is unknown: it may hold acknowledged commits this node lacks"
                 : null;
@@ -36,6 +38,28 @@ public static class Eligibility
         return behind > view.Config.MaximumLagOnFailover
             ? $"it is {behind} bytes behind the most advanced known position, more than maximum_lag_on_failover ({view.Config.MaximumLagOnFailover})"
             : null;
+    }
+
+    /// <summary>The member publishes where its WAL ends: a running node, or one stopped cleanly.</summary>
+    public static bool HasKnownPosition(ClusterView view, string node) =>
+        view.Members.TryGetValue(node, out var m) && m.WalPosition is not null && (m.PostgresRunning || m.CleanlyStopped);
+
+    /// <summary>
+    /// Synchronous mode: whether setting <paramref name="node"/>'s data aside (reinit, re-clone) could
+    /// lose acknowledged commits — true unless another running replica has received at least as much.
+    /// Null when it is safe (or not synchronous mode), else why not.
+    /// </summary>
+    public static string? WhyNotSetAside(ClusterView view, string node)
+    {
+        if (!view.Config.SynchronousMode || !view.Members.TryGetValue(node, out var m))
+        {
+            return null;
+        }
+        var leader = view.Leader?.Name;
+        var mine = m.WalPosition ?? 0;
+        return view.Members.Values.Any(o => o.Name != node && o.Name != leader && o is { PostgresRunning: true, Role: NodeRole.Replica } && o.Timeline >= m.Timeline && (o.WalPosition ?? 0) >= mine)
+            ? null
+            : $"synchronous mode is on and no other replica has received all that {node} has: it may hold the only copy of acknowledged commits";
     }
 
     /// <summary>The newest timeline the DCS shows outside <paramref name="except"/>, and where it comes from.</summary>
@@ -69,7 +93,7 @@ public static class Eligibility
     /// <summary>Members that could lead now: running replicas and cleanly stopped nodes, as candidates.</summary>
     public static IEnumerable<LeadershipCandidate> Candidates(ClusterView view) =>
         view.Members.Values
-            .Where(m => m is { PostgresRunning: true, Role: NodeRole.Replica } || m.CleanlyStopped)
+            .Where(m => (m is { PostgresRunning: true, Role: NodeRole.Replica } || m.CleanlyStopped) && !m.PromotionFailed)
             .Select(m => new LeadershipCandidate(m.Name, m.Timeline, m.WalPosition ?? 0, m.Priority, m.NoFailover));
 
     /// <summary>The best eligible candidate among the members and <paramref name="self"/> (null: none).</summary>

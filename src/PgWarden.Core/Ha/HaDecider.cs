@@ -59,6 +59,10 @@ public static class HaDecider
             {
                 return new HaDecision.Demote(true, $"the DCS is unreachable and the lease could expire in {Math.Max(0, left.TotalSeconds):0.0} s: demoting to read-only before it can");
             }
+            if (local is { LagLimit: > 0, UnrecordedWal: { } unrecorded } && unrecorded > local.LagLimit)
+            {
+                return new HaDecision.Demote(true, $"the DCS is unreachable and this primary has written {unrecorded} bytes of WAL beyond the position it last recorded there, more than maximum_lag_on_failover ({local.LagLimit}): stopping writes so that a failover cannot lose more");
+            }
             return new HaDecision.Wait($"the DCS is unreachable; the lease is safe for {left.TotalSeconds:0.0} s more, still writable");
         }
         if (local.Busy is null && local.Data == LocalDataState.Standby && local.Postmaster is PostmasterState.Stopped or PostmasterState.Crashed && !local.PostgresFailed)
@@ -165,7 +169,9 @@ public static class HaDecider
             }
             if (local.StartFailures >= 5 && leaderPrimary)
             {
-                return new HaDecision.Reclone(leader, $"it failed to start as a replica {local.StartFailures} times: re-cloning {leader}");
+                return Eligibility.WhyNotSetAside(view, local.Name) is { } keep
+                    ? new HaDecision.Wait($"it failed to start as a replica {local.StartFailures} times, but is not re-cloned: {keep}")
+                    : new HaDecision.Reclone(leader, $"it failed to start as a replica {local.StartFailures} times: re-cloning {leader}");
             }
             return new HaDecision.StartReplica(leaderPrimary ? leader : null, leaderPrimary
                 ? $"starting PostgreSQL as a replica of {leader}"
@@ -177,13 +183,21 @@ public static class HaDecider
         }
         if (local.ReinitRequested)
         {
-            return new HaDecision.Reclone(leader, $"re-initialising from {leader} on request");
+            return Eligibility.WhyNotSetAside(view, local.Name) is { } keep
+                ? new HaDecision.Wait($"re-initialisation requested but not carried out: {keep}")
+                : new HaDecision.Reclone(leader, $"re-initialising from {leader} on request");
         }
         if (local.DivergedFromLeader == true)
         {
             return readyForRewind || lm!.CheckpointTimeline >= lm.Timeline
                 ? new HaDecision.Rejoin(leader, $"this replica's WAL left {leader}'s timeline history: rewinding it with pg_rewind")
                 : new HaDecision.Wait($"this replica's WAL left {leader}'s timeline history: waiting for {leader}'s checkpoint before pg_rewind");
+        }
+        if (local.StreamingStalled)
+        {
+            return Eligibility.WhyNotSetAside(view, local.Name) is { } keep
+                ? new HaDecision.Wait($"this replica has not streamed from {leader} for a long time, but is not re-cloned: {keep}")
+                : new HaDecision.Reclone(leader, $"this replica has not streamed from {leader} for a long time although {leader} answers as primary (the WAL it needs may be gone): re-cloning it");
         }
         if (local.HotStandbyShortfall is { } shortfall)
         {
@@ -219,6 +233,10 @@ public static class HaDecider
         if (view.Config.Paused)
         {
             return new HaDecision.Wait("no leader, but the cluster is paused: no automatic failover");
+        }
+        if (local.PromotionFailed)
+        {
+            return new HaDecision.Wait("no leader, but this node's last promotion failed: leaving the lease to another node for a while");
         }
         if (Eligibility.WhyNot(view, self, local.Peers) is { } why)
         {

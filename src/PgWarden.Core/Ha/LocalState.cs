@@ -61,5 +61,24 @@ public sealed record LocalState(string Name)
     /// <summary>A running replica whose hot-standby settings are below what it replays: why, else null.</summary>
     public string? HotStandbyShortfall { get; init; }
 
+    /// <summary>A primary: bytes of WAL written beyond the position last recorded in the DCS (optime); null when unknown.</summary>
+    public long? UnrecordedWal { get; init; }
+
+    /// <summary>
+    /// Asynchronous mode's maximum_lag_on_failover (bytes; 0 in synchronous mode): a primary that cannot
+    /// record its position stops writing before it is this far ahead of the last recorded one, so a
+    /// failover cannot lose more.
+    /// </summary>
+    public long LagLimit { get; init; }
+
+    /// <summary>
+    /// A running replica that has not streamed from the leader for a long time although the leader
+    /// answers as primary (the WAL it needs is gone, say): only a re-clone brings it back.
+    /// </summary>
+    public bool StreamingStalled { get; init; }
+
+    /// <summary>Its last promotion failed recently: it leaves the lease to another node for a while.</summary>
+    public bool PromotionFailed { get; init; }
+
     public bool PostgresRunning => Postmaster == PostmasterState.Running;
 }

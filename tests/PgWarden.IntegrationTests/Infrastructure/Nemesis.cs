@@ -241,7 +241,7 @@ public sealed class Nemesis(TestCluster cluster, int seed, Action<string> log)
 
     public static async Task Iptables(string action, string[] rule)
     {
-        using var p = Process.Start(new ProcessStartInfo("iptables", [action, .. rule]) { RedirectStandardError = true })!;
+        using var p = Process.Start(new ProcessStartInfo("iptables", ["-w", action, .. rule]) { RedirectStandardError = true })!;
         var err = await p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
         if (p.ExitCode != 0)
