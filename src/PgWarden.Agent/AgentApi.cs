@@ -136,6 +136,7 @@ public static class AgentApi
     }
 
     /// <summary>The dynamic settings that may change after creation (Patroni's PATCH /config); absent fields stay.</summary>
+    [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
     public sealed record DcsConfigPatch(int? Ttl, int? LoopWait, long? MaximumLagOnFailover, bool? SynchronousMode);
 
     private static async Task<IResult> PatchConfigAsync(AgentContext ctx, NodeState state, DcsConfigPatch patch, CancellationToken ct)

@@ -4,7 +4,11 @@ using PgWarden.Dcs;
 
 namespace PgWarden.Agent;
 
-/// <summary>`pgwarden dcs-server`: the embedded single-member etcd of a demo or test cluster, until SIGTERM.</summary>
+/// <summary>
+/// `pgwarden dcs-server`: the embedded single-member etcd of a demo or test cluster, until SIGTERM.
+/// An etcd that exits on its own is started again (after 1 s, doubling up to 30 s while it keeps
+/// failing), as a service manager would: the agents fence and wait meanwhile.
+/// </summary>
 public static class DcsServerHost
 {
     public static async Task<int> RunAsync(ClusterConfig cluster, CancellationToken ct)
@@ -15,20 +19,27 @@ public static class DcsServerHost
         }
         using var pid = PidFile.Acquire(Path.Combine(cluster.BaseDir, "etcd.pid"), $"the embedded etcd of cluster {cluster.Name}");
         var dataDir = cluster.Dcs.EmbeddedDataDir(cluster);
-        await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct);
-        Console.WriteLine($"etcd {cluster.Dcs.Endpoints[0]} running (PID {server.Pid}, data {dataDir})");
-        try
+        var backoff = TimeSpan.FromSeconds(1);
+        while (true)
         {
-            await Task.WhenAny(server.Exited, Task.Delay(Timeout.Infinite, ct));
+            await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct);
+            Console.WriteLine($"etcd {cluster.Dcs.Endpoints[0]} running (PID {server.Pid}, data {dataDir})");
+            var started = DateTime.UtcNow;
+            try
+            {
+                await Task.WhenAny(server.Exited, Task.Delay(Timeout.Infinite, ct));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            if (!server.HasExited)
+            {
+                await server.StopAsync(TimeSpan.FromSeconds(10));
+                return 0;
+            }
+            backoff = DateTime.UtcNow - started > TimeSpan.FromMinutes(1) ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
+            Console.Error.WriteLine($"pgwarden dcs-server: etcd exited unexpectedly (see {server.LogFile}); starting it again in {backoff.TotalSeconds:0} s");
+            await Task.Delay(backoff, ct);
         }
-        catch (OperationCanceledException)
-        {
-        }
-        if (server.HasExited)
-        {
-            throw new PgWardenException(ExitCodes.OperationFailed, $"etcd exited unexpectedly; see {server.LogFile}");
-        }
-        await server.StopAsync(TimeSpan.FromSeconds(10));
-        return 0;
     }
 }

@@ -118,7 +118,7 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         var staging = DataDir + ".cloning";
         if (Directory.Exists(staging))
         {
-            var aside = $"{staging}.interrupted-{DateTime.UtcNow:yyyyMMddHHmmss}";
+            var aside = $"{staging}.interrupted-{DateTime.UtcNow:yyyyMMddHHmmssfff}";
             Directory.Move(staging, aside);
         }
         DirectoryAccess.CreatePrivate(staging, ServerUser);

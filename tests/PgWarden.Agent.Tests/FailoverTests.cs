@@ -103,4 +103,27 @@ public sealed class FailoverTests
         Assert.IsType<HaDecision.AcquireAndPromote>(await h.CycleUntilAsync(d => d is HaDecision.AcquireAndPromote, max: 3));
         Assert.Equal("pg2", h.Dcs.Leader);
     }
+
+    [Fact]
+    public async Task AFailedPromotionStopsPostgresReleasesTheLeaseAndLeavesItToOthers()
+    {
+        var h = await AgentHarness.StreamingReplicaAsync(leaseTtl: TimeSpan.FromSeconds(10));
+        var stuck = new TaskCompletionSource();
+        stuck.SetException(new Core.Errors.PgWardenException(Core.Errors.ExitCodes.OperationFailed, "promoting node pg2 failed: pg_ctl: server did not promote in time"));
+        h.Node.Gates["promote"] = stuck;
+        h.Dcs.ForceLeader(null, TimeSpan.Zero);
+        await h.CycleUntilAsync(x => x is HaDecision.AcquireAndPromote);
+        Assert.Null(h.Dcs.Leader);
+        Assert.False(h.Node.Running);
+        Assert.Contains("stop Immediate", h.Node.TakeActions());
+        Assert.Contains(h.Events.Failures, f => f.Contains("the promotion failed"));
+        // It does not grab the lease again at once, and tells the others so they do not wait for it.
+        h.Node.Gates.TryRemove("promote", out _);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.IsNotType<HaDecision.AcquireAndPromote>(await h.CycleAsync());
+        }
+        Assert.True(h.Dcs.Member("pg2")!.PromotionFailed);
+        Assert.Null(h.Dcs.Leader);
+    }
 }

@@ -31,11 +31,14 @@ public sealed class FenceWatchdogTests
 
     private static string Ms(int milliseconds) => (Stopwatch.GetTimestamp() + milliseconds * Stopwatch.Frequency / 1000).ToString();
 
+    private static readonly ConcurrentQueue<long> Released = new();
+
     private static (Input In, ConcurrentQueue<int> Killed, Task<int> Run) Start()
     {
         var input = new Input();
         var killed = new ConcurrentQueue<int>();
-        var watchdog = new FenceWatchdog(input, TextWriter.Null, TextWriter.Null, pid => { killed.Enqueue(pid); return 3; });
+        var watchdog = new FenceWatchdog(input, TextWriter.Null, TextWriter.Null, pid => { killed.Enqueue(pid); return 3; },
+            lease => { Released.Enqueue(lease); return Task.FromResult(true); });
         return (input, killed, Task.Run(() => watchdog.RunAsync(CancellationToken.None)));
     }
 
@@ -75,11 +78,13 @@ public sealed class FenceWatchdogTests
     {
         var (input, killed, run) = Start();
         input.Send($"watch {Environment.ProcessId}");
-        input.Send($"arm {Ms(60_000)}");
+        input.Send($"arm {Ms(60_000)} 987654");
         await Task.Delay(50);
         input.End();
         await run.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal([Environment.ProcessId], killed);
+        // Only after the kill: the lease it wrote under is released so another node need not wait for its expiry.
+        Assert.Contains(987654L, Released);
     }
 
     [Fact]

@@ -106,4 +106,29 @@ public sealed class LeaseAndFencingTests
         Assert.Null(h.Dcs.Leader);
         Assert.Null(h.Watchdog.Deadline);
     }
+
+    [Fact]
+    public async Task AChangedTtlMovesTheLeaseAndTheFenceFollowsTheTtlTheLeaseReallyHas()
+    {
+        // A lease keeps the TTL it was granted with: deadlines computed from a changed ttl would outlive it.
+        var h = await AgentHarness.RunningLeaderAsync();
+        Assert.Equal(TimeSpan.FromSeconds(10), h.Dcs.LeaderTtl);
+        await h.Dcs.WriteConfigAsync(new DcsConfig { Ttl = 30, LoopWait = 1 }, CancellationToken.None);
+        var before = h.Now;
+        Assert.IsType<HaDecision.Lead>(await h.CycleAsync(advance: TimeSpan.Zero));
+        Assert.Equal(TimeSpan.FromSeconds(30), h.Dcs.LeaderTtl);
+        Assert.Equal(before + TimeSpan.FromSeconds(27).Ticks, h.Watchdog.Deadline);
+        Assert.Equal(h.Dcs.HeldLeaderLease, h.Watchdog.Lease);
+    }
+
+    [Fact]
+    public async Task WithoutTheDcsAPrimaryStopsBeforeItIsMaximumLagAheadOfWhatItRecorded()
+    {
+        var h = await AgentHarness.RunningLeaderAsync();
+        h.Dcs.Unreachable = true;
+        h.Node.Position += 2 * 1024 * 1024;
+        var d = Assert.IsType<HaDecision.Demote>(await h.CycleAsync());
+        Assert.Contains("maximum_lag_on_failover", d.Reason);
+        Assert.True(h.Node.InRecovery);
+    }
 }

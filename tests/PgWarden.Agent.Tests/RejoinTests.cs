@@ -133,4 +133,41 @@ public sealed class RejoinTests
         Assert.Contains("clone pg1", h.Node.TakeActions());
         Assert.False(h.State.ReinitPending);
     }
+
+    [Fact]
+    public async Task APgRewindThatNeverReachesTheLeaderLeavesTheDataWhereItIs()
+    {
+        var h = await DivergedReplicaAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            h.Node.RewindOutcomes.Enqueue(new RewindOutcome(false, true, "could not connect to server: Connection refused"));
+        }
+        await h.CycleUntilAsync(d => d is HaDecision.Rejoin, max: 10);
+        var actions = h.Node.TakeActions();
+        Assert.Equal(5, actions.Count(a => a == "rewind pg2"));
+        Assert.DoesNotContain("move aside reclone", actions);
+        Assert.Empty(h.Node.Aside);
+    }
+
+    [Fact]
+    public async Task NoRecloneAgainstALeaderThatDoesNotAnswerAsPrimary()
+    {
+        var h = await DivergedReplicaAsync();
+        h.Peers.Unreachable["pg2"] = true;
+        h.Node.RewindOutcomes.Enqueue(new RewindOutcome(false, false, "could not find common ancestor"));
+        await h.CycleUntilAsync(d => d is HaDecision.Rejoin, max: 10);
+        Assert.DoesNotContain("move aside reclone", h.Node.TakeActions());
+        Assert.Contains(h.Events.Failures, f => f.Contains("not re-cloning from pg2"));
+    }
+
+    [Fact]
+    public async Task AReplicaThatDoesNotStreamForAMinuteWhileTheLeaderAnswersIsRecloned()
+    {
+        // After a failover to a freshly cloned node, the WAL this replica needs may be gone from it.
+        var h = await AgentHarness.StreamingReplicaAsync("pg3");
+        h.Node.StreamingFails = true;
+        var d = await h.CycleUntilAsync(x => x is HaDecision.Reclone, max: 80);
+        Assert.Contains("has not streamed", d.Reason);
+        Assert.Contains("clone pg1", h.Node.TakeActions());
+    }
 }

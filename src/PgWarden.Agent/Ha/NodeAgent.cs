@@ -532,6 +532,7 @@ public sealed class NodeAgent
             Paused = view?.Config.Paused ?? old.Paused,
             LeaseExpiresAt = Lease.Remaining is { } left ? _clock.GetUtcNow() + left : null,
             Action = local.Busy,
+            RunningSettings = running ? s?.HotStandby : null,
             AsideCopies = aside.Count,
             AsideBytes = aside.Sum(a => a.Bytes),
             EffectiveDcsConfig = view?.Config ?? old.EffectiveDcsConfig,

@@ -43,26 +43,29 @@ public static class UpCommand
             {
                 // Everything runs: `up` still brings the dynamic settings to the file's values.
                 var changed = await DcsSettingsSync.ApplyAsync(cluster, ct);
+                var pending = (await ClusterProbe.ProbeAsync(cluster, ClusterSecrets.Load(cluster.SecretsFile), checkPoolers: false, ct)).Problems
+                    .Where(p => p.Contains("applies when the node restarts", StringComparison.Ordinal)).ToList();
+                foreach (var p2 in pending)
+                {
+                    Console.WriteLine($"not applied yet: {p2}");
+                }
                 if (changed.Count == 0)
                 {
-                    throw new PgWardenException(ExitCodes.AlreadyRunning,
-                        $"cluster {cluster.Name} is already up and runs with the file's settings; nothing to do (`pgwarden status` shows its health)");
+                    throw new PgWardenException(ExitCodes.AlreadyRunning, pending.Count == 0
+                        ? $"cluster {cluster.Name} is already up and runs with the file's settings; nothing to do (`pgwarden status` shows its health)"
+                        : $"cluster {cluster.Name} is already up; the settings above take a restart of their nodes (`pgwarden down` then `pgwarden up`)");
                 }
                 Console.WriteLine($"cluster {cluster.Name} is already up; applied the changed dcs settings: {string.Join(", ", changed)}");
                 return 0;
             }
             await Backup.Repository.RepositoryPreflight.EnsureAsync(cluster, create: true, ct);
             var started = await StartAsync(cluster, configPath, ct);
-            await WaitHealthyAsync(cluster, started, TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
-            if (await DcsSettingsSync.ApplyAsync(cluster, ct) is { Count: > 0 } applied)
-            {
-                Console.WriteLine($"applied the changed dcs settings: {string.Join(", ", applied)}");
-            }
+            await WaitServingAsync(cluster, started, TimeSpan.FromSeconds(p.GetValue(timeout)), ct);
             await MigrateCommand.RunAsync(cluster, Console.WriteLine, ct);
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             WriteConnectionFile(cluster, secrets);
             PrintEndpoints(cluster);
-            Console.WriteLine($"cluster {cluster.Name} is up and healthy ({clock.Elapsed.TotalSeconds:0.0} s)");
+            Console.WriteLine($"cluster {cluster.Name} is up: one primary, every replica streaming, every PgBouncer routing ({clock.Elapsed.TotalSeconds:0.0} s)");
             if (p.GetValue(foreground))
             {
                 Console.WriteLine("running in the foreground; press Ctrl+C to stop the cluster");
@@ -188,16 +191,37 @@ public static class UpCommand
             $"port {port} on {address} (for {what}) is already in use{(holder is null ? "" : $" by {holder}")}; stop it or change the port in the cluster configuration");
     }
 
-    private static async Task WaitHealthyAsync(ClusterConfig cluster, IReadOnlyList<(Daemons.Daemon Daemon, int Pid)> started, TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// Waits until the cluster serves: one primary, every replica streaming, every PgBouncer routing
+    /// (a paused cluster or a problem that does not stop it serving does not make `up` wait). The
+    /// file's dynamic settings are applied as soon as an agent answers.
+    /// </summary>
+    private static async Task WaitServingAsync(ClusterConfig cluster, IReadOnlyList<(Daemons.Daemon Daemon, int Pid)> started, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
         var lastLine = "";
+        var settingsApplied = false;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
             foreach (var (d, _) in started.Where(s => !Libc.IsAlive(s.Pid)))
             {
                 throw new PgWardenException(ExitCodes.OperationFailed, $"{d.Kind} {d.Name} exited: {LastError(d.LogFile)} (log: {d.LogFile})");
+            }
+            if (!settingsApplied)
+            {
+                try
+                {
+                    if (await DcsSettingsSync.ApplyAsync(cluster, ct) is { Count: > 0 } applied)
+                    {
+                        Console.WriteLine($"applied the changed dcs settings: {string.Join(", ", applied)}");
+                    }
+                    settingsApplied = true;
+                }
+                catch (PgWardenException)
+                {
+                    // No agent answers yet.
+                }
             }
             var report = await ClusterProbe.ProbeAsync(cluster, ClusterSecrets.Load(cluster.SecretsFile), checkPoolers: true, ct);
             var line = string.Join(", ", report.Nodes.Select(n => $"{n.Name} {(n.Role is Core.Ha.NodeRole.Unknown ? "" : n.Role.ToString().ToLowerInvariant() + " ")}{n.State}{(n.WalReceiver is { } w ? $" ({w})" : "")}"));
@@ -206,14 +230,18 @@ public static class UpCommand
                 Console.WriteLine($"  {line}");
                 lastLine = line;
             }
-            if (report.Health == "healthy")
+            if (settingsApplied && report.Serving)
             {
+                foreach (var problem in report.Problems)
+                {
+                    Console.WriteLine($"  note: {problem}");
+                }
                 return;
             }
             if (DateTime.UtcNow > deadline)
             {
                 throw new PgWardenException(ExitCodes.Timeout,
-                    $"cluster {cluster.Name} is not healthy after {timeout.TotalSeconds:0} s: {string.Join("; ", report.Problems)} (logs in {cluster.BaseDir}/logs)");
+                    $"cluster {cluster.Name} does not serve after {timeout.TotalSeconds:0} s: {string.Join("; ", report.Problems)} (logs in {cluster.BaseDir}/logs)");
             }
             await Task.Delay(500, ct);
         }

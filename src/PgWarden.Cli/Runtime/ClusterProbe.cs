@@ -60,6 +60,11 @@ public static class ClusterProbe
             {
                 problems.Add($"{n.Name}: replication slot {slot.Name} is inactive");
             }
+            if (s?.RunningSettings is { } running && ConfiguredMaxConnections(cluster) is var configured
+                && (s.Role == NodeRole.Primary ? running.MaxConnections != configured : running.MaxConnections < configured))
+            {
+                problems.Add($"{n.Name}: runs with max_connections {running.MaxConnections} but {Path.GetFileName(cluster.ConfigFile)} says {configured}: it applies when the node restarts (restart replicas first when raising it)");
+            }
         }
         if (primaries.Count == 0)
         {
@@ -128,6 +133,10 @@ public static class ClusterProbe
             Settings = settings,
         };
     }
+
+    /// <summary>max_connections as the configuration sets it (a postgres.parameters override wins).</summary>
+    private static int ConfiguredMaxConnections(ClusterConfig cluster) =>
+        cluster.Postgres.Parameters.LastOrDefault(p => p.Key == "max_connections").Value is { } text && int.TryParse(text, out var value) ? value : cluster.Postgres.MaxConnections;
 
     /// <summary>The scheduled backups' last runs from the first agent that answers GET /cluster.</summary>
     private static async Task<IReadOnlyList<ScheduledBackupRun>> ScheduledBackupsAsync(AgentClient client, ClusterConfig cluster,

@@ -14,6 +14,15 @@ public sealed record ClusterReport(
     IReadOnlyList<NodeReport> Nodes,
     IReadOnlyList<PoolerReport> Poolers)
 {
+    /// <summary>
+    /// The cluster serves: one primary, every other node a streaming replica, every PgBouncer routing
+    /// both ways and not paused — whatever else `status` lists (a paused failover, a setting to apply).
+    /// </summary>
+    public bool Serving =>
+        Primary is not null
+        && Nodes.All(n => n.Name == Primary || n is { Role: NodeRole.Replica, WalReceiver: "streaming" })
+        && Poolers.All(p => p is { Reachable: true, WriteRouteWorks: true, ReadRouteWorks: true } && p.Paused != true);
+
     /// <summary>The dynamic settings the cluster runs with (from the DCS, through the agents); null when no agent could say.</summary>
     public Core.Dcs.DcsConfig? Settings { get; init; }
 

@@ -35,6 +35,9 @@ public sealed record NodeStatus(
     /// <summary>The last DCS error this agent saw, if the DCS is unreachable.</summary>
     public string? DcsError { get; init; }
 
+    /// <summary>The hot-standby settings the running server uses (max_connections and the others), null when not running.</summary>
+    public HotStandbySettings? RunningSettings { get; init; }
+
     /// <summary>The long action running beside the HA loop (cloning, rejoining, handing over …), if any.</summary>
     public string? Action { get; init; }
 
