@@ -239,6 +239,20 @@ public class HaDeciderTests
     }
 
     [Fact]
+    public void SynchronousModeANewlyInitialisedNodeLeadsWhileTheOthersAreStillEmpty()
+    {
+        // At bootstrap the other nodes wait for a leader to clone from: they hold no commit, and
+        // waiting for their positions would leave the cluster without a primary for ever.
+        var sync = new DcsConfig { SynchronousMode = true };
+        var empty = Member("pg2", NodeRole.Stopped, 0, running: false) with { WalPosition = null, HasNoData = true };
+        var view = View(null, empty, empty with { Name = "pg3" }).With(sync) with { Initialize = "pg1" };
+        Assert.Null(Eligibility.WhyNot(view, new LeadershipCandidate("pg1", 1, 1000, 100, false), ["pg1", "pg2", "pg3"]));
+        // Without a member key, pg3 might be a crashed sync standby holding the last commits.
+        var gone = View(null, empty).With(sync) with { Initialize = "pg1" };
+        Assert.Contains("pg3", Eligibility.WhyNot(gone, new LeadershipCandidate("pg1", 1, 1000, 100, false), ["pg1", "pg2", "pg3"]));
+    }
+
+    [Fact]
     public void PausedClusterDoesNotFailOverAutomatically() =>
         Assert.Contains("paused", Is<HaDecision.Wait>(Decide(View(null).With(new DcsConfig { Paused = true }), Replica("pg2", 100))).Reason);
 

@@ -18,15 +18,7 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         return status.GetProperty("leader").ValueKind == JsonValueKind.String ? status.GetProperty("leader").GetString() : null;
     }
 
-    private static async Task<JsonElement> WaitHealthyAsync(TestCluster cluster, TimeSpan timeout)
-    {
-        var boxed = await TestCluster.WaitForAsync<object>(async () =>
-        {
-            var s = await cluster.StatusJsonAsync();
-            return s.GetProperty("health").GetString() == "healthy" ? s : null;
-        }, timeout, "a healthy cluster");
-        return (JsonElement)boxed;
-    }
+    private static Task<JsonElement> WaitHealthyAsync(TestCluster cluster, TimeSpan timeout) => ClusterFacts.WaitHealthyAsync(cluster, timeout);
 
     private static int NodeIndex(string name) => int.Parse(name[2..]);
 
@@ -50,9 +42,18 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         output.WriteLine($"postgres crash: longest gap between acknowledged writes {unavailable.TotalSeconds:0.00} s, {probe.Failures.Count} failed writes");
         Assert.True(unavailable < TimeSpan.FromSeconds(5), $"writes unavailable for {unavailable.TotalSeconds:0.0} s");
         Assert.NotEqual(postmaster, cluster.PostmasterPid(1));
-        Assert.Empty(await probe.LostAsync());
         Assert.Equal("pg1", await LeaderAsync(cluster));
         Assert.Equal(["pg1"], await ClusterFacts.WritableNodesAsync(cluster));
+
+        // A second crash within the minute: the lease goes to another node; the agent itself lives on.
+        var agent = ClusterFacts.AgentPid(cluster, 1);
+        TestCluster.Signal(cluster.PostmasterPid(1)!.Value, 9);
+        var leader = (string)await TestCluster.WaitForAsync<object>(async () => await LeaderAsync(cluster) is "pg2" or "pg3" ? (await LeaderAsync(cluster))! : null,
+            TimeSpan.FromSeconds(30), "another node to lead after the second crash");
+        await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
+        Assert.True(TestCluster.IsRunning(agent), "pg1's agent died with its PostgreSQL");
+        Assert.Equal([leader], await ClusterFacts.WritableNodesAsync(cluster));
+        Assert.Empty(await probe.LostAsync());
     }
 
     [Fact]

@@ -16,6 +16,11 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
     {
         await using var cluster = new TestCluster(subnet: 81);
         await cluster.UpAsync();
+        // A ttl changed on the running cluster: the lease must be moved to it, or the fence would
+        // count with a TTL the lease does not have.
+        File.AppendAllText(cluster.ConfigFile, "dcs: { ttl: 14 }\n");
+        Assert.Contains("ttl 10 → 14", (await cluster.RunAsync("up")).Stdout);
+        await Task.Delay(2000);
         await using var probe = new WriteProbe(cluster);
         await probe.StartAsync();
         await using var fence = new FenceProbe(cluster, probe.Clock);

@@ -565,6 +565,7 @@ public sealed class NodeAgent
             HotStandby = running ? s!.HotStandby : null,
             SlotsReady = running && !s!.InRecovery && Roles.SlotsReady,
             PromotionFailed = PromotionFailedRecently,
+            HasNoData = !running && local.Data == LocalDataState.Empty,
         };
         try
         {

@@ -37,4 +37,7 @@ public sealed record MemberInfo(
 
     /// <summary>Its last promotion failed (a stuck WAL receiver, say): other nodes do not wait for it to take over.</summary>
     public bool PromotionFailed { get; init; }
+
+    /// <summary>Its data directory is empty (never initialised or cloned yet): it holds no commit, so synchronous mode does not wait for its position.</summary>
+    public bool HasNoData { get; init; }
 }

@@ -28,8 +28,9 @@ public static class Eligibility
             // Commits wait for ANY 1 of the other nodes: an acknowledged commit is on at least one of
             // them, so the most advanced node has them all — if every node's position is known.
             // A node whose position is unknown — no member key, or one being cloned, started or
-            // crashed — might be the one holding the last acknowledged commits.
-            var missing = peers.Where(p => p != candidate.Name && !HasKnownPosition(view, p) && !IsFormerLeader(view, p)).ToList();
+            // crashed — might be the one holding the last acknowledged commits; one whose data
+            // directory is empty holds none.
+            var missing = peers.Where(p => p != candidate.Name && !HasKnownPosition(view, p) && !IsFormerLeader(view, p) && !HasNoData(view, p)).ToList();
             return missing.Count > 0
                 ? $"synchronous mode is on and the WAL position of {string.Join(", ", missing)} is unknown: it may hold acknowledged commits this node lacks"
                 : null;
@@ -43,6 +44,10 @@ public static class Eligibility
     /// <summary>The member publishes where its WAL ends: a running node, or one stopped cleanly.</summary>
     public static bool HasKnownPosition(ClusterView view, string node) =>
         view.Members.TryGetValue(node, out var m) && m.WalPosition is not null && (m.PostgresRunning || m.CleanlyStopped);
+
+    /// <summary>The member publishes that its data directory is empty: it holds no commit.</summary>
+    public static bool HasNoData(ClusterView view, string node) =>
+        view.Members.TryGetValue(node, out var m) && m.HasNoData;
 
     /// <summary>
     /// Synchronous mode: whether setting <paramref name="node"/>'s data aside (reinit, re-clone) could

@@ -38,6 +38,21 @@ public static class ClusterFacts
         }
     }
 
+    /// <summary>Waits until `pgwarden status` says healthy; on timeout the error names the problems it last reported.</summary>
+    public static async Task<System.Text.Json.JsonElement> WaitHealthyAsync(TestCluster cluster, TimeSpan timeout)
+    {
+        var problems = "";
+        var boxed = await TestCluster.WaitForAsync<object>(async () =>
+        {
+            var s = await cluster.StatusJsonAsync();
+            problems = string.Join("; ", s.GetProperty("problems").EnumerateArray().Select(p => p.GetString()));
+            return s.GetProperty("health").GetString() == "healthy" ? s : null;
+        }, timeout, "a healthy cluster").ContinueWith(t => t.IsFaulted
+            ? throw new TimeoutException($"{t.Exception!.InnerException!.Message}; last problems: {problems}")
+            : t.Result);
+        return (System.Text.Json.JsonElement)boxed;
+    }
+
     /// <summary>
     /// Waits until exactly one node is writable and every other one streams from it with everything
     /// it has replayed (its pg_stat_wal_receiver says streaming, and replay reached the primary's

@@ -75,8 +75,9 @@ public sealed class FenceProbe : IAsyncDisposable
             {
                 // Read-only, stopped, fenced, unreachable: not a writer right now.
             }
-            catch (OperationCanceledException)
+            catch (Exception)
             {
+                // Stopping: whatever the last attempt ran into (cancelled, read-only) no longer matters.
                 break;
             }
             await Task.Delay(100);

@@ -64,8 +64,9 @@ public sealed class WriteProbe : IAsyncDisposable
             {
                 _failures.Enqueue((_clock.Elapsed, e.Message));
             }
-            catch (OperationCanceledException)
+            catch (Exception)
             {
+                // Stopping: whatever the last attempt ran into no longer matters.
                 break;
             }
             await Task.Delay(20);
