@@ -66,25 +66,20 @@ public sealed class FakeNode(string name) : IPostgresNode
 
     public List<string> Aside { get; } = [];
 
-    public FakeNode AsPrimary(long position = 0x3000000, long timeline = 1)
-    {
-        Data = LocalDataState.Primary;
-        InRecovery = false;
-        Position = position;
-        CheckpointLsn = position;
-        Timeline = CheckpointTimeline = timeline;
-        ControlState = DatabaseClusterState.ShutDown;
-        return this;
-    }
+    public FakeNode AsPrimary(long position = 0x3000000, long timeline = 1) =>
+        WithData(LocalDataState.Primary, DatabaseClusterState.ShutDown, position, timeline);
 
-    public FakeNode AsStandby(long position = 0x3000000, long timeline = 1)
+    public FakeNode AsStandby(long position = 0x3000000, long timeline = 1) =>
+        WithData(LocalDataState.Standby, DatabaseClusterState.ShutDownInRecovery, position, timeline);
+
+    private FakeNode WithData(LocalDataState data, DatabaseClusterState controlState, long position, long timeline)
     {
-        Data = LocalDataState.Standby;
-        InRecovery = true;
+        Data = data;
+        InRecovery = data == LocalDataState.Standby;
         Position = position;
         CheckpointLsn = position;
         Timeline = CheckpointTimeline = timeline;
-        ControlState = DatabaseClusterState.ShutDownInRecovery;
+        ControlState = controlState;
         return this;
     }
 
