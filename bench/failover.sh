@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Failover benchmark: pgbench load plus a probe that writes every ~20 ms through PgBouncer, per
-# scenario: write-unavailability window (longest gap between acknowledged writes around the
-# fault), failed writes, lost acknowledged writes. Faults are injected at a random moment within
-# the HA loop period. Writes bench/results/failover.md and failover.json.
+# Failover benchmark, PgWarden and Patroni side by side in the same run: pgbench load plus two
+# probes that insert a row every ~20 ms on a new connection — one through PgBouncer, one direct
+# (a multi-host connection string with target_session_attrs=read-write) — while a fault hits the
+# leader at a random moment within the HA loop period. Per scenario and run: the longest gap
+# between two acknowledged writes (direct and through PgBouncer), failed writes, lost acknowledged
+# writes, and after a host crash the time until the crashed node streams again once its agent
+# starts (its rejoin steps are taken from the agent's log).
 #
-# Usage: bench/failover.sh [runs per scenario (default 3)]
-# Own clusters on 127.0.92.0/24 (async) and 127.0.93.0/24 (synchronous_mode) in temp dirs.
+# Usage: bench/failover.sh [runs per scenario (default 5)] [pgwarden|patroni|all (default all)]
+# Clusters: PgWarden on 127.0.92.0/24 (asynchronous) and 127.0.93.0/24 (synchronous_mode),
+# Patroni on 127.0.150.0/24 and 127.0.151.0/24; all in a temporary directory, stopped by PID at the end.
+# Writes bench/results/failover.md and failover.json.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-runs="${1:-3}"
+runs="${1:-5}"
+which="${2:-all}"
 out="$here/bench/results"
 mkdir -p "$out"
 work=$(mktemp -d /tmp/pgwarden-fbench-XXXX)
@@ -18,14 +24,26 @@ pgw="$here/pgwarden"
 dotnet build "$here/bench/probe/Probe.csproj" -c Release -o "$work/probe" -nologo -v q >/dev/null
 probe="$work/probe/failover-probe"
 pgbench=/usr/lib/postgresql/15/bin/pgbench
+psql=/usr/lib/postgresql/15/bin/psql
 
 clusters=()
+patroni_clusters=()
 cleanup() {
   for c in "${clusters[@]}"; do "$pgw" down --dir "$c" >/dev/null 2>&1 || true; done
+  for c in "${patroni_clusters[@]}"; do patroni_down "$c" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+now_ms() { date +%s%3N; }
+# The longest gap in seconds between two consecutive acknowledged writes of a probe output file.
+longest_gap() { awk '$1=="ok"{ if (prev) { d=$3-prev; if (d>m) m=d } prev=$3 } END{printf "%.2f", m/1000}' "$1"; }
+failed_writes() { grep -c '^fail' "$1" || true; }
+lost_writes() { grep '^lost' "$1" | awk '{print NF-1}'; }
+# Every process of a tree, the root first (a host crash takes all of them at once).
+tree() { local p=$1; echo "$p"; for c in $(ps -o pid= --ppid "$p"); do tree "$c"; done; }
+
+# ---------------------------------------------------------------- PgWarden
 make_cluster() { # subnet extra-yaml -> dir
   local dir="$work/c$1"
   mkdir -p "$dir"
@@ -52,90 +70,174 @@ wait_healthy() {
   done
   echo "cluster $1 did not become healthy" >&2; return 1
 }
+# Seconds from now until node $2 of cluster $1 streams from the leader (pg_stat_wal_receiver).
+wait_streaming() {
+  local dir=$1 node=$2 subnet=$3 start; start=$(now_ms)
+  local pw; pw=$(grep '^superuser_password:' "$dir/secrets.yaml" | cut -d'"' -f2)
+  for _ in $(seq 1200); do
+    if [[ $(PGPASSWORD="$pw" PGCONNECT_TIMEOUT=1 "$psql" -h "127.0.$subnet.${node#pg}" -p 5532 -U postgres -d postgres -Atc \
+      "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null) == streaming ]]; then
+      awk -v a="$start" -v b="$(now_ms)" 'BEGIN{printf "%.2f", (b-a)/1000}'
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "n/a"
+}
 
 results=()
-run_scenario() { # name dir subnet
+run_pgwarden() { # scenario dir subnet
   local name=$1 dir=$2 subnet=$3
   local app_pw; app_pw=$(grep '^app_password:' "$dir/secrets.yaml" | cut -d'"' -f2)
+  local direct="Host=127.0.$subnet.1,127.0.$subnet.2,127.0.$subnet.3;Port=5532;Username=bookreader_app;Database=bookreader;Target Session Attributes=read-write"
+  local pooled="Host=127.0.$subnet.1;Port=6432;Username=bookreader_app;Database=bookreader"
   for r in $(seq "$runs"); do
     wait_healthy "$dir"
-    local l; l=$(leader "$dir"); local n=${l#pg}
+    local l; l=$(leader "$dir")
     PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.1 -p 6432 -U bookreader_app -d bookreader -i -s 1 -q >/dev/null 2>&1 || true
     PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.1 -p 6432 -U bookreader_app -d bookreader -c 4 -j 2 -T 40 -n >"$work/pgbench.log" 2>&1 &
     local load=$!
-    PGPASSWORD="$app_pw" "$probe" "Host=127.0.$subnet.1;Port=6432;Username=bookreader_app;Database=bookreader" 35 "$work/probe.txt" &
-    local p=$!
+    PGPASSWORD="$app_pw" "$probe" "$pooled" 35 "$work/pooled.txt" &
+    local p1=$!
+    PGPASSWORD="$app_pw" "$probe" "$direct;Application Name=probe-direct" 35 "$work/direct.txt" &
+    local p2=$!
     sleep "$(awk -v s=$RANDOM 'BEGIN{srand(s); printf "%.2f", 5 + rand()}')"   # a random moment within the 1 s loop period
-    local fault_ms; fault_ms=$(date +%s%3N)
     case $name in
       postgres-crash) kill -9 "$(head -1 "$dir/nodes/$l/data/postmaster.pid")" ;;
-      host-crash|sync-host-crash) kill -9 "$(cat "$dir/nodes/$l/agent.pid")" ;;
+      host-crash|sync-host-crash)
+        # agent, fence watchdog, postmaster and every backend at once
+        # shellcheck disable=SC2046
+        kill -9 $(tree "$(cat "$dir/nodes/$l/agent.pid")") ;;
       switchover) "$pgw" switchover --dir "$dir" --yes >"$work/switchover.log" 2>&1 || cat "$work/switchover.log" ;;
     esac
-    wait "$p" || true
+    wait "$p1" "$p2" || true
     kill "$load" 2>/dev/null || true; wait "$load" 2>/dev/null || true
-    local pgbench_failed; pgbench_failed=$(grep -oP 'number of failed transactions: \K[0-9]+' "$work/pgbench.log" || echo "n/a")
-    # Unavailability: the longest gap between consecutive acknowledged writes.
-    local gap; gap=$(awk '$1=="ok"{ if (prev) { d=$3-prev; if (d>m) m=d } prev=$3 } END{printf "%.2f", m/1000}' "$work/probe.txt")
-    local failed; failed=$(grep -c '^fail' "$work/probe.txt" || true)
-    local lost; lost=$(grep '^lost' "$work/probe.txt" | awk '{print NF-1}')
-    local acked; acked=$(grep -c '^ok' "$work/probe.txt" || true)
-    echo "   $name run $r: leader $l, unavailable ${gap} s, failed writes $failed, lost $lost of $acked acknowledged, pgbench failed tx $pgbench_failed"
-    results+=("$name|$r|$gap|$failed|$lost|$acked|$pgbench_failed")
+    local rejoin="" steps=""
     if [[ $name == host-crash || $name == sync-host-crash ]]; then
-      "$pgw" up --dir "$dir" >/dev/null 2>&1 || true   # the crashed host comes back and rejoins
+      # The crashed host comes back: its agent starts (`up` starts what is missing) and rejoins.
+      local log="$dir/logs/agent-$l.log"
+      local lines; lines=$(wc -l <"$log" 2>/dev/null || echo 0)
+      "$pgw" up --dir "$dir" >/dev/null 2>&1 &
+      local upjob=$!
+      rejoin=$(wait_streaming "$dir" "$l" "$subnet")
+      wait "$upjob" || true
+      steps=$(tail -n +"$((lines + 1))" "$log" | grep -oP '(took [0-9.]+ s|rejoin step [^:]*: [0-9.]+ s)' | paste -sd';' - || true)
     fi
+    local row; row="pgwarden|$name|$r|$(longest_gap "$work/direct.txt")|$(longest_gap "$work/pooled.txt")|$(( $(failed_writes "$work/direct.txt") + $(failed_writes "$work/pooled.txt") ))|$(( $(lost_writes "$work/direct.txt") + $(lost_writes "$work/pooled.txt") ))|${rejoin:-}"
+    echo "   $row ${steps:+($steps)}"
+    results+=("$row")
   done
 }
 
-echo "== asynchronous cluster"
-clusters+=("$work/c92")   # registered before it starts, so cleanup stops it whatever happens
-async=$(make_cluster 92 "")
-run_scenario postgres-crash "$async" 92
-run_scenario host-crash "$async" 92
-run_scenario switchover "$async" 92
-echo "== synchronous_mode cluster"
-clusters+=("$work/c93")
-sync=$(make_cluster 93 "dcs: { synchronous_mode: true }")
-run_scenario sync-host-crash "$sync" 93
+# ---------------------------------------------------------------- Patroni
+run_patroni() { # label dir subnet scenario
+  local label=$1 dir=$2 subnet=$3 name=$4
+  local app_pw; app_pw=$(patroni_app_password "$dir")
+  local direct; direct=$(patroni_conninfo "$dir")
+  for r in $(seq "$runs"); do
+    patroni_wait_healthy "$dir" 120
+    local l; l=$(patroni_leader "$dir")
+    PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.${l#pg} -p 5532 -U bookreader_app -d bookreader -i -s 1 -q >/dev/null 2>&1 || true
+    PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.${l#pg} -p 5532 -U bookreader_app -d bookreader -c 4 -j 2 -T 40 -n >"$work/pgbench.log" 2>&1 &
+    local load=$!
+    PGPASSWORD="$app_pw" "$probe" "$direct;Application Name=probe-direct" 35 "$work/direct.txt" &
+    local p=$!
+    sleep "$(awk -v s=$RANDOM 'BEGIN{srand(s); printf "%.2f", 5 + rand()}')"
+    patroni_fault "$dir" "$name"
+    wait "$p" || true
+    kill "$load" 2>/dev/null || true; wait "$load" 2>/dev/null || true
+    local rejoin=""
+    if [[ $name == host-crash ]]; then
+      patroni_restart_crashed "$dir" "$l"
+      rejoin=$(patroni_wait_streaming "$dir" "$l" 600 || echo "n/a")
+    fi
+    local row; row="$label|$name|$r|$(longest_gap "$work/direct.txt")||$(failed_writes "$work/direct.txt")|$(lost_writes "$work/direct.txt")|$rejoin"
+    echo "   $row"
+    results+=("$row")
+  done
+}
 
-stat() { # scenario column -> "median max"
-  printf '%s\n' "${results[@]}" | awk -F'|' -v s="$1" -v c="$2" '$1==s{print $c}' | sort -n | awk '{a[NR]=$1} END{printf "%s %s", a[int((NR+1)/2)], a[NR]}'
+if [[ $which == all || $which == pgwarden ]]; then
+  echo "== PgWarden, asynchronous (shipped defaults)"
+  clusters+=("$work/c92")   # registered before it starts, so cleanup stops it whatever happens
+  async=$(make_cluster 92 "")
+  pgw_ttl=$("$pgw" status --dir "$async" --json 2>/dev/null | grep -oP '"ttl": \K[0-9]+' | head -1)
+  run_pgwarden host-crash "$async" 92
+  run_pgwarden postgres-crash "$async" 92
+  run_pgwarden switchover "$async" 92
+  "$pgw" down --dir "$async" >/dev/null 2>&1 || true
+  echo "== PgWarden, synchronous_mode"
+  clusters+=("$work/c93")
+  sync=$(make_cluster 93 "dcs: { synchronous_mode: true }")
+  run_pgwarden sync-host-crash "$sync" 93
+  "$pgw" down --dir "$sync" >/dev/null 2>&1 || true
+fi
+if [[ $which == all || $which == patroni ]]; then
+  # shellcheck source=lib/patroni.sh
+  source "$here/bench/lib/patroni.sh"
+  for setting in "ttl10 10 2 5 150" "defaults 30 10 10 151"; do
+    read -r label ttl loop retry subnet <<<"$setting"
+    echo "== Patroni, ttl $ttl / loop_wait $loop / retry_timeout $retry"
+    patroni_clusters+=("$work/p$subnet")
+    patroni_up "$work/p$subnet" "$subnet" "$ttl" "$loop" "$retry"
+    for s in host-crash postgres-crash switchover; do run_patroni "patroni-$label" "$work/p$subnet" "$subnet" "$s"; done
+    patroni_down "$work/p$subnet"
+  done
+fi
+
+# ---------------------------------------------------------------- report
+column() { # system scenario column -> "median max" (numeric values only)
+  printf '%s\n' "${results[@]}" | awk -F'|' -v sys="$1" -v s="$2" -v c="$3" '$1==sys && $2==s && $c ~ /^[0-9.]+$/ {print $c}' \
+    | sort -n | awk '{a[NR]=$1} END{ if (NR==0) printf "— —"; else printf "%s %s", a[int((NR+1)/2)], a[NR]}'
 }
 {
   echo "# Failover benchmark"
   echo
-  echo "Generated by \`bench/failover.sh $runs\` on $(date -u +%Y-%m-%d) — $(nproc) CPUs; default settings (ttl 10 s, loop_wait 1 s)."
-  echo "Load: pgbench (4 clients, tpcb-like) through PgBouncer plus a probe inserting a row every ~20 ms on a new connection."
-  echo "Unavailable = the longest gap between two acknowledged probe writes (a write that waited in PgBouncer counts as unavailable time)."
-  echo "Lost = acknowledged probe writes missing afterwards. Faults are injected at a random moment within the HA loop period."
+  echo "Generated by \`bench/failover.sh $runs $which\` on $(date -u +%Y-%m-%d) — $(nproc) CPUs."
+  echo "PgWarden at its shipped defaults (ttl ${pgw_ttl:-?} s, loop_wait 1 s); Patroni $(dpkg-query -W -f='${Version}' patroni 2>/dev/null || echo '(not installed)') with etcd, at ttl 10 / loop_wait 2 / retry_timeout 5 and at its documented defaults (30 / 10 / 10)."
+  echo "Load: pgbench (4 clients, tpcb-like) plus two probes inserting a row every ~20 ms on a new connection: one direct (multi-host, target_session_attrs=read-write), one through PgBouncer (PgWarden only)."
+  echo "Gap = the longest time between two acknowledged probe writes around the fault (a write waiting in PgBouncer counts). Lost = acknowledged probe writes missing afterwards."
+  echo "host-crash = SIGKILL of the leader's agent, its fence watchdog, postmaster and every backend at once; rejoin = from the crashed node's agent start until it streams again."
   echo
-  echo "| scenario | runs | unavailable median s | unavailable max s | failed writes (max) | lost acknowledged writes (max) | target |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
-  for s in postgres-crash host-crash switchover sync-host-crash; do
-    read -r gmed gmax <<<"$(stat $s 3)"
-    read -r _ fmax <<<"$(stat $s 4)"
-    read -r _ lmax <<<"$(stat $s 5)"
-    case $s in
-      postgres-crash) t="≤ 3 s" ;; host-crash) t="≤ 12 s (TTL + 2)" ;; switchover) t="0 failed, pause ≤ 2 s" ;; sync-host-crash) t="0 lost" ;;
-    esac
-    echo "| $s | $runs | $gmed | $gmax | $fmax | $lmax | $t |"
+  echo "| system | scenario | runs | gap direct median / max s | gap via PgBouncer median / max s | failed writes (max) | lost (max) | rejoin median / max s |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  for sys in pgwarden patroni-ttl10 patroni-defaults; do
+    for s in host-crash postgres-crash switchover sync-host-crash; do
+      n=$(printf '%s\n' "${results[@]}" | awk -F'|' -v sys="$sys" -v s="$s" '$1==sys && $2==s' | wc -l)
+      ((n > 0)) || continue
+      read -r dmed dmax <<<"$(column "$sys" "$s" 4)"
+      read -r pmed pmax <<<"$(column "$sys" "$s" 5)"
+      read -r _ fmax <<<"$(column "$sys" "$s" 6)"
+      read -r _ lmax <<<"$(column "$sys" "$s" 7)"
+      read -r rmed rmax <<<"$(column "$sys" "$s" 8)"
+      echo "| $sys | $s | $n | $dmed / $dmax | $pmed / $pmax | $fmax | $lmax | $rmed / $rmax |"
+    done
   done
   echo
-  echo "All runs:"
+  echo "Ratio PgWarden / Patroni (ttl 10) of the median direct gap:"
   echo
-  echo "| scenario | run | unavailable s | failed writes | lost | acknowledged | pgbench failed tx |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
-  for r in "${results[@]}"; do IFS='|' read -r a b c d e f g <<<"$r"; echo "| $a | $b | $c | $d | $e | $f | $g |"; done
+  for s in host-crash postgres-crash switchover; do
+    read -r a _ <<<"$(column pgwarden "$s" 4)"
+    read -r b _ <<<"$(column patroni-ttl10 "$s" 4)"
+    if [[ $a =~ ^[0-9.]+$ && $b =~ ^[0-9.]+$ ]]; then
+      echo "- $s: $(awk -v a="$a" -v b="$b" 'BEGIN{ printf "%.2f", (b > 0 ? a/b : 0) }')"
+    fi
+  done
+  echo
+  echo "All runs (system | scenario | run | gap direct | gap via PgBouncer | failed | lost | rejoin):"
+  echo
+  echo "| system | scenario | run | gap direct s | gap PgBouncer s | failed | lost | rejoin s |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  for r in "${results[@]}"; do echo "| ${r//|/ | } |"; done
 } >"$out/failover.md"
 {
   echo "{\"runs\": $runs, \"results\": ["
   first=1
   for r in "${results[@]}"; do
-    IFS='|' read -r a b c d e f g <<<"$r"
+    IFS='|' read -r a b c d e f g h <<<"$r"
     [[ $first -eq 1 ]] || echo ","
     first=0
-    printf '{"scenario":"%s","run":%s,"unavailable_s":%s,"failed_writes":%s,"lost":%s,"acknowledged":%s,"pgbench_failed":"%s"}' "$a" "$b" "$c" "$d" "$e" "$f" "$g"
+    printf '{"system":"%s","scenario":"%s","run":%s,"gap_direct_s":"%s","gap_pgbouncer_s":"%s","failed_writes":"%s","lost":"%s","rejoin_s":"%s"}' "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h"
   done
   echo "]}"
 } >"$out/failover.json"

@@ -31,9 +31,11 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
             await ForgetOldLeadershipAfterRestoreAsync(stoppingToken);
             using var systemd = SystemdNotifier.FromEnvironment();
             systemd.Ready();
+            _ = ctx.Dcs.WatchAsync(WakeOnLeadershipChange, stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 var clock = Stopwatch.StartNew();
+                var woken = state.WakeSignal;
                 try
                 {
                     await agent.RunCycleAsync(stoppingToken);
@@ -50,7 +52,7 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
                 var wait = period - clock.Elapsed;
                 if (wait > TimeSpan.Zero)
                 {
-                    await Task.WhenAny(Task.Delay(wait, stoppingToken), agent.Postmaster.Exited, state.WakeAsync(stoppingToken));
+                    await Task.WhenAny(Task.Delay(wait, stoppingToken), agent.Postmaster.Exited, woken);
                 }
             }
         }
@@ -69,6 +71,19 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
         {
             await agent.WhenIdleAsync();
             await agent.ShutdownAsync();
+        }
+    }
+
+    /// <summary>
+    /// A change of the leader key (a lease expired or was released, a new leader), a switchover or
+    /// failover request, the settings or the initialisation runs the next cycle at once instead of
+    /// after loop_wait. Members' keys change every cycle and do not wake it.
+    /// </summary>
+    private void WakeOnLeadershipChange(string key)
+    {
+        if (key is "leader" or "failover" or "config" or "initialize" or "history")
+        {
+            state.Wake();
         }
     }
 

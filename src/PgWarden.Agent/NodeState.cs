@@ -19,24 +19,16 @@ public sealed class NodeState
 
     public void Set(NodeStatus status) => _current = status;
 
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Runs the agent's next HA cycle now instead of after loop_wait (an API request changed something).</summary>
-    public void Wake()
-    {
-        if (_wake.CurrentCount == 0)
-        {
-            try
-            {
-                _wake.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-            }
-        }
-    }
+    /// <summary>Runs the agent's next HA cycle now instead of after loop_wait (an API request or a DCS change).</summary>
+    public void Wake() => Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-    public Task WakeAsync(CancellationToken ct) => _wake.WaitAsync(ct);
+    /// <summary>
+    /// Completes at the next <see cref="Wake"/>. The loop takes it before a cycle and waits on it
+    /// after: a wake-up that arrives while the cycle runs is not lost.
+    /// </summary>
+    public Task WakeSignal => Volatile.Read(ref _wake).Task;
 
     private int _reinitRequested;
 

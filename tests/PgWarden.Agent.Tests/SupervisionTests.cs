@@ -6,21 +6,40 @@ namespace PgWarden.Agent.Tests;
 public sealed class SupervisionTests
 {
     [Fact]
-    public async Task ACrashedPrimaryIsRestartedInPlaceOnceThenTheLeaseGoes()
+    public async Task ACrashedPrimaryIsRestartedInPlaceThenHandsOverThenTheLeaseGoes()
     {
         var h = await AgentHarness.RunningLeaderAsync();
+        h.Member("pg2", NodeRole.Replica, 0x3000000);
         h.Node.Crash();
         Assert.IsType<HaDecision.Lead>(await h.CycleAsync());
         Assert.Equal(["start primary"], h.Node.TakeActions());
         Assert.True(h.Node.Running);
         Assert.Equal("pg1", h.Dcs.Leader);
+        await h.CycleAsync();
+        Assert.Null(h.Dcs.Failover);
 
-        // A second crash within the minute: the node is failed and the lease released at once.
+        // A second crash within the minute: restarted (crash recovery keeps what no replica received) and
+        // switched over to the streaming replica, where a failover would lose those commits.
         h.Node.Crash();
         await h.CycleAsync();
-        Assert.IsType<HaDecision.ReleaseLease>(await h.CycleAsync());
-        Assert.Null(h.Dcs.Leader);
-        Assert.False(h.Node.Running);
+        Assert.Equal(["start primary"], h.Node.TakeActions());
+        Assert.Equal("pg1", h.Dcs.Leader);
+        await h.CycleAsync();
+        Assert.Equal(("pg1", "pg2"), (h.Dcs.Failover?.From, h.Dcs.Failover?.To));
+        Assert.IsType<HaDecision.HandOver>(await h.CycleAsync(waitForAction: false));
+
+        // A third crash within the minute: the node is failed and the lease released at once.
+        var r = await AgentHarness.RunningLeaderAsync();
+        for (var crash = 0; crash < 2; crash++)
+        {
+            r.Node.Crash();
+            await r.CycleAsync();
+        }
+        r.Node.Crash();
+        await r.CycleAsync();
+        Assert.IsType<HaDecision.ReleaseLease>(await r.CycleAsync());
+        Assert.Null(r.Dcs.Leader);
+        Assert.False(r.Node.Running);
     }
 
     [Fact]

@@ -253,7 +253,7 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
         }, TimeSpan.FromSeconds(60), "pg3 to stream from pg2 again");
         var log = File.ReadAllText(Path.Combine(cluster.Dir, "logs", "agent-pg3.log"));
         Assert.Contains("left pg2's timeline history", log);
-        Assert.Contains("pg_rewind from pg2 took", log);
+        Assert.Contains("rejoin step pg_rewind from pg2", log);
         await using (var conn = ClusterFacts.Direct(cluster, 3))
         {
             await conn.OpenAsync();

@@ -434,6 +434,27 @@ public sealed class NodeAgent
         {
             await _dcs.ClearFailoverAsync(ct);
         }
+        else if (Roles.HandOverAfterCrashes && view.Failover is null)
+        {
+            await RequestHandOverAfterCrashesAsync(view, ct);
+        }
+    }
+
+    /// <summary>
+    /// After repeated crashes the restarted primary switches over to the best streaming replica (a planned
+    /// handover loses nothing, where a failover would lose what no replica had received). Retried each
+    /// loop until a replica streams again.
+    /// </summary>
+    private async Task RequestHandOverAfterCrashesAsync(ClusterView view, CancellationToken ct)
+    {
+        var target = SwitchoverRules.BestCandidate(view, _node.Name, [.. _cluster.Nodes.Select(n => n.Name)]);
+        if (target is null)
+        {
+            return;
+        }
+        await _dcs.RequestFailoverAsync(new FailoverRequest(FailoverKind.Switchover, _node.Name, target, _clock.GetUtcNow()), ct);
+        Roles.HandOverAfterCrashes = false;
+        Decided($"requested a switchover to {target} after repeated crashes of this primary's PostgreSQL");
     }
 
     /// <summary>

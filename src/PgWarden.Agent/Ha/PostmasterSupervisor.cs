@@ -33,6 +33,7 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
     private volatile bool _expected;
     private int _unanswered;
     private long? _lastPrimaryRestart;
+    private int _primaryRestartsInWindow;
     private long _replicaRetryAt;
     private TimeSpan _replicaBackoff = TimeSpan.FromSeconds(1);
 
@@ -225,17 +226,31 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
         _process?.Reload();
     }
 
-    /// <summary>Claims the in-place restart of a crashed primary; false when one was used within the window (the lease must go).</summary>
-    public bool TryUsePrimaryRestart()
+    /// <summary>
+    /// Claims an in-place restart of a crashed primary. The first crash within
+    /// <see cref="PrimaryRestartWindow"/> is restarted and the node keeps leading; a second is
+    /// restarted only to hand over cleanly (its crash recovery brings back commits no replica
+    /// received yet, which a failover would lose); a third marks the node failed (the lease must go).
+    /// </summary>
+    public PrimaryRestart TryUsePrimaryRestart()
     {
         var now = clock.GetTimestamp();
-        if (_lastPrimaryRestart is { } last && clock.GetElapsedTime(last, now) < PrimaryRestartWindow)
+        if (_lastPrimaryRestart is not { } last || clock.GetElapsedTime(last, now) >= PrimaryRestartWindow)
         {
-            Failed = true;
-            return false;
+            _primaryRestartsInWindow = 0;
         }
         _lastPrimaryRestart = now;
-        return true;
+        _primaryRestartsInWindow++;
+        switch (_primaryRestartsInWindow)
+        {
+            case 1:
+                return PrimaryRestart.KeepLeading;
+            case 2:
+                return PrimaryRestart.ThenHandOver;
+            default:
+                Failed = true;
+                return PrimaryRestart.Refused;
+        }
     }
 
     /// <summary>Marks the node failed (a primary that did not come back within its budget).</summary>

@@ -68,13 +68,29 @@ public sealed class RoleTransitions(
         SlotsReady = true;
     }
 
-    /// <summary>A leader whose PostgreSQL crashed: one restart in place within the budget, else the node is failed (the loop releases the lease).</summary>
+    /// <summary>
+    /// Set when the primary crashed twice within <see cref="PostmasterSupervisor.PrimaryRestartWindow"/>:
+    /// once it runs again the loop requests a switchover to the best replica (cleared when requested).
+    /// </summary>
+    public bool HandOverAfterCrashes { get; set; }
+
+    /// <summary>
+    /// A leader whose PostgreSQL crashed: restarted in place within <see cref="PostmasterSupervisor.PrimaryRestartBudget"/>
+    /// (crash recovery replays every flushed commit, including those no replica received); a second crash
+    /// within the window restarts it to hand over, a third or a restart that fails marks the node failed
+    /// (the loop releases the lease).
+    /// </summary>
     public async Task RestartPrimaryInPlaceAsync(CancellationToken ct)
     {
-        if (!postmaster.TryUsePrimaryRestart())
+        switch (postmaster.TryUsePrimaryRestart())
         {
-            events.Failed($"the primary's PostgreSQL crashed again within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s: releasing the lease");
-            return;
+            case PrimaryRestart.Refused:
+                events.Failed($"the primary's PostgreSQL crashed a third time within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s: releasing the lease");
+                return;
+            case PrimaryRestart.ThenHandOver:
+                events.Failed($"the primary's PostgreSQL crashed again within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s: restarting it to hand over to a replica with every acknowledged commit");
+                HandOverAfterCrashes = true;
+                break;
         }
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
         budget.CancelAfter(PostmasterSupervisor.PrimaryRestartBudget);
@@ -127,15 +143,15 @@ public sealed class RoleTransitions(
         await StartReplicaAsync(leader, leaderSettings, ct);
     }
 
+    /// <summary>synchronous_standby_names for <paramref name="node"/> as primary: ANY 1 of all other nodes in synchronous mode, else empty.</summary>
+    public static string SynchronousStandbyNames(ClusterConfig cluster, NodeConfig node, bool synchronousMode) =>
+        synchronousMode ? $"ANY 1 ({string.Join(", ", cluster.Nodes.Where(n => n.Name != node.Name).Select(n => "\"" + n.Name + "\""))})" : "";
+
     /// <summary>
     /// Promotes the local replica (the lease is held): creates the other nodes' slots first, so no
     /// replica pointed at the new primary meets "replication slot does not exist", promotes, records
     /// the new timeline in the DCS history and clears the request it carried out.
     /// </summary>
-    /// <summary>synchronous_standby_names for <paramref name="node"/> as primary: ANY 1 of all other nodes in synchronous mode, else empty.</summary>
-    public static string SynchronousStandbyNames(ClusterConfig cluster, NodeConfig node, bool synchronousMode) =>
-        synchronousMode ? $"ANY 1 ({string.Join(", ", cluster.Nodes.Where(n => n.Name != node.Name).Select(n => "\"" + n.Name + "\""))})" : "";
-
     /// <param name="request">The switchover or failover to this node being carried out, if any.</param>
     /// <param name="lastLeader">The old leader's last recorded position: what this node had not received is reported as lost.</param>
     /// <param name="synchronousStandbyNames">Set before the promotion: in synchronous mode the first commit already waits for a replica.</param>
@@ -322,7 +338,9 @@ public sealed class RoleTransitions(
     /// </summary>
     public async Task RejoinAsync(NodeConfig leader, HotStandbySettings? leaderSettings, CancellationToken ct)
     {
+        var step = clock.GetTimestamp();
         await postmaster.StopAsync(ShutdownMode.Fast);
+        events.Decided($"rejoin step stop: {clock.GetElapsedTime(step).TotalSeconds:0.00} s");
         var started = clock.GetTimestamp();
         RewindOutcome? outcome = null;
         for (var attempt = 1; attempt <= RewindAttempts; attempt++)
@@ -347,10 +365,12 @@ public sealed class RoleTransitions(
             await RecloneAsync(leader, leaderSettings, $"pg_rewind from {leader.Name} failed ({outcome?.Detail})", ct);
             return;
         }
-        events.Decided($"pg_rewind from {leader.Name} took {clock.GetElapsedTime(started).TotalSeconds:0.0} s");
+        events.Decided($"rejoin step pg_rewind from {leader.Name} (with crash recovery when needed): {clock.GetElapsedTime(started).TotalSeconds:0.00} s");
+        step = clock.GetTimestamp();
         try
         {
             await StartReplicaAsync(leader, leaderSettings, ct);
+            events.Decided($"rejoin step start as replica: {clock.GetElapsedTime(step).TotalSeconds:0.00} s");
         }
         catch (PgWardenException e)
         {
