@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Logical;
@@ -70,7 +69,8 @@ public sealed class BackupCorrectnessTests
             [new DatabaseSetting(null, "DateStyle=SQL, DMY")], ["app", "other", "reader"], []);
         Assert.Equal("CREATE DATABASE \"new\" WITH TEMPLATE template0 OWNER \"app\" ENCODING 'UTF8' LOCALE_PROVIDER libc LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' CONNECTION LIMIT 50", props.CreateStatement("new"));
         var statements = props.PropertyStatements("new");
-        Assert.Contains("COMMENT ON DATABASE \"new\" IS 'it''s the app'", statements);
+        Assert.Equal("COMMENT ON DATABASE \"new\" IS 'it''s the app'", props.CommentStatement("new"));
+        Assert.Equal("COMMENT ON DATABASE \"new\" IS NULL", (props with { Comment = null }).CommentStatement("new"));
         Assert.Contains("REVOKE ALL ON DATABASE \"new\" FROM PUBLIC", statements);
         Assert.Contains("GRANT CONNECT ON DATABASE \"new\" TO PUBLIC", statements);
         Assert.Contains("GRANT CONNECT ON DATABASE \"new\" TO \"reader\" WITH GRANT OPTION", statements);
@@ -87,7 +87,7 @@ public sealed class BackupCorrectnessTests
         {
             Id = id, Type = "logical", Cluster = "c", SystemId = "1", SourceNode = "pg1", StartTime = now.AddHours(-hoursAgo), StopTime = now.AddHours(-hoursAgo), Database = db,
         };
-        var plan = RetentionPlanner.Plan([Logical("app-old", "bookreader", 30), Logical("app-new", "bookreader", 20), Logical("other", "scratch", 1)], [], "1", now, null, 1);
+        var plan = RetentionPlanner.Plan([Logical("app-old", "bookreader", 30), Logical("app-new", "bookreader", 20), Logical("other", "scratch", 1)], [], ArchivedTimelines.None, now, null, 1);
         Assert.Equal(["app-new", "other"], plan.KeptBackups.Select(b => b.Id).Order(StringComparer.Ordinal));
         Assert.Equal(["app-old"], plan.ExpiredBackups.Select(b => b.Id));
     }
@@ -204,9 +204,9 @@ public sealed class BackupCorrectnessTests
         try
         {
             var segment = Path.Combine(dir, "000000010000000000000003");
-            File.WriteAllBytes(segment, Segment(42, 0x3000000, tail: 1));
+            File.WriteAllBytes(segment, WalTestData.Segment(42, 0x3000000, tail: 1));
             Assert.True(await archiver.PushAsync(segment, CancellationToken.None));
-            File.WriteAllBytes(segment, Segment(42, 0x3000000, tail: 2));
+            File.WriteAllBytes(segment, WalTestData.Segment(42, 0x3000000, tail: 2));
             var conflict = await Assert.ThrowsAsync<PgWardenException>(() => archiver.PushAsync(segment, CancellationToken.None));
             Assert.Contains("different content", conflict.Message);
 
@@ -217,26 +217,12 @@ public sealed class BackupCorrectnessTests
             Assert.Single(repo.Objects.Keys, k => k.StartsWith("c/42/wal-diverged/000000010000000000000003.", StringComparison.Ordinal));
             var fetched = Path.Combine(dir, "fetched");
             Assert.True(await archiver.FetchAsync("000000010000000000000003", fetched, CancellationToken.None));
-            Assert.Equal(Segment(42, 0x3000000, tail: 1), File.ReadAllBytes(fetched));
+            Assert.Equal(WalTestData.Segment(42, 0x3000000, tail: 1), File.ReadAllBytes(fetched));
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static byte[] Segment(ulong system, ulong address, byte tail)
-    {
-        var data = new byte[64 * 1024];
-        BinaryPrimitives.WriteUInt16LittleEndian(data, 0xD110);
-        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2), 0x0002);
-        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4), 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(8), address);
-        BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(24), system);
-        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(32), 16 * 1024 * 1024);
-        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(36), 8192);
-        data[^1] = tail;
-        return data;
     }
 
     // Fault 5: an archiver failing on a replica fails the daily check.

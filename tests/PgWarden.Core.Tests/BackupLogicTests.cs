@@ -98,22 +98,22 @@ public sealed class BackupLogicTests
         var now = new DateTimeOffset(2025, 3, 1, 0, 0, 0, TimeSpan.Zero);
         var backups = new[]
         {
-            Physical("old", now.AddDays(-40), "000000010000000000000002"),
-            Physical("mid", now.AddDays(-20), "000000010000000000000010"),
-            Physical("new", now.AddDays(-1), "000000020000000000000020"),
+            WalTestData.Physical("old", 1, 0x0200_0028, 0x0200_0100, now.AddDays(-40)),
+            WalTestData.Physical("mid", 1, 0x1000_0028, 0x1000_0100, now.AddDays(-20)),
+            WalTestData.Physical("new", 2, 0x2000_0028, 0x2000_0100, now.AddDays(-1)),
         };
         var wal = new[]
         {
             "000000010000000000000001", "000000010000000000000002", "00000001000000000000000F", "000000010000000000000010",
             "000000010000000000000011.partial", "00000002.history", "000000010000000000000003.00000028.backup", "000000020000000000000021",
         };
-        var plan = RetentionPlanner.Plan(backups, wal, "1", now, keepDays: 30, keepCount: null);
+        var timelines = new ArchivedTimelines(new Dictionary<uint, Ha.TimelineHistory> { [2] = Ha.TimelineHistory.Parse(2, "1\t0/18000000\tno recovery target specified\n") }, 2);
+        var plan = RetentionPlanner.Plan(backups, wal, timelines, now, keepDays: 30, keepCount: null);
         Assert.Equal(["old"], plan.ExpiredBackups.Select(b => b.Id));
         Assert.Equal(["mid", "new"], plan.KeptBackups.Select(b => b.Id));
         Assert.Equal(["000000010000000000000001", "000000010000000000000002", "00000001000000000000000F", "000000010000000000000003.00000028.backup"], plan.ExpiredWal);
-        Assert.Equal("000000010000000000000010", plan.OldestNeededWal);
 
-        var byCount = RetentionPlanner.Plan(backups, wal, "1", now, keepDays: null, keepCount: 1);
+        var byCount = RetentionPlanner.Plan(backups, wal, timelines, now, keepDays: null, keepCount: 1);
         Assert.Equal(["new"], byCount.KeptBackups.Select(b => b.Id));
         Assert.DoesNotContain("000000020000000000000021", byCount.ExpiredWal);
         Assert.DoesNotContain("00000002.history", byCount.ExpiredWal);
@@ -125,11 +125,11 @@ public sealed class BackupLogicTests
     public void RetentionAlwaysKeepsTheNewestPhysicalBackupAndItsWal()
     {
         var now = new DateTimeOffset(2025, 3, 1, 0, 0, 0, TimeSpan.Zero);
-        var plan = RetentionPlanner.Plan([Physical("only", now.AddDays(-90), "000000010000000000000009")],
-            ["000000010000000000000009", "00000001000000000000000A"], "1", now, keepDays: 30, keepCount: null);
+        var plan = RetentionPlanner.Plan([WalTestData.Physical("only", 1, 0x0900_0028, 0x0900_0100, now.AddDays(-90))],
+            ["000000010000000000000009", "00000001000000000000000A"], ArchivedTimelines.None, now, keepDays: 30, keepCount: null);
         Assert.Empty(plan.ExpiredBackups);
         Assert.Empty(plan.ExpiredWal);
-        Assert.Empty(RetentionPlanner.Plan([], ["000000010000000000000001"], "1", now, 30, null).ExpiredWal);
+        Assert.Empty(RetentionPlanner.Plan([], ["000000010000000000000001"], ArchivedTimelines.None, now, 30, null).ExpiredWal);
     }
 
     private const string WithBackup = TestClusters.ThreeNodes + "\nbackup:\n  repository: { type: fs, path: backups }\n";

@@ -77,11 +77,13 @@ public sealed class BackupVerifyLogicTests
         var backup = Physical(1, "000000010000000000000003", "000000010000000000000003");
         const string name = "000000010000000100000003";
         var address = 0x1_0300_0000UL;
-        Assert.Null(ArchivedWalCheck.CheckHeader(backup, name, Segment(ulong.Parse(SystemId), address)));
-        Assert.Contains("belongs to database system 42", ArchivedWalCheck.CheckHeader(backup, name, Segment(42, address)));
-        Assert.Contains("not of its own segment", ArchivedWalCheck.CheckHeader(backup, name, Segment(ulong.Parse(SystemId), 0x0300_0000)));
-        Assert.Contains("segment size", ArchivedWalCheck.CheckHeader(backup, name, Segment(ulong.Parse(SystemId), address, 64 * 1024 * 1024)));
-        Assert.Contains("does not start with a WAL page header", ArchivedWalCheck.CheckHeader(backup, name, new byte[8192]));
+        var system = ulong.Parse(SystemId);
+        Assert.Null(ArchivedWalCheck.CheckHeader(backup, name, WalTestData.Segment(system, address)));
+        Assert.Contains("belongs to database system 42", ArchivedWalCheck.CheckHeader(backup, name, WalTestData.Segment(42, address)));
+        Assert.Contains("not at 1/3000000", ArchivedWalCheck.CheckHeader(backup, name, WalTestData.Segment(system, 0x0300_0000)));
+        Assert.Contains("segment size", ArchivedWalCheck.CheckHeader(backup, name, Segment(system, address, 64 * 1024 * 1024)));
+        Assert.Contains("not a whole", ArchivedWalCheck.CheckHeader(backup, name, Segment(system, address)));
+        Assert.Contains("does not start with a WAL long page header", ArchivedWalCheck.CheckHeader(backup, name, new byte[8192]));
         Assert.Null(ArchivedWalCheck.CheckHeader(backup, "00000002.history", "1\t0/3000000\tno recovery target specified\n"u8));
     }
 

@@ -39,6 +39,16 @@ public sealed class InMemoryRepository : IBackupRepository
         return Task.CompletedTask;
     }
 
+    public Task<bool> AddMissingMetadataAsync(string key, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        if (!Objects.TryGetValue(key, out var o) || o.Meta.Count > 0)
+        {
+            return Task.FromResult(false);
+        }
+        Objects[key] = (o.Data, metadata.ToDictionary(kv => kv.Key.ToLowerInvariant(), kv => kv.Value));
+        return Task.FromResult(true);
+    }
+
     public Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
     {
         foreach (var key in Objects.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())

@@ -130,17 +130,6 @@ public sealed class ZstdTests
         Assert.Equal(data, d.Unwrap(sink.ToArray()).ToArray());
     }
 
-    private static byte[] Segment(ulong systemId, byte fill)
-    {
-        var segment = new byte[1 << 20];
-        segment.AsSpan().Fill(fill);
-        BinaryPrimitives.WriteUInt16LittleEndian(segment, 0xD110);
-        BinaryPrimitives.WriteUInt16LittleEndian(segment.AsSpan(2), 0x0002);
-        BinaryPrimitives.WriteUInt32LittleEndian(segment.AsSpan(4), 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(segment.AsSpan(24), systemId);
-        return segment;
-    }
-
     [Fact]
     public async Task WalPushIsIdempotentRefusesOtherContentAndOtherSystemsAndFetchesBack()
     {
@@ -150,16 +139,16 @@ public sealed class ZstdTests
         {
             var archiver = new WalArchiver(new FsRepository(Path.Combine(root, "repo"), null), new RepositoryLayout("c", "77"));
             var wal = Path.Combine(root, "000000010000000000000003");
-            await File.WriteAllBytesAsync(wal, Segment(77, 5));
+            await File.WriteAllBytesAsync(wal, WalTestData.Segment(77, 0x0300_0000, tail: 5));
             Assert.True(await archiver.PushAsync(wal, CancellationToken.None));
             Assert.False(await archiver.PushAsync(wal, CancellationToken.None));
 
-            await File.WriteAllBytesAsync(wal, Segment(77, 6));
+            await File.WriteAllBytesAsync(wal, WalTestData.Segment(77, 0x0300_0000, tail: 6));
             var conflict = await Assert.ThrowsAsync<PgWardenException>(() => archiver.PushAsync(wal, CancellationToken.None));
             Assert.Equal(ExitCodes.UnsafeRefused, conflict.ExitCode);
 
             var foreign = Path.Combine(root, "000000010000000000000004");
-            await File.WriteAllBytesAsync(foreign, Segment(78, 5));
+            await File.WriteAllBytesAsync(foreign, WalTestData.Segment(78, 0x0400_0000, tail: 5));
             Assert.Equal(ExitCodes.UnsafeRefused, (await Assert.ThrowsAsync<PgWardenException>(() => archiver.PushAsync(foreign, CancellationToken.None))).ExitCode);
 
             var history = Path.Combine(root, "00000002.history");
@@ -168,7 +157,7 @@ public sealed class ZstdTests
 
             var back = Path.Combine(root, "fetched");
             Assert.True(await archiver.FetchAsync("000000010000000000000003", back, CancellationToken.None));
-            Assert.Equal(Segment(77, 5), await File.ReadAllBytesAsync(back));
+            Assert.Equal(WalTestData.Segment(77, 0x0300_0000, tail: 5), await File.ReadAllBytesAsync(back));
             Assert.True(await archiver.FetchAsync("00000002.history", back, CancellationToken.None));
             Assert.Equal(await File.ReadAllBytesAsync(history), await File.ReadAllBytesAsync(back));
             Assert.False(await archiver.FetchAsync("000000010000000000000009", back, CancellationToken.None));

@@ -45,14 +45,16 @@ public sealed class BackupCatalog(IBackupRepository repository, string cluster)
             .LastOrDefault();
 
     /// <summary>
-    /// Backup ids that have files but no manifest (running, failed or killed backups), oldest first;
+    /// Backup ids that have files but no manifest (running, failed or killed backups) — temp files of an
+    /// interrupted write and empty backup directories included — oldest first;
     /// <see cref="IncompleteBackup.Running"/> when a repository lock names the id.
     /// </summary>
     public async Task<IReadOnlyList<IncompleteBackup>> ListIncompleteAsync(CancellationToken ct)
     {
         var objects = await repository.ListAsync(cluster + "/", ct);
+        var unfinished = await repository.ListUnfinishedAsync(cluster + "/", ct);
         var result = new List<IncompleteBackup>();
-        foreach (var group in objects
+        foreach (var group in objects.Concat(unfinished)
                      .Select(o => (Object: o, Parts: o.Key.Split('/')))
                      .Where(x => x.Parts.Length >= 5 && x.Parts[2] == "backups")
                      .GroupBy(x => (SystemId: x.Parts[1], Id: x.Parts[3])))
@@ -70,7 +72,8 @@ public sealed class BackupCatalog(IBackupRepository repository, string cluster)
                     running = true;
                 }
             }
-            result.Add(new IncompleteBackup(group.Key.SystemId, group.Key.Id, group.Count(), group.Sum(x => x.Object.Size), group.Max(x => x.Object.LastModified), running));
+            var files = group.Where(x => !x.Object.Key.EndsWith('/')).ToList();
+            result.Add(new IncompleteBackup(group.Key.SystemId, group.Key.Id, files.Count, files.Sum(x => x.Object.Size), group.Max(x => x.Object.LastModified), running));
         }
         return [.. result.OrderBy(b => b.Id, StringComparer.Ordinal)];
     }

@@ -34,6 +34,13 @@ public sealed record BackupManifest
     public IReadOnlyList<Physical.BackupTablespace> Tablespaces { get; init; } = [];
     public BackupVerification? Verified { get; init; }
 
+    /// <summary>Where the backup's WAL starts (its start LSN; else the start of its start segment).</summary>
+    public long StartPosition() => StartLsn is { } lsn ? Core.Ha.Lsn.Parse(lsn)
+        : StartWal is { } wal && Wal.WalFileName.TryParse(wal) is { SegmentPart: not null } name ? (long)(name.SegmentNumber() * (ulong)Wal.WalFileName.DefaultSegmentSize) : 0;
+
+    /// <summary>Where the backup is consistent (its stop LSN; else its start).</summary>
+    public long StopPosition() => StopLsn is { } lsn ? Core.Ha.Lsn.Parse(lsn) : StartPosition();
+
     public long Size => Files.Sum(f => f.Size);
     public long StoredSize => Files.Sum(f => f.StoredSize);
 

@@ -1,5 +1,6 @@
 using PgWarden.Backup.Repository;
 using PgWarden.Core.Backups;
+using PgWarden.Backup.Wal;
 using PgWarden.Core.Config;
 
 namespace PgWarden.Backup.Catalog;
@@ -30,6 +31,7 @@ public static class CatalogSummaryReader
                 LastRestoreTest = restoreTest?.Time,
                 LastRestoreTestOk = restoreTest?.Ok,
                 LastRestoreTestDetail = restoreTest?.Detail,
+                WalGap = await WalGapAsync(repository, cluster.Name, all, ct),
             };
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -40,5 +42,25 @@ public static class CatalogSummaryReader
         {
             (repository as IDisposable)?.Dispose();
         }
+    }
+
+    /// <summary>The first hole in the archived WAL from the oldest physical backup on the newest timeline's history onwards; null when there is none.</summary>
+    private static async Task<string?> WalGapAsync(IBackupRepository repository, string cluster, IReadOnlyList<BackupManifest> all, CancellationToken ct)
+    {
+        var physical = all.Where(m => m.Type == "physical").ToList();
+        if (physical.Count == 0)
+        {
+            return null;
+        }
+        var layout = new RepositoryLayout(cluster, physical[^1].SystemId);
+        var timelines = await ArchivedTimelines.ReadAsync(repository, layout, ct);
+        var path = TimelinePath.To(Math.Max(timelines.Newest, physical.Max(b => b.Timeline)), timelines);
+        var oldest = physical.Where(b => b.SystemId == layout.SystemId && path.Includes(b.Timeline, b.StopPosition())).MinBy(b => b.StopPosition());
+        if (oldest is null)
+        {
+            return null;
+        }
+        var names = (await repository.ListAsync(layout.WalPrefix, ct)).Select(o => layout.WalNameOf(o.Key)).OfType<string>();
+        return ArchiveContinuity.FindGap(path, oldest.Timeline, oldest.StartPosition(), names)?.Describe();
     }
 }

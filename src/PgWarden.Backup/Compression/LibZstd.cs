@@ -12,6 +12,7 @@ internal static unsafe partial class LibZstd
     private const string Library = "libzstd.so.1";
 
     public const int ParameterCompressionLevel = 100;
+    public const int ParameterChecksumFlag = 201;
     public const int ParameterNbWorkers = 400;
     public const int EndContinue = 0;
     public const int EndFlush = 1;

@@ -21,6 +21,7 @@ internal sealed class NativeCompressionStream : Stream
             throw new OutOfMemoryException("ZSTD_createCCtx failed");
         }
         LibZstd.Check(LibZstd.ZSTD_CCtx_setParameter(_cctx, LibZstd.ParameterCompressionLevel, level), "setting the level");
+        LibZstd.Check(LibZstd.ZSTD_CCtx_setParameter(_cctx, LibZstd.ParameterChecksumFlag, 1), "turning the frame checksum on");
         if (workers > 0)
         {
             // A libzstd built without threads refuses this; it then compresses on the caller's thread.

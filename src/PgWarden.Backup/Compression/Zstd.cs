@@ -4,7 +4,9 @@ namespace PgWarden.Backup.Compression;
 
 /// <summary>
 /// zstd with the system's libzstd when it loads, else the managed ZstdSharp port (same format, slower):
-/// one-shot for WAL files, a write-only stream for backup files.
+/// one-shot for WAL files, a write-only stream for backup files. Every frame written carries zstd's
+/// content checksum (XXH64 of the decompressed bytes), which both decoders verify: a stored file
+/// whose recorded SHA-256s are lost can still be proven sound or damaged.
 /// </summary>
 public static class Zstd
 {
@@ -30,6 +32,7 @@ public static class Zstd
         if (!native)
         {
             using var compressor = new Compressor(level);
+            compressor.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
             return compressor.Wrap(data).ToArray();
         }
         var cctx = LibZstd.ZSTD_createCCtx();
@@ -40,6 +43,7 @@ public static class Zstd
         try
         {
             LibZstd.Check(LibZstd.ZSTD_CCtx_setParameter(cctx, LibZstd.ParameterCompressionLevel, level), "setting the level");
+            LibZstd.Check(LibZstd.ZSTD_CCtx_setParameter(cctx, LibZstd.ParameterChecksumFlag, 1), "turning the frame checksum on");
             var output = GC.AllocateUninitializedArray<byte>(checked((int)LibZstd.ZSTD_compressBound((nuint)data.Length)));
             fixed (byte* src = data)
             fixed (byte* dst = output)
@@ -104,6 +108,14 @@ public static class Zstd
         }
         var managed = new CompressionStream(inner, level, leaveOpen: leaveOpen);
         managed.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_nbWorkers, 0);
+        managed.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
         return managed;
     }
+
+    /// <summary>
+    /// True when <paramref name="data"/> starts with a zstd frame whose header sets the content checksum flag
+    /// (bit 2 of the frame header descriptor after the magic number): decoding it verifies the content.
+    /// </summary>
+    public static bool HasContentChecksum(ReadOnlySpan<byte> data) =>
+        data.Length >= 5 && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data) == 0xFD2FB528 && (data[4] & 0x04) != 0;
 }

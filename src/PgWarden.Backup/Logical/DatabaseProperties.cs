@@ -39,9 +39,11 @@ public sealed record DatabaseProperties(
         FROM pg_database d WHERE d.datname = current_database()
         """;
 
+    /// <summary>The ACL items in the order of the array (the order they were granted in, which pg_dump replays).</summary>
     private const string AclSql = """
         SELECT pg_get_userbyid(a.grantor), CASE a.grantee WHEN 0 THEN '' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type, a.is_grantable
-        FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = current_database() ORDER BY 1, 2, 3
+        FROM pg_database d, unnest(d.datacl) WITH ORDINALITY AS u(item, n), aclexplode(ARRAY[u.item]) a
+        WHERE d.datname = current_database() ORDER BY u.n, a.privilege_type
         """;
 
     private const string SettingsSql = """
@@ -106,23 +108,21 @@ public sealed record DatabaseProperties(
         + $" CONNECTION LIMIT {ConnectionLimit}";
 
     /// <summary>
-    /// The statements that give a created database this comment, these settings and this ACL. A grant
-    /// made by a role other than the owner is made as that role (SET ROLE), so its grantor is kept.
+    /// The statements that give a created database these settings and this ACL (the comment comes last, see
+    /// <see cref="CommentStatement"/>). A grant made by a role other than the owner is made as that role
+    /// (SET ROLE), so its grantor is kept; grants are made in an order where each grantor already holds the
+    /// grant option it uses (<see cref="GrantOrder"/>).
     /// </summary>
     public IReadOnlyList<string> PropertyStatements(string database)
     {
         var db = Sql.Ident(database);
         var statements = new List<string>();
-        if (Comment is { } comment)
-        {
-            statements.Add($"COMMENT ON DATABASE {db} IS {Sql.Literal(comment)}");
-        }
         statements.AddRange(Settings.Select(s => AlterConfigCommand.For(database, s.Role, s.Entry)));
         if (!DefaultAcl)
         {
             statements.Add($"REVOKE ALL ON DATABASE {db} FROM PUBLIC");
             statements.Add($"REVOKE ALL ON DATABASE {db} FROM {Sql.Ident(Owner)}");
-            foreach (var g in Acl)
+            foreach (var g in GrantOrder.Sort(Owner, Acl))
             {
                 var grant = $"GRANT {g.Privilege} ON DATABASE {db} TO {(g.Grantee.Length == 0 ? "PUBLIC" : Sql.Ident(g.Grantee))}{(g.Grantable ? " WITH GRANT OPTION" : "")}";
                 statements.Add(g.Grantor == Owner ? grant : $"SET ROLE {Sql.Ident(g.Grantor)}; {grant}; RESET ROLE");
@@ -130,4 +130,7 @@ public sealed record DatabaseProperties(
         }
         return statements;
     }
+
+    /// <summary>COMMENT ON DATABASE with the source's comment (IS NULL when it had none): replaces restore-logical's in-progress marker.</summary>
+    public string CommentStatement(string database) => $"COMMENT ON DATABASE {Sql.Ident(database)} IS {(Comment is { } c ? Sql.Literal(c) : "NULL")}";
 }

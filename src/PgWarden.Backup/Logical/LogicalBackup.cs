@@ -40,7 +40,7 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
         var conn = new[] { "-h", socket, "-p", node.Port.ToString(CultureInfo.InvariantCulture), "-U", cluster.Database.Superuser };
         output($"logical backup {id} of database {database} on {node.Name} ({format}{(format == "directory" ? $", {jobs} jobs" : "")}) into {repository.Description}");
         var files = new List<BackupFile>();
-        var staging = Path.Combine(Path.GetTempPath(), $"pgwarden-dump-{Guid.NewGuid():N}");
+        var staging = LocalStaging.NewPath(Path.GetTempPath(), LocalStaging.Dump);
         await using var guard = await RepositoryLock.AcquireAsync(repository, layout, $"logical-{database}", id, output, ct);
         try
         {
@@ -50,13 +50,13 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
             }
             else
             {
-                files.Add(await PlainGzipAsync(layout, id, conn, database, ct));
+                files.Add(await PlainGzipAsync(layout, id, conn, database, staging, ct));
                 await using var props = await sql.OpenConnectionAsync(ct);
                 files.Add(await StorePropertiesAsync(layout, id, await DatabaseProperties.ReadAsync(props, null, ct), ct));
             }
             foreach (var (name, meta) in new[] { ("db_info.txt.zst", "\\l+"), ("table_info.txt.zst", "\\dt+") })
             {
-                var listing = await tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "psql"), [.. conn, "-d", database, "-X", "-c", meta]), ct);
+                var listing = await tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "psql"), [.. conn, "-d", Sql.DbName(database), "-X", "-c", meta]), ct);
                 if (!listing.Succeeded)
                 {
                     throw new PgWardenException(ExitCodes.OperationFailed, $"psql {meta} on {database} failed: {listing.Tail()}");
@@ -112,8 +112,13 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
         using var stopDump = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var stopSlices = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var pgDump = tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"),
-            [.. conn, "-d", database, "-Fd", "-j", jobs.ToString(CultureInfo.InvariantCulture), "-Z", "0", "--snapshot", snapshot.Id, "--lock-wait-timeout", "60000",
-             .. excluded.SelectMany(t => new[] { "--exclude-table-data", $"\"{t.Schema}\".\"{t.Table}\"" }), "-f", dumpDir]) { Timeout = TimeSpan.FromHours(24) }, stopDump.Token);
+            [.. conn, "-d", Sql.DbName(database), "-Fd", "-j", jobs.ToString(CultureInfo.InvariantCulture), "-Z", "0", "--snapshot", snapshot.Id, "--lock-wait-timeout", "60000",
+             .. excluded.SelectMany(t => new[] { "--exclude-table-data", $"\"{t.Schema}\".\"{t.Table}\"" }), "-f", dumpDir])
+        {
+            Timeout = TimeSpan.FromHours(24),
+            // Killed with this process: no pg_dump goes on holding its locks and writing into staging nobody reads.
+            ParentDeathSignal = "SIGTERM",
+        }, stopDump.Token);
         var slices = chunks.Count > 0 ? DumpSlicesAsync(layout, id, conn, database, jobs, snapshot, chunks, files, stopSlices.Token) : Task.CompletedTask;
         if (await Task.WhenAny(pgDump, slices) == pgDump && !(pgDump.IsCompletedSuccessfully && pgDump.Result.Succeeded))
         {
@@ -175,14 +180,15 @@ public sealed class LogicalBackup(ClusterConfig cluster, IBackupRepository repos
     /// The runbook's `pg_dump --format=plain --no-owner --no-acl | gzip`, with both exit statuses checked;
     /// also --no-tablespaces, so the file loads into any server.
     /// </summary>
-    private async Task<BackupFile> PlainGzipAsync(RepositoryLayout layout, string id, string[] conn, string database, CancellationToken ct)
+    private async Task<BackupFile> PlainGzipAsync(RepositoryLayout layout, string id, string[] conn, string database, string staging, CancellationToken ct)
     {
         const string name = "dump.sql.gz";
-        using var process = new Process { StartInfo = launcher.StartInfo(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"), [.. conn, "-d", database, "--format=plain", "--no-owner", "--no-acl", "--no-tablespaces"]), redirect: true) };
+        using var process = new Process { StartInfo = launcher.StartInfo(new ToolCommand(Path.Combine(bin.BinDir, "pg_dump"), [.. conn, "-d", Sql.DbName(database), "--format=plain", "--no-owner", "--no-acl", "--no-tablespaces"]), redirect: true) };
         process.Start();
         process.StandardInput.Close();
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        var gz = Path.Combine(Path.GetTempPath(), $"pgwarden-dump-{Guid.NewGuid():N}.sql.gz");
+        DirectoryAccess.CreatePrivate(staging, launcher.ServerUser);
+        var gz = Path.Combine(staging, name);
         try
         {
             await using (var file = File.Create(gz))

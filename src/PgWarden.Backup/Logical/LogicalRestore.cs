@@ -24,7 +24,7 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
     /// <summary>Downloads and restores <paramref name="backup"/> into the new database <paramref name="database"/> on <paramref name="node"/>.</summary>
     public async Task RestoreAsync(BackupManifest backup, NodeConfig node, string database, LogicalRestoreOptions options, CancellationToken ct)
     {
-        var staging = Path.Combine(Path.GetTempPath(), $"pgwarden-restore-dump-{Guid.NewGuid():N}");
+        var staging = LocalStaging.NewPath(Path.GetTempPath(), LocalStaging.RestoreDump);
         try
         {
             await StageAsync(backup, staging, ct);
@@ -78,16 +78,23 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
         return DatabaseProperties.Parse(System.Text.Encoding.UTF8.GetString(json.ToArray()));
     }
 
-    /// <summary>Restores a staged backup (see <see cref="StageAsync"/>) into the new database <paramref name="database"/>.</summary>
+    /// <summary>
+    /// The comment a database carries while restore-logical fills it; replaced by the source's comment (or
+    /// none) only when the restore completed, so a database an interrupted restore left is recognisable.
+    /// </summary>
+    public const string IncompleteMarker = "pgwarden restore-logical in progress";
+
+    /// <summary>
+    /// Restores a staged backup (see <see cref="StageAsync"/>) into the new database <paramref name="database"/>.
+    /// The database carries <see cref="IncompleteMarker"/> as its comment until the restore completes; an
+    /// existing database is refused, except one carrying that marker with <see cref="LogicalRestoreOptions.Force"/>,
+    /// which is dropped first.
+    /// </summary>
     public async Task RestoreStagedAsync(BackupManifest backup, string staging, NodeConfig node, string database, LogicalRestoreOptions options, CancellationToken ct)
     {
         var conn = Connection(node);
         var properties = await PropertiesAsync(backup, ct);
-        var exists = await QueryAsync(conn, $"SELECT 1 FROM pg_database WHERE datname = {Sql.Literal(database)}", ct);
-        if (exists.Trim() == "1")
-        {
-            throw new PgWardenException(ExitCodes.UnsafeRefused, $"database {database} already exists on {node.Name}; restore into a new database name (--db NEW) so nothing is overwritten");
-        }
+        await ClearInterruptedAsync(conn, node, database, options.Force, ct);
         if (properties is not null)
         {
             await CheckRolesAsync(backup, properties, conn, node, options.CreateRoles, ct);
@@ -102,7 +109,8 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
             }
         }
         var create = properties?.CreateStatement(database) ?? $"CREATE DATABASE {Sql.Ident(database)}";
-        var made = await tools.RunAsync(PsqlCommand(conn, "postgres", [create]), ct);
+        var marker = $"{IncompleteMarker} since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z (backup {backup.Id}, PID {Environment.ProcessId} on {Environment.MachineName}): if no restore-logical runs, it was interrupted; `pgwarden restore-logical … --db … --force` drops it";
+        var made = await tools.RunAsync(PsqlCommand(conn, "postgres", [create, $"COMMENT ON DATABASE {Sql.Ident(database)} IS {Sql.Literal(marker)}"]), ct);
         if (!made.Succeeded)
         {
             throw new PgWardenException(ExitCodes.OperationFailed, $"creating database {database} failed: {made.Tail()}");
@@ -114,7 +122,7 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
                 var applied = await tools.RunAsync(PsqlCommand(conn, "postgres", statements), ct);
                 if (!applied.Succeeded)
                 {
-                    throw new PgWardenException(ExitCodes.OperationFailed, $"giving database {database} the comment, settings and ACL of {properties.Name} failed: {applied.Tail()}");
+                    throw new PgWardenException(ExitCodes.OperationFailed, $"giving database {database} the settings and ACL of {properties.Name} failed: {applied.Tail()}");
                 }
             }
             if (backup.Format == "directory")
@@ -125,16 +133,56 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
             {
                 await PlainAsync(backup, conn, database, Path.Combine(staging, "dump.sql.gz"), ct);
             }
+            // Complete: the source's comment replaces the marker.
+            var commented = await tools.RunAsync(PsqlCommand(conn, "postgres", [properties?.CommentStatement(database) ?? $"COMMENT ON DATABASE {Sql.Ident(database)} IS NULL"]), ct);
+            if (!commented.Succeeded)
+            {
+                throw new PgWardenException(ExitCodes.OperationFailed, $"giving database {database} its comment failed: {commented.Tail()}");
+            }
         }
         catch
         {
             // The database is the one this run created: remove the partial restore so a retry can use the name.
             var dropped = await tools.RunAsync(PsqlCommand(conn, "postgres", [$"DROP DATABASE IF EXISTS {Sql.Ident(database)} WITH (FORCE)"]), CancellationToken.None);
-            output(dropped.Succeeded ? $"removed the partly restored database {database}" : $"could not remove the partly restored database {database}: {dropped.Tail()}");
+            output(dropped.Succeeded ? $"removed the partly restored database {database}" : $"could not remove the partly restored database {database} (its comment marks it incomplete; --force drops it): {dropped.Tail()}");
             throw;
         }
         output($"restored logical backup {backup.Id} ({backup.Database}) into database {database} on {node.Name}"
                + (properties is null ? " (the backup predates database properties: owner, settings and ACL are the defaults)" : $", owned by {properties.Owner}"));
+        if (backup.Format == "plain-gzip")
+        {
+            output($"  note: a plain-gzip backup is the runbook's `pg_dump --no-owner --no-acl`: its objects belong to {cluster.Database.Superuser} and carry none of the source's grants (only the database itself has its owner and ACL); use the directory format to keep them");
+        }
+    }
+
+    /// <summary>
+    /// Refuses an existing <paramref name="database"/>, except what an interrupted restore-logical left (its comment
+    /// starts with <see cref="IncompleteMarker"/>), which <paramref name="force"/> drops.
+    /// </summary>
+    private async Task ClearInterruptedAsync(string[] conn, NodeConfig node, string database, bool force, CancellationToken ct)
+    {
+        var row = await QueryAsync(conn, $"SELECT 'exists:' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = {Sql.Literal(database)}", ct);
+        if (!row.StartsWith("exists:", StringComparison.Ordinal))
+        {
+            return;
+        }
+        var comment = row["exists:".Length..].Trim();
+        if (!comment.StartsWith(IncompleteMarker, StringComparison.Ordinal))
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused, $"database {database} already exists on {node.Name}; restore into a new database name (--db NEW) so nothing is overwritten"
+                + (force ? " (--force drops only a database an interrupted restore-logical left, which its comment marks)" : ""));
+        }
+        if (!force)
+        {
+            throw new PgWardenException(ExitCodes.UnsafeRefused,
+                $"database {database} on {node.Name} is what an interrupted restore-logical left (its comment: \"{comment.Split('\n')[0]}\"); run the restore again with --force to drop it and restore, or choose another --db");
+        }
+        var dropped = await tools.RunAsync(PsqlCommand(conn, "postgres", [$"DROP DATABASE {Sql.Ident(database)} WITH (FORCE)"]), ct);
+        if (!dropped.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"dropping the incomplete database {database} failed: {dropped.Tail()}");
+        }
+        output($"dropped database {database}, which an interrupted restore-logical left (--force)");
     }
 
     private async Task CheckRolesAsync(BackupManifest backup, DatabaseProperties properties, string[] conn, NodeConfig node, bool createRoles, CancellationToken ct)
@@ -177,7 +225,7 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
     }
 
     private ToolCommand PsqlCommand(string[] conn, string database, IEnumerable<string> statements) =>
-        new(Psql, [.. conn, "-d", database, "-X", "-q", "-v", "ON_ERROR_STOP=1", .. statements.SelectMany(s => new[] { "-c", s })])
+        new(Psql, [.. conn, "-d", Sql.DbName(database), "-X", "-q", "-v", "ON_ERROR_STOP=1", .. statements.SelectMany(s => new[] { "-c", s })])
         {
             Environment = DumpSessionSettings.Environment(DumpSessionSettings.Restore, null),
         };
@@ -185,16 +233,50 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
     private string[] Connection(NodeConfig node) =>
         ["-h", node.SocketDir(cluster), "-p", node.Port.ToString(CultureInfo.InvariantCulture), "-U", cluster.Database.Superuser];
 
+    /// <summary>The runbook's .sql.gz into psql (ON_ERROR_STOP), decompressed here and fed on its stdin: no shell, any database name.</summary>
     private async Task PlainAsync(BackupManifest backup, string[] conn, string database, string gz, CancellationToken ct)
     {
-        var restored = await tools.RunAsync(new ToolCommand("/bin/bash", ["-c", $"set -o pipefail; gzip -dc '{gz}' | '{Psql}' -X -v ON_ERROR_STOP=1 -q -h '{conn[1]}' -p {conn[3]} -U {conn[5]} -d '{database}'"])
+        var command = new ToolCommand(Psql, [.. conn, "-d", Sql.DbName(database), "-X", "-v", "ON_ERROR_STOP=1", "-q"])
         {
-            Timeout = TimeSpan.FromHours(24),
             Environment = DumpSessionSettings.Environment(DumpSessionSettings.Restore, null),
-        }, ct);
-        if (!restored.Succeeded)
+        };
+        using var process = new System.Diagnostics.Process { StartInfo = launcher.StartInfo(command, redirect: true) };
+        process.Start();
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var fed = false;
+        try
         {
-            throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {restored.Tail()}");
+            await using (var file = File.OpenRead(gz))
+            await using (var unzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress))
+            {
+                await unzip.CopyToAsync(process.StandardInput.BaseStream, 1 << 20, ct);
+            }
+            process.StandardInput.Close();
+            fed = true;
+        }
+        catch (IOException) when (process.WaitForExit(TimeSpan.FromSeconds(10)))
+        {
+            // psql stopped reading (ON_ERROR_STOP): its own error is the one to report.
+            fed = true;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed reading {Path.GetFileName(gz)}: {e.Message}");
+        }
+        finally
+        {
+            if (!fed && !process.HasExited)
+            {
+                // Never let psql see end-of-input (and commit) after a half-fed script.
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        await process.WaitForExitAsync(ct);
+        await stdout;
+        if (process.ExitCode != 0)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"restoring backup {backup.Id} into {database} failed: {string.Join(" / ", (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(3))}");
         }
     }
 
@@ -224,10 +306,11 @@ public sealed class LogicalRestore(ClusterConfig cluster, IBackupRepository repo
     private async Task RunPgRestoreAsync(BackupManifest backup, string[] conn, string database, LogicalRestoreOptions options, string dumpDir, string[] sections, CancellationToken ct)
     {
         var restored = await tools.RunAsync(new ToolCommand(Path.Combine(bin.BinDir, "pg_restore"),
-            [.. conn, "-d", database, "-j", options.Jobs.ToString(CultureInfo.InvariantCulture), "--exit-on-error",
+            [.. conn, "-d", Sql.DbName(database), "-j", options.Jobs.ToString(CultureInfo.InvariantCulture), "--exit-on-error",
              .. options.NoTablespaces ? new[] { "--no-tablespaces" } : [], .. sections, dumpDir])
         {
             Timeout = TimeSpan.FromHours(24),
+            ParentDeathSignal = "SIGTERM",
             // pg_restore sets its fixed state itself; the text forms it does not set come from here, not from the database.
             Environment = DumpSessionSettings.Environment(DumpSessionSettings.Restore, null),
         }, ct);

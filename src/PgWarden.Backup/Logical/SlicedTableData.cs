@@ -93,7 +93,7 @@ public sealed class SlicedTableData(IBackupRepository repository, string psql, I
     /// </summary>
     private ToolCommand Psql(string database, string encoding, IReadOnlyList<(string Name, string Value)> settings, params string[] statements)
     {
-        string[] args = [.. connection, "-d", database, "-X", "-q", "-v", "ON_ERROR_STOP=1", .. statements.SelectMany(s => new[] { "-c", s })];
+        string[] args = [.. connection, "-d", Sql.DbName(database), "-X", "-q", "-v", "ON_ERROR_STOP=1", .. statements.SelectMany(s => new[] { "-c", s })];
         var environment = DumpSessionSettings.Environment(settings, encoding);
         return File.Exists(StdBuf)
             ? new ToolCommand(StdBuf, [$"-i{PipeBuffer.Size}", $"-o{PipeBuffer.Size}", psql, .. args]) { Environment = environment }

@@ -126,13 +126,16 @@ public sealed partial class PhysicalBackup(IBackupRepository repository, PgBinar
     {
         Environment = new Dictionary<string, string> { ["PGPASSFILE"] = source.PassFile, ["PGAPPNAME"] = "pgwarden-backup", ["PGCONNECT_TIMEOUT"] = "10" },
         Timeout = TimeSpan.FromHours(24),
+        // A backup killed meanwhile must not leave pg_basebackup writing into staging nobody reads.
+        ParentDeathSignal = "SIGTERM",
     };
 
     /// <summary>The data directory only: pg_basebackup's tar on stdout, compressed into the repository as it comes.</summary>
     private async Task<(List<BackupFile> Files, string Log)> StreamAsync(BackupSource source, RepositoryLayout layout, string id, CancellationToken ct)
     {
         using var process = new Process { StartInfo = launcher.StartInfo(BaseBackup(source, "-D", "-"), redirect: true) };
-        process.Start();
+        // The parent-death signal follows the forking thread: fork from the one that lives as long as this process.
+        PgWarden.Core.Processes.DedicatedLauncherThread.Run(process.Start);
         process.StandardInput.Close();
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         BackupFile file;
@@ -162,7 +165,7 @@ public sealed partial class PhysicalBackup(IBackupRepository repository, PgBinar
     /// </summary>
     private async Task<(List<BackupFile> Files, string Log)> StagedAsync(BackupSource source, RepositoryLayout layout, string id, CancellationToken ct)
     {
-        var staging = Path.Combine(Path.GetTempPath(), $"pgwarden-basebackup-{Guid.NewGuid():N}");
+        var staging = LocalStaging.NewPath(Path.GetTempPath(), LocalStaging.BaseBackup);
         DirectoryAccess.CreatePrivate(staging, launcher.ServerUser);
         var target = Path.Combine(staging, "backup");
         try

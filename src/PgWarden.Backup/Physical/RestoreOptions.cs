@@ -8,12 +8,5 @@ namespace PgWarden.Backup.Physical;
 /// </summary>
 public sealed record RestoreOptions(IReadOnlyDictionary<string, string> TablespaceMapping, bool Force, bool InPlaceTablespaces = true)
 {
-    /// <summary>
-    /// Timelines that have archived WAL but no history file: a placeholder history file for each sits in
-    /// pg_wal while the copy recovers, so a promotion never picks one of their numbers (PostgreSQL picks
-    /// the first timeline after the target with no history file); removed once the copy is stopped.
-    /// </summary>
-    public IReadOnlyList<uint> ReservedTimelines { get; init; } = [];
-
     public static readonly RestoreOptions Default = new(new Dictionary<string, string>(), Force: false);
 }

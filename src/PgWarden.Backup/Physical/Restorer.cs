@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Npgsql;
 using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Repository;
+using PgWarden.Backup.Wal;
 using PgWarden.Core.Config;
 using PgWarden.Core.Errors;
 using PgWarden.Core.Ha;
@@ -18,12 +19,24 @@ namespace PgWarden.Backup.Physical;
 /// <summary>
 /// Point-in-time recovery: a physical base backup unpacked (checksums verified) into an empty
 /// directory, recovery settings written, PostgreSQL started as the server OS user on a free
-/// loopback port with restore_command = pgwarden wal-fetch, and watched until the target is reached.
-/// Archiving is off in the restored instance, so it never writes into the cluster's archive.
+/// loopback port with restore_command = pgwarden wal-fetch --abort-on-damage, and watched until the target
+/// is reached. Recovery follows the timeline the target lies on (see <see cref="RecoveryPlan"/>), so the
+/// promoted copy's history file is true — and is checked to be. Archiving is off in the restored instance,
+/// so it never writes into the cluster's archive.
 /// </summary>
 public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository, PgBinaries bin, ProcessLauncher launcher, IToolRunner tools, string pgwardenBinary, Action<string> output)
 {
     public sealed record Result(int Port, string SocketDir, string Summary, bool Running);
+
+    private RecoveryServer? _server;
+
+    /// <summary>Reads the archive and decides how recovery of <paramref name="backup"/> to <paramref name="target"/> follows it (refusing a hole on the way).</summary>
+    public async Task<RecoveryPlan> PlanAsync(BackupManifest backup, RecoveryTarget target, CancellationToken ct)
+    {
+        var layout = new RepositoryLayout(backup.Cluster, backup.SystemId);
+        var names = (await repository.ListAsync(layout.WalPrefix, ct)).Select(o => layout.WalNameOf(o.Key)).OfType<string>().ToList();
+        return RecoveryPlan.Decide(backup, target, await ArchivedTimelines.ReadAsync(repository, layout, ct), names);
+    }
 
     /// <summary>
     /// Restores <paramref name="backup"/> into <paramref name="dir"/> (empty or new) and recovers it to
@@ -36,9 +49,11 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         var full = Path.GetFullPath(dir);
         CheckTarget(backup, target);
         var placement = TablespacePlacement.Plan(backup, options);
+        var plan = await PlanAsync(backup, target, ct);
         var directories = new RestoreTargetDirectory([full, .. placement.Values.OfType<string>()]);
         await directories.PrepareAsync(options.Force, d => ScratchStopAsync(d), output);
-        output($"restoring backup {backup.Id} ({backup.StartTime:yyyy-MM-dd HH:mm:ss}Z, {Progress.Mb(backup.Size)}) into {full}, recovering to {target.Describe()}");
+        output($"restoring backup {backup.Id} ({backup.StartTime:yyyy-MM-dd HH:mm:ss}Z, {Progress.Mb(backup.Size)}) into {full}, recovering to {target.Describe()}"
+               + (plan.ReservedTimelines.Count > 0 ? $" (timeline(s) {string.Join(", ", plan.ReservedTimelines)} have archived WAL but no history file: a promotion takes a number after them)" : ""));
         Result result;
         try
         {
@@ -46,22 +61,23 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             DirectoryAccess.CreatePrivate(full, launcher.ServerUser);
             directories.Mark();
             await UnpackAsync(backup, full, placement, ct);
-            var placeholders = options.ReservedTimelines.Select(t => Path.Combine(full, "pg_wal", $"{t:X8}.history")).ToList();
+            var placeholders = plan.ReservedTimelines.Select(t => Path.Combine(full, "pg_wal", $"{t:X8}.history")).ToList();
             foreach (var file in placeholders)
             {
                 File.WriteAllText(file, "# placeholder written by pgwarden restore: this timeline has archived WAL but no history file, so a promotion must not reuse its number\n");
             }
             ChownTree(Path.Combine(full, "pg_wal"), launcher.ServerUser);
-            result = await RecoverAsync(target, full, port, timeout, ct);
+            result = await RecoverAsync(backup, plan, target, full, port, keepRunning, timeout, ct);
             if (!keepRunning)
             {
-                await StopAsync(full, CancellationToken.None);
+                await StopServerAsync();
                 RemoveIfEmpty(result.SocketDir);
                 placeholders.ForEach(File.Delete);
             }
         }
         catch (Exception)
         {
+            await StopServerAsync();
             await ScratchStopAsync(full);
             directories.Discard(output);
             output($"  removed the incomplete restore from {full}" + (File.Exists(full + ".log") ? $" (server log: {full}.log)" : ""));
@@ -144,53 +160,111 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
     }
 
     /// <summary>
-    /// Writes the recovery settings into an unpacked backup, starts PostgreSQL as the server user
-    /// and waits for <paramref name="target"/>; leaves it running (stops it when recovery fails).
+    /// Writes the recovery settings into an unpacked backup, starts PostgreSQL as the server user (a child that
+    /// dies with this process unless <paramref name="detached"/>) and waits for <paramref name="target"/> along
+    /// <paramref name="plan"/>; leaves it running (stopped when recovery fails). A promoted copy's new history
+    /// file is checked against the archive's history, and recovery to the end of the archive must have
+    /// replayed every archived segment of that history.
     /// </summary>
-    public async Task<Result> RecoverAsync(RecoveryTarget target, string full, int? port, TimeSpan timeout, CancellationToken ct)
+    public async Task<Result> RecoverAsync(BackupManifest backup, RecoveryPlan plan, RecoveryTarget target, string full, int? port, bool detached, TimeSpan timeout, CancellationToken ct)
     {
         var user = launcher.ServerUser;
         var chosenPort = port ?? FreePort();
-        var socketDir = SocketDirFor(chosenPort);
+        var socketDir = LocalStaging.NewPath(Path.GetTempPath(), LocalStaging.RestoreSocket);
         Directory.CreateDirectory(socketDir);
         File.SetUnixFileMode(socketDir, (UnixFileMode)0b111_101_101);
         if (Libc.IsRoot)
         {
             Libc.Chown(socketDir, user.Uid, user.Gid);
         }
-        WriteRecoveryConfig(full, target, chosenPort, socketDir);
-        ChownTree(full, user);
-
-        var logFile = full + ".log";
-        if (!File.Exists(logFile))
-        {
-            File.WriteAllText(logFile, "");
-            if (Libc.IsRoot)
-            {
-                Libc.Chown(logFile, user.Uid, user.Gid);
-            }
-        }
-        var start = await tools.RunAsync(new ToolCommand(bin.PgCtl, ["-D", full, "-l", logFile, "-w", "-t", "60", "start"]) { Timeout = TimeSpan.FromMinutes(2) }, ct);
-        var log = ServerLogTail(full, logFile);
-        if (!start.Succeeded)
-        {
-            RemoveIfEmpty(socketDir);
-            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL in {full} did not start: {Hint(log, target)}");
-        }
-        output($"  PostgreSQL started on 127.0.0.1:{chosenPort} (socket {socketDir}), replaying archived WAL");
-        string summary;
+        string Explain(string log) => Hint(log, target, backup, plan);
         try
         {
-            summary = await WaitForTargetAsync(full, target, chosenPort, socketDir, logFile, timeout, ct);
+            RecoveryServer.Reached reached;
+            var followed = plan.Timeline;
+            if (followed is { } decided)
+            {
+                reached = await PassAsync(target with { Timeline = decided }, full, chosenPort, socketDir, detached, timeout, Explain, ct);
+            }
+            else
+            {
+                // Where a time, transaction or restore point lies is known only by replaying: pause there along the newest timeline first.
+                var newest = plan.Path.Target;
+                reached = await PassAsync(target with { Timeline = newest, Action = "pause" }, full, chosenPort, socketDir, detached, timeout, Explain, ct);
+                followed = reached.ReplayLsn is { } at ? plan.Path.TimelineAt(at) : newest;
+                if (followed == newest && target.Action == "promote")
+                {
+                    await _server!.ResumeAsync(ct);
+                    reached = await _server.WaitAsync(target, paused: false, timeout, Explain, ct);
+                }
+                else if (followed != newest)
+                {
+                    output($"  {target.Describe()} lies at {Lsn.Format(reached.ReplayLsn!.Value)} on timeline {followed}, before timeline {newest}'s history left it: recovering again along timeline {followed}, so that the new timeline's history is true");
+                    await StopServerAsync();
+                    RemoveRecoverySettings(full);
+                    reached = await PassAsync(target with { Timeline = followed }, full, chosenPort, socketDir, detached, timeout, Explain, ct);
+                }
+            }
+            if (reached.Promoted)
+            {
+                CheckPromotion(backup, plan, target, full, followed!.Value);
+            }
+            output(reached.Summary);
+            return new Result(chosenPort, socketDir, reached.Summary, true);
         }
         catch (Exception)
         {
-            await StopAsync(full, ct);
+            await StopServerAsync();
             RemoveIfEmpty(socketDir);
             throw;
         }
-        output(summary);
-        return new Result(chosenPort, socketDir, summary, true);
+    }
+
+    /// <summary>One recovery run: settings for <paramref name="target"/>, a server started, and the wait for the target.</summary>
+    private async Task<RecoveryServer.Reached> PassAsync(RecoveryTarget target, string full, int port, string socketDir, bool detached, TimeSpan timeout, Func<string, string> explain, CancellationToken ct)
+    {
+        WriteRecoveryConfig(full, target, port, socketDir);
+        ChownTree(full, launcher.ServerUser);
+        _server = new RecoveryServer(bin, launcher, tools, cluster.Database.Superuser, full, port, socketDir, detached, output);
+        await _server.StartAsync(explain, ct);
+        output($"  PostgreSQL started on 127.0.0.1:{port} (socket {socketDir}), replaying archived WAL along timeline {target.Timeline}");
+        return await _server.WaitAsync(target, paused: target.Count > 0 && target.Action == "pause", timeout, explain, ct);
+    }
+
+    /// <summary>
+    /// The history file the promotion wrote must be true (see <see cref="RecoveryPlan.HistoryProblem"/>), and recovery to
+    /// the end of the archive must have read every archived segment of the path: else the copy is refused.
+    /// </summary>
+    private static void CheckPromotion(BackupManifest backup, RecoveryPlan plan, RecoveryTarget target, string full, uint followed)
+    {
+        var written = Directory.GetFiles(Path.Combine(full, "pg_wal"), "*.history")
+            .Select(f => (Path: f, Name: WalFileName.TryParse(Path.GetFileName(f))))
+            .Where(h => h.Name is not null && !File.ReadAllText(h.Path).StartsWith('#'))
+            .MaxBy(h => h.Name!.Timeline);
+        if (written.Name is null)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"the restored copy in {full} has no timeline history file after its promotion");
+        }
+        var history = TimelineHistory.Parse(written.Name.Timeline, File.ReadAllText(written.Path));
+        if (plan.HistoryProblem(history, written.Name.Timeline, followed) is { } problem)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed,
+                $"the restored copy was promoted to timeline {written.Name.Timeline} with a history that does not match the archive's ({problem}); refusing it");
+        }
+        if (target.Count == 0 && history.SwitchPoint(followed) is { } end && plan.StoppedEarly(backup, end) is { } early)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"{early} (see the server log); refusing a copy that silently lacks that WAL");
+        }
+    }
+
+    /// <summary>Stops the server this restorer started, if it runs (never throws).</summary>
+    public async Task StopServerAsync()
+    {
+        if (_server is { } server)
+        {
+            _server = null;
+            await server.StopAsync();
+        }
     }
 
     /// <summary>The socket directory of a stopped scratch server holds nothing once PostgreSQL removed its socket and lock.</summary>
@@ -242,7 +316,8 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             File.Delete(standby);
         }
         File.WriteAllText(Path.Combine(dir, "recovery.signal"), "");
-        var restore = $"{ConfValue.Shell(pgwardenBinary)} wal-fetch --config {ConfValue.Shell(cluster.ConfigFile)} %f %p";
+        // A damaged archived file must abort recovery, not end it as if the archive ended there.
+        var restore = $"{ConfValue.Shell(pgwardenBinary)} wal-fetch --config {ConfValue.Shell(cluster.ConfigFile)} --abort-on-damage %f %p";
         var lines = new List<(string, string)>
         {
             ("listen_addresses", "127.0.0.1"),
@@ -266,76 +341,37 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
         File.AppendAllText(Path.Combine(dir, "postgresql.auto.conf"), text);
     }
 
-    private async Task<string> WaitForTargetAsync(string dir, RecoveryTarget target, int port, string socketDir, string logFile, TimeSpan timeout, CancellationToken ct)
-    {
-        var cs = new NpgsqlConnectionStringBuilder
-        {
-            Host = socketDir, Port = port, Username = cluster.Database.Superuser, Database = "postgres", Timeout = 5, Pooling = false,
-        }.ConnectionString;
-        var deadline = DateTime.UtcNow + timeout;
-        var wantPaused = target.Count > 0 && target.Action == "pause";
-        while (true)
-        {
-            var pid = PostmasterPid(dir);
-            if (pid is null || !Libc.IsAlive(pid.Value))
-            {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"the restored PostgreSQL stopped during recovery: {Hint(ServerLogTail(dir, logFile), target)}");
-            }
-            try
-            {
-                await using var conn = new NpgsqlConnection(cs);
-                await conn.OpenAsync(ct);
-                await using var cmd = new NpgsqlCommand(
-                    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE 'not paused' END, coalesce(pg_last_wal_replay_lsn()::text, pg_current_wal_lsn()::text)," +
-                    " (SELECT timeline_id FROM pg_control_checkpoint()), pg_last_xact_replay_timestamp()", conn);
-                await using var r = await cmd.ExecuteReaderAsync(ct);
-                await r.ReadAsync(ct);
-                var inRecovery = r.GetBoolean(0);
-                var pause = r.GetString(1);
-                var lsn = r.IsDBNull(2) ? "?" : r.GetString(2);
-                var lastXact = r.IsDBNull(4) ? null : (DateTime?)r.GetDateTime(4);
-                if ((!wantPaused && !inRecovery) || (wantPaused && inRecovery && pause == "paused"))
-                {
-                    var stopLine = File.Exists(logFile) ? File.ReadLines(logFile).LastOrDefault(l => l.Contains("recovery stopping", StringComparison.Ordinal) || l.Contains("recovery stopping", StringComparison.Ordinal)) : null;
-                    var state = inRecovery ? "paused in recovery (read-only; promote with SELECT pg_wal_replay_resume() or pg_ctl promote)" : "promoted (read-write)";
-                    return $"recovered to {target.Describe()}: replayed up to LSN {lsn}" +
-                           (lastXact is { } x ? $", last replayed commit at {x:yyyy-MM-dd HH:mm:ss.ffffff}" : "") +
-                           $"; {state}" + (stopLine is null ? "" : $"; server: {StripPrefix(stopLine)}");
-                }
-            }
-            catch (NpgsqlException)
-            {
-                // Not accepting connections yet.
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new PgWardenException(ExitCodes.Timeout, $"recovery did not reach {target.Describe()} within {timeout.TotalSeconds:0} s: {Hint(ServerLogTail(dir, logFile), target)}");
-            }
-            await Task.Delay(300, ct);
-        }
-    }
-
-    private async Task StopAsync(string dir, CancellationToken ct) =>
-        await tools.RunAsync(new ToolCommand(bin.PgCtl, ["-D", dir, "-m", "fast", "-w", "-t", "60", "stop"]) { Timeout = TimeSpan.FromMinutes(2) }, ct);
-
-    private static int? PostmasterPid(string dir) => PgWarden.Postgres.Os.PostmasterPidFile.LivePostmaster(dir);
-
-    private static string ServerLogTail(string dir, string logFile) =>
-        File.Exists(logFile) ? string.Join("\n", File.ReadLines(logFile).TakeLast(30)) : "";
-
-    /// <summary>The most telling server lines (FATAL/PANIC/ERROR, else the last lines); for a target beyond the archive, what that means.</summary>
-    private static string Hint(string log, RecoveryTarget? target = null)
+    /// <summary>
+    /// The most telling server lines: a damaged archived file wal-fetch refused, FATAL/PANIC/ERROR lines, else the
+    /// last lines. For a target recovery did not reach: the hole in the archive where it stopped, if there is
+    /// one; else what a target beyond the archive means.
+    /// </summary>
+    private static string Hint(string log, RecoveryTarget target, BackupManifest backup, RecoveryPlan plan)
     {
         var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (lines.LastOrDefault(l => l.Contains(WalFetchDamage, StringComparison.Ordinal)) is { } damaged)
+        {
+            return damaged[(damaged.IndexOf(WalFetchDamage, StringComparison.Ordinal) + WalFetchDamage.Length)..].Trim()
+                   + "; recovery was aborted rather than stopped there (the WAL after it would have been lost silently)";
+        }
         if (lines.Any(l => l.Contains("before configured recovery target was reached", StringComparison.Ordinal)))
         {
+            if (ArchiveContinuity.FindGap(plan.Path, backup.Timeline, backup.StartPosition(), plan.ArchivedNames) is { } gap)
+            {
+                var redo = lines.LastOrDefault(l => l.Contains("redo done at ", StringComparison.Ordinal));
+                return $"recovery stopped before {target.Describe()}{(redo is null ? "" : $" ({RecoveryServer.StripPrefix(redo).Split(" system usage")[0]})")} because {gap.Describe()}: "
+                       + $"the WAL after the hole cannot be replayed. Put {gap.Missing} back into the archive, or restore to a target before it";
+            }
             var last = lines.LastOrDefault(l => l.Contains("last completed transaction was at log time", StringComparison.Ordinal));
             var lastCommit = last is null ? null : last[(last.IndexOf("log time", StringComparison.Ordinal) + "log time ".Length)..].Trim();
             return BeyondArchiveMessage(target, lastCommit);
         }
         var bad = lines.Where(l => l.Contains("FATAL") || l.Contains("PANIC") || l.Contains("ERROR")).TakeLast(3).ToList();
-        return string.Join(" / ", (bad.Count > 0 ? bad : lines.TakeLast(3)).Select(StripPrefix));
+        return string.Join(" / ", (bad.Count > 0 ? bad : lines.TakeLast(3)).Select(RecoveryServer.StripPrefix));
     }
+
+    /// <summary>What wal-fetch --abort-on-damage writes (into the server log) before it makes PostgreSQL abort recovery.</summary>
+    public const string WalFetchDamage = "pgwarden wal-fetch: DAMAGED:";
 
     /// <summary>
     /// Recovery replayed every archived WAL file without reaching the target. For a time, that means no
@@ -351,12 +387,6 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             : $"the archived WAL ends before {target?.Describe() ?? "the target"} ({last}); {Advice}";
     }
 
-    private static string StripPrefix(string line)
-    {
-        var i = line.IndexOf("]: ", StringComparison.Ordinal);
-        return (i >= 0 ? line[(i + 3)..] : line).Trim();
-    }
-
     private static void ChownTree(string dir, OsUser user)
     {
         if (!Libc.IsRoot || user.Uid == 0)
@@ -369,9 +399,6 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
             Libc.Chown(entry, user.Uid, user.Gid);
         }
     }
-
-    /// <summary>The socket directory of a PostgreSQL restored on <paramref name="port"/>.</summary>
-    public static string SocketDirFor(int port) => Path.Combine(Path.GetTempPath(), $"pgwarden-restore-{port}");
 
     /// <summary>A port nobody listens on at 127.0.0.1 right now.</summary>
     internal static int FreePort()

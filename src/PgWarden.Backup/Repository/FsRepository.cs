@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PgWarden.Core.Errors;
 using PgWarden.Postgres.Os;
 using PgWarden.Core.Processes;
 
@@ -10,10 +11,15 @@ namespace PgWarden.Backup.Repository;
 /// replaced — and the directory is fsynced. Metadata sits in a <c>KEY.meta</c> sidecar
 /// (<c>name=value</c> lines), written the same way right after the object. When PgWarden runs as
 /// root, directories and files are given to <paramref name="owner"/> (the postgres OS user runs wal-push).
+/// A directory or file that cannot be written or read (read-only, full, not permitted) is one
+/// <see cref="PgWardenException"/> naming the path and the cause, never a bare I/O exception.
 /// </summary>
 public sealed partial class FsRepository(string root, OsUser? owner) : IBackupRepository
 {
     private const string MetaSuffix = ".meta";
+
+    /// <summary>What a temp file's name holds: <c>.NAME.tmp-GUID</c> (and its <c>.meta</c>).</summary>
+    private const string TempMarker = ".tmp-";
 
     public string Description => $"fs:{root}";
 
@@ -51,47 +57,122 @@ public sealed partial class FsRepository(string root, OsUser? owner) : IBackupRe
         {
             return false;
         }
-        var temp = Path.Combine(dir, $".{Path.GetFileName(final)}.tmp-{Guid.NewGuid():N}");
+        var temp = Path.Combine(dir, $".{Path.GetFileName(final)}{TempMarker}{Guid.NewGuid():N}");
         var metaTemp = temp + MetaSuffix;
+        var reading = false;
         try
         {
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
             {
-                await content.CopyToAsync(file, 1 << 20, cancellationToken);
+                // Read errors belong to the source (and pass through as they are); write errors are the repository's.
+                var buffer = new byte[1 << 20];
+                while (true)
+                {
+                    reading = true;
+                    var n = await content.ReadAsync(buffer, cancellationToken);
+                    reading = false;
+                    if (n == 0)
+                    {
+                        break;
+                    }
+                    await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+                }
                 await file.FlushAsync(cancellationToken);
                 file.Flush(flushToDisk: true);
             }
-            await using (var meta = new FileStream(metaTemp, FileMode.CreateNew, FileAccess.Write))
-            await using (var writer = new StreamWriter(meta))
-            {
-                foreach (var (k, v) in metadata)
-                {
-                    await writer.WriteLineAsync($"{k.ToLowerInvariant()}={v}");
-                }
-                await writer.FlushAsync(cancellationToken);
-                meta.Flush(flushToDisk: true);
-            }
+            await WriteMetadataAsync(metaTemp, metadata, cancellationToken);
             GiveAway(temp);
             GiveAway(metaTemp);
-            if (SysLink(temp, final) != 0)
+            if (!Link(temp, final))
             {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == EEXIST)
-                {
-                    return false;
-                }
-                throw new IOException($"cannot store {final} (errno {errno})");
+                return false;
             }
             File.Move(metaTemp, final + MetaSuffix, overwrite: true);
             FsyncDirectory(dir);
             return true;
         }
+        catch (Exception e) when (!reading && e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("write", final, e);
+        }
         finally
         {
-            File.Delete(temp);
-            File.Delete(metaTemp);
+            DeleteQuietly(temp);
+            DeleteQuietly(metaTemp);
         }
     }
+
+    public async Task<bool> AddMissingMetadataAsync(string key, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        var final = PathOf(key);
+        if (!File.Exists(final) || File.Exists(final + MetaSuffix))
+        {
+            return false;
+        }
+        var metaTemp = Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}{MetaSuffix}{TempMarker}{Guid.NewGuid():N}");
+        try
+        {
+            await WriteMetadataAsync(metaTemp, metadata, cancellationToken);
+            GiveAway(metaTemp);
+            // link(2): a sidecar another writer added meanwhile is never replaced.
+            var added = Link(metaTemp, final + MetaSuffix);
+            FsyncDirectory(Path.GetDirectoryName(final)!);
+            return added;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("write", final + MetaSuffix, e);
+        }
+        finally
+        {
+            DeleteQuietly(metaTemp);
+        }
+    }
+
+    private static async Task WriteMetadataAsync(string path, IReadOnlyDictionary<string, string> metadata, CancellationToken ct)
+    {
+        await using var meta = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        await using var writer = new StreamWriter(meta);
+        foreach (var (k, v) in metadata)
+        {
+            await writer.WriteLineAsync($"{k.ToLowerInvariant()}={v}");
+        }
+        await writer.FlushAsync(ct);
+        meta.Flush(flushToDisk: true);
+    }
+
+    /// <summary>link(2) <paramref name="from"/> to <paramref name="to"/>: false when <paramref name="to"/> exists (nothing replaced).</summary>
+    private static bool Link(string from, string to)
+    {
+        if (SysLink(from, to) == 0)
+        {
+            return true;
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EEXIST ? false : throw new IOException($"link to {to} failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left as a temp file: `backup prune` removes temp files under backups and old ones under wal.
+        }
+    }
+
+    /// <summary>One line for a failed file operation: the repository, what was done to which path, and why.</summary>
+    private PgWardenException Failure(string verb, string path, Exception e) =>
+        new(ExitCodes.OperationFailed, $"repository {Description}: cannot {verb} {path}: {Cause(e)}");
+
+    private static string Cause(Exception e) => e switch
+    {
+        UnauthorizedAccessException => "permission denied",
+        _ => e.Message.Split(" : '", 2)[0].TrimEnd('.'),
+    };
 
     public Task<Stream> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -143,8 +224,15 @@ public sealed partial class FsRepository(string root, OsUser? owner) : IBackupRe
     public Task DeleteAsync(string key, CancellationToken cancellationToken)
     {
         var path = PathOf(key);
-        File.Delete(path);
-        File.Delete(path + MetaSuffix);
+        try
+        {
+            File.Delete(path);
+            File.Delete(path + MetaSuffix);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("delete", path, e);
+        }
         return Task.CompletedTask;
     }
 
@@ -155,12 +243,47 @@ public sealed partial class FsRepository(string root, OsUser? owner) : IBackupRe
             throw new ArgumentException($"repository prefix '{prefix}' must end with '/'", nameof(prefix));
         }
         var path = PathOf(prefix.TrimEnd('/'));
-        if (Directory.Exists(path))
+        try
         {
-            Directory.Delete(path, recursive: true);
-            FsyncDirectory(Path.GetDirectoryName(path)!);
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+                FsyncDirectory(Path.GetDirectoryName(path)!);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("delete", path, e);
         }
         return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<RepositoryObject>> ListUnfinishedAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var result = new List<RepositoryObject>();
+        var slash = prefix.LastIndexOf('/');
+        var start = slash < 0 ? root : Path.Combine(root, prefix[..slash]);
+        if (Directory.Exists(start))
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(start, "*", SearchOption.AllDirectories))
+            {
+                var key = Path.GetRelativePath(root, entry).Replace('\\', '/');
+                if (Directory.Exists(entry))
+                {
+                    if (!Directory.EnumerateFileSystemEntries(entry).Any() && (key + "/").StartsWith(prefix, StringComparison.Ordinal))
+                    {
+                        result.Add(new RepositoryObject(key + "/", 0, Directory.GetLastWriteTimeUtc(entry), new Dictionary<string, string>()));
+                    }
+                }
+                else if (Path.GetFileName(entry) is { } name && name.StartsWith('.') && name.Contains(TempMarker, StringComparison.Ordinal) && key.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    var info = new FileInfo(entry);
+                    result.Add(new RepositoryObject(key, info.Length, info.LastWriteTimeUtc, new Dictionary<string, string>()));
+                }
+            }
+        }
+        result.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return Task.FromResult<IReadOnlyList<RepositoryObject>>(result);
     }
 
     private static RepositoryObject ToObject(string key, FileInfo info)
@@ -192,7 +315,14 @@ public sealed partial class FsRepository(string root, OsUser? owner) : IBackupRe
         {
             EnsureDirectory(parent);
         }
-        Directory.CreateDirectory(dir);
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure("create the directory", dir, e);
+        }
         File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
         GiveAway(dir);
     }

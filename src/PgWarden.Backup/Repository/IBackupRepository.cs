@@ -31,4 +31,21 @@ public interface IBackupRepository
     /// interrupted write left behind (temp files on a filesystem); nothing outside it.
     /// </summary>
     Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gives an existing object that has no metadata (a writer was killed between storing it and its
+    /// metadata — possible on a filesystem, where the metadata is a sidecar) the metadata
+    /// <paramref name="metadata"/>; false when the object is absent or already has metadata. Callers
+    /// must have proven the metadata true (e.g. the stored bytes equal what they describe).
+    /// </summary>
+    Task<bool> AddMissingMetadataAsync(string key, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken) =>
+        Task.FromResult(false);
+
+    /// <summary>
+    /// What interrupted writes left under <paramref name="prefix"/> and <see cref="ListAsync"/> never shows: temp
+    /// files (keys of their own) and empty directories (keys ending in '/') on a filesystem. Empty where a
+    /// write is atomic (S3's single PUT).
+    /// </summary>
+    Task<IReadOnlyList<RepositoryObject>> ListUnfinishedAsync(string prefix, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<RepositoryObject>>([]);
 }

@@ -62,7 +62,7 @@ public sealed class S3Repository : IBackupRepository, IDisposable
         {
             if (!content.CanSeek)
             {
-                spool = Path.Combine(Path.GetTempPath(), $"pgwarden-s3-{Guid.NewGuid():N}");
+                spool = LocalStaging.NewPath(Path.GetTempPath(), LocalStaging.S3Spool);
                 var file = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.DeleteOnClose);
                 await content.CopyToAsync(file, 1 << 20, cancellationToken);
                 file.Position = 0;

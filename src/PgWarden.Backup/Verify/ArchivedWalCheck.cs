@@ -2,6 +2,7 @@ using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Repository;
 using PgWarden.Backup.Wal;
 using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
 
 namespace PgWarden.Backup.Verify;
 
@@ -18,10 +19,12 @@ public sealed class ArchivedWalCheck(IBackupRepository repository, Action<string
         var layout = new RepositoryLayout(backup.Cluster, backup.SystemId);
         var archiver = new WalArchiver(repository, layout);
         WalRequirement need;
+        List<string> archived;
         try
         {
-            var archived = (await repository.ListAsync(layout.WalPrefix, ct)).Select(o => layout.WalNameOf(o.Key)).OfType<string>();
+            archived = [.. (await repository.ListAsync(layout.WalPrefix, ct)).Select(o => layout.WalNameOf(o.Key)).OfType<string>()];
             need = WalRequirement.Of(backup, archived);
+            await CheckContinuityAsync(backup, layout, archived, report, ct);
         }
         catch (PgWardenException e)
         {
@@ -96,28 +99,32 @@ public sealed class ArchivedWalCheck(IBackupRepository repository, Action<string
         return ok;
     }
 
-    /// <summary>A segment must start with a long page header of this system, for its own address; null when it does.</summary>
-    public static string? CheckHeader(BackupManifest backup, string name, ReadOnlySpan<byte> content)
+    /// <summary>
+    /// The archive after the backup must be continuous along the history recovery from it follows (the newest
+    /// timeline's when the backup lies on it, else the backup's own): a missing segment with later WAL archived
+    /// is where every recovery from this backup would stop, silently losing what was committed after it.
+    /// A backup off the newest timeline's history is noted: it cannot restore the cluster as it runs now.
+    /// </summary>
+    private async Task CheckContinuityAsync(BackupManifest backup, RepositoryLayout layout, IReadOnlyList<string> archived, VerifyReport report, CancellationToken ct)
     {
-        var parsed = WalFileName.TryParse(name);
-        if (parsed is not { HasPageHeader: true })
+        var timelines = await ArchivedTimelines.ReadAsync(repository, layout, ct);
+        var newest = Math.Max(timelines.Newest, backup.Timeline);
+        var path = TimelinePath.To(newest, timelines);
+        var stop = backup.StopPosition();
+        if (!path.Includes(backup.Timeline, stop))
         {
-            return null;
+            report.Note($"backup {backup.Id} is not on the history of timeline {newest}, the newest in the archive: it restores only the branch timeline {newest} left, not the cluster as it runs now");
+            path = TimelinePath.To(backup.Timeline, timelines);
         }
-        if (WalHeader.TryParse(content) is not { } header)
+        if (ArchiveContinuity.FindGap(path, backup.Timeline, backup.StartPosition(), archived) is { } gap)
         {
-            return $"archived {name} does not start with a WAL page header";
+            report.Fail($"{gap.Describe()}: every recovery from backup {backup.Id} stops at the hole, so nothing committed after it can be restored");
         }
-        if (header.SystemIdentifier.ToString() != backup.SystemId)
-        {
-            return $"archived {name} belongs to database system {header.SystemIdentifier}, not {backup.SystemId}";
-        }
-        if (header.SegmentSize != WalFileName.DefaultSegmentSize || header.PageAddress != parsed.SegmentNumber(header.SegmentSize) * header.SegmentSize)
-        {
-            return header.SegmentSize != WalFileName.DefaultSegmentSize
-                ? $"archived {name} has WAL segment size {header.SegmentSize}; pgwarden's backups assume {WalFileName.DefaultSegmentSize}"
-                : $"archived {name} holds the WAL of address {header.PageAddress:X}, not of its own segment";
-        }
-        return null;
     }
+
+    /// <summary>A WAL file must be what its name says (<see cref="WalFileCheck"/>): null when it is.</summary>
+    public static string? CheckHeader(BackupManifest backup, string name, ReadOnlySpan<byte> content) =>
+        WalFileName.TryParse(name) is { } parsed && WalFileCheck.Problem(parsed, content, backup.SystemId) is { } problem
+            ? $"archived {name} is not the WAL file of that name: {problem}"
+            : null;
 }

@@ -82,7 +82,7 @@ public sealed class BackupVerifier(ClusterConfig cluster, IBackupRepository repo
             return;
         }
         output("  restore test: recovering a copy to the end of the backup (immediate) and promoting it");
-        await RestoreTestAsync(report, () => new PhysicalRestoreTest(cluster, restorer, bin, tools, output).RunAsync(dataDir, options.RecoveryTimeout, ct));
+        await RestoreTestAsync(report, () => new PhysicalRestoreTest(cluster, restorer, bin, tools, output).RunAsync(backup, dataDir, options.RecoveryTimeout, ct));
     }
 
     private async Task<bool> UnpackAsync(Restorer restorer, BackupManifest backup, string dataDir, VerifyReport report, CancellationToken ct)

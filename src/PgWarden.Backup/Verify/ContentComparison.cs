@@ -92,7 +92,7 @@ public sealed class ContentComparison(IBackupRepository repository, PgBinaries b
             seen.Add((schema, table));
             var name = $"{Sql.Ident(schema)}.{Sql.Ident(table)}";
             var copy = new ToolCommand(Path.Combine(bin.BinDir, "psql"),
-                ["-h", socketDir, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", superuser, "-d", database, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                ["-h", socketDir, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", superuser, "-d", Logical.Sql.DbName(database), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                  "-c", $"COPY (SELECT {(columns.Length == 0 ? "" : columns)} FROM ONLY {name}) TO STDOUT"])
             {
                 Environment = DumpSessionSettings.Environment(DumpSessionSettings.Dump, encoding),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PgWarden.Backup.Catalog;
 using PgWarden.Backup.Physical;
 using PgWarden.Core.Config;
 using PgWarden.Postgres.Tools;
@@ -23,26 +24,28 @@ public sealed class PhysicalRestoreTest(ClusterConfig cluster, Restorer restorer
         ("huge_pages", "off"),
     ];
 
-    public async Task<string> RunAsync(string dataDir, TimeSpan timeout, CancellationToken ct)
+    public async Task<string> RunAsync(BackupManifest backup, string dataDir, TimeSpan timeout, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         File.AppendAllText(Path.Combine(dataDir, "postgresql.auto.conf"),
             "\n# Restore test written by pgwarden backup verify: a small, non-durable throw-away copy\n"
             + string.Join("", ScratchSettings.Select(s => $"{s.Name} = {Core.Rendering.ConfValue.Pg(s.Value)}\n")));
-        var port = Restorer.FreePort();
-        var socketDir = Restorer.SocketDirFor(port);
-        var socketDirWasThere = Directory.Exists(socketDir);
+        string? socketDir = null;
         try
         {
-            var target = new RecoveryTarget(null, null, null, null, Immediate: true, Action: "promote");
-            var result = await restorer.RecoverAsync(target, dataDir, port, timeout, ct);
+            // Along the backup's own timeline: the test proves the backup, wherever the archive's history went since.
+            var target = new RecoveryTarget(null, null, null, null, Immediate: true, Action: "promote") { Timeline = backup.Timeline };
+            var plan = await restorer.PlanAsync(backup, target, ct);
+            var result = await restorer.RecoverAsync(backup, plan, target, dataDir, null, detached: false, timeout, ct);
+            socketDir = result.SocketDir;
             var sanity = await SanityQueries.RunAsync(result.SocketDir, result.Port, cluster.Database.Superuser, cluster.Database.Name, expectPromoted: true, ct);
             return $"restored to the end of the backup and promoted in {clock.Elapsed.TotalSeconds:0.0} s; {sanity}";
         }
         finally
         {
+            await restorer.StopServerAsync();
             await ScratchServer.StopAsync(tools, bin, dataDir, output);
-            if (!socketDirWasThere && Directory.Exists(socketDir))
+            if (socketDir is not null && Directory.Exists(socketDir))
             {
                 Directory.Delete(socketDir, recursive: true);
             }

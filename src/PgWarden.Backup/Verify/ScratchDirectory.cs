@@ -4,7 +4,8 @@ namespace PgWarden.Backup.Verify;
 
 /// <summary>
 /// A new private directory (owned by the server OS user, mode 0700) for one verification, under
-/// the scratch parent; it and everything in it are removed when disposed. Nothing else is ever removed.
+/// the scratch parent; it and everything in it are removed when disposed (and, should this process be
+/// killed, by the next run: see <see cref="LocalStaging"/>).
 /// </summary>
 public sealed class ScratchDirectory : IDisposable
 {
@@ -27,7 +28,7 @@ public sealed class ScratchDirectory : IDisposable
         {
             throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.ConfigError, $"scratch directory {full} does not exist");
         }
-        var path = System.IO.Path.Combine(full, $"pgwarden-verify-{Guid.NewGuid():N}"[..28]);
+        var path = LocalStaging.NewPath(full, LocalStaging.Verify);
         DirectoryAccess.EnsureTraversable(System.IO.Path.Combine(path, "data"), owner);
         DirectoryAccess.CreatePrivate(path, owner);
         return new ScratchDirectory(path, output);

@@ -40,11 +40,9 @@ public sealed class ArchiveProbe(IBackupRepository repository, RepositoryLayout 
             await Task.Delay(200, ct);
         }
         var content = await new WalArchiver(repository, layout).ReadVerifiedAsync(key, segment, stat.Metadata, ct);
-        var header = WalHeader.TryParse(content);
-        var expected = WalFileName.TryParse(segment)!.SegmentNumber() * (ulong)WalFileName.DefaultSegmentSize;
-        if (header is null || header.SystemIdentifier.ToString() != layout.SystemId || header.PageAddress != expected)
+        if (WalFileCheck.Problem(WalFileName.TryParse(segment)!, content, layout.SystemId) is { } problem)
         {
-            throw new PgWardenException(ExitCodes.OperationFailed, $"archived {segment} in {repository.Description} is not this cluster's segment {segment} (wrong page header)");
+            throw new PgWardenException(ExitCodes.OperationFailed, $"archived {segment} in {repository.Description} is not this cluster's segment {segment}: {problem}");
         }
         return $"WAL segment {segment} archived to {repository.Description} and read back (checksums and page header ok) in {clock.Elapsed.TotalSeconds:0.0} s";
     }

@@ -9,6 +9,9 @@ namespace PgWarden.Backup.Wal;
 /// </summary>
 public sealed record ArchivedTimelines(IReadOnlyDictionary<uint, TimelineHistory> Histories, uint HighestTimeline)
 {
+    /// <summary>An archive with no history file (a single timeline 1).</summary>
+    public static ArchivedTimelines None { get; } = new(new Dictionary<uint, TimelineHistory>(), 1);
+
     /// <summary>The newest timeline with a history file, else 1: what recovery to "the end of the archive" follows.</summary>
     public uint Newest => Histories.Count == 0 ? 1 : Histories.Keys.Max();
 
@@ -26,7 +29,7 @@ public sealed record ArchivedTimelines(IReadOnlyDictionary<uint, TimelineHistory
         return result;
     }
 
-    /// <summary>Lists the archive and reads every history file (checksums verified).</summary>
+    /// <summary>Lists the archive and reads every history file (checksums verified; one that does not parse is named in an error).</summary>
     public static async Task<ArchivedTimelines> ReadAsync(IBackupRepository repository, RepositoryLayout layout, CancellationToken ct)
     {
         var names = (await repository.ListAsync(layout.WalPrefix, ct)).Select(o => layout.WalNameOf(o.Key)).OfType<string>()
@@ -40,8 +43,13 @@ public sealed record ArchivedTimelines(IReadOnlyDictionary<uint, TimelineHistory
             {
                 continue;
             }
-            var text = System.Text.Encoding.UTF8.GetString(await archiver.ReadVerifiedAsync(stat.Key, h.Name, stat.Metadata, ct));
-            histories[h.Timeline] = TimelineHistory.Parse(h.Timeline, text);
+            var content = await archiver.ReadVerifiedAsync(stat.Key, h.Name, stat.Metadata, ct);
+            if (WalFileCheck.HistoryProblem(h.Timeline, content) is { } problem)
+            {
+                throw new ArchivedFileDamagedException(
+                    $"archived {h.Name} in {repository.Description} is not a timeline history ({problem}): recovery cannot follow timelines while it is there; move it out of {layout.WalPrefix} (no PostgreSQL wrote it)");
+            }
+            histories[h.Timeline] = TimelineHistory.Parse(h.Timeline, System.Text.Encoding.UTF8.GetString(content));
         }
         return new ArchivedTimelines(histories, names.Count == 0 ? 1 : names.Max(n => n.Timeline));
     }

@@ -1,5 +1,5 @@
-using PgWarden.Core.Ha;
 using PgWarden.Backup.Compression;
+using PgWarden.Core.Ha;
 using PgWarden.Backup.Repository;
 using PgWarden.Core.Errors;
 
@@ -8,8 +8,9 @@ namespace PgWarden.Backup.Wal;
 /// <summary>
 /// PostgreSQL's archive_command / restore_command contract on a repository: push succeeds only
 /// once the file is durably stored (or already stored with identical content), never overwrites
-/// different content, and checks the WAL belongs to this cluster; fetch verifies both checksums
-/// before writing the file PostgreSQL asked for.
+/// different content, and refuses a file that cannot be the WAL it is named after (<see cref="WalFileCheck"/>:
+/// this cluster's, whole, its own address and timeline; history files that parse); fetch verifies both
+/// checksums and the same shape before writing the file PostgreSQL asked for.
 /// </summary>
 public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout layout)
 {
@@ -39,111 +40,128 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
         {
             throw new PgWardenException(ExitCodes.OperationFailed, $"cannot read {path}: {e.Message}");
         }
-        if (name.HasPageHeader)
+        if (WalFileCheck.Problem(name, content, layout.SystemId) is { } problem)
         {
-            var header = WalHeader.TryParse(content) ?? throw new PgWardenException(ExitCodes.UnsafeRefused,
-                $"{fileName} does not start with a WAL long page header; refusing to archive it");
-            if (header.SystemIdentifier.ToString() != layout.SystemId)
-            {
-                throw new PgWardenException(ExitCodes.UnsafeRefused,
-                    $"{fileName} belongs to database system {header.SystemIdentifier}, not to cluster {layout.Cluster} (system {layout.SystemId}); refusing to archive it");
-            }
+            throw new PgWardenException(ExitCodes.UnsafeRefused, $"{fileName} cannot be the WAL file of that name of cluster {layout.Cluster} (system {layout.SystemId}): {problem}; refusing to archive it");
         }
         var key = layout.WalKey(fileName);
         var existing = await repository.StatAsync(key, cancellationToken);
         if (existing is not null)
         {
             var sha = ObjectChecksum.Sha256(content);
-            return await CompareExistingAsync(existing, fileName, sha, cancellationToken) ? false
-                : await KeepDivergedAsync(name, content, sha, cancellationToken) ? false
+            return await SameAsArchivedAsync(existing, name, content, sha, cancellationToken) ? false
+                : await KeepDivergedAsync(name, content, sha, existing, cancellationToken) ? false
                 : throw Conflict(fileName);
         }
         // Hash the content on the other core while this one compresses.
         var hashing = Task.Run(() => ObjectChecksum.Sha256(content), cancellationToken);
         var compressed = Zstd.Compress(content, CompressionLevel);
         var contentSha = await hashing;
-        var metadata = new Dictionary<string, string>
-        {
-            [ObjectChecksum.Stored] = ObjectChecksum.Sha256(compressed),
-            [ObjectChecksum.Content] = contentSha,
-            [ObjectChecksum.ContentSize] = content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
         using var body = new MemoryStream(compressed.Array!, compressed.Offset, compressed.Count, writable: false);
-        if (await repository.PutIfAbsentAsync(key, body, metadata, cancellationToken))
+        if (await repository.PutIfAbsentAsync(key, body, Checksums(compressed, contentSha, content.Length), cancellationToken))
         {
             return true;
         }
         // Someone stored it between our check and our write: identical is fine, different is not.
         var raced = await repository.StatAsync(key, cancellationToken);
-        return raced is not null && await CompareExistingAsync(raced, fileName, contentSha, cancellationToken) ? false : throw Conflict(fileName);
+        return raced is not null && await SameAsArchivedAsync(raced, name, content, contentSha, cancellationToken) ? false : throw Conflict(fileName);
+    }
+
+    private static Dictionary<string, string> Checksums(ReadOnlySpan<byte> stored, string contentSha, long contentSize) => new()
+    {
+        [ObjectChecksum.Stored] = ObjectChecksum.Sha256(stored),
+        [ObjectChecksum.Content] = contentSha,
+        [ObjectChecksum.ContentSize] = contentSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>
+    /// Whether the archived copy holds <paramref name="content"/>. A copy stored without its checksums (a push
+    /// killed between storing the file and its metadata) is decompressed and compared byte for byte; when it
+    /// equals this file, its checksums are recorded now — so it is verifiable again — and it counts as archived.
+    /// </summary>
+    private async Task<bool> SameAsArchivedAsync(RepositoryObject existing, WalFileName name, byte[] content, string contentSha, CancellationToken ct)
+    {
+        if (existing.Metadata.TryGetValue(ObjectChecksum.Content, out var recorded))
+        {
+            return string.Equals(recorded, contentSha, StringComparison.OrdinalIgnoreCase);
+        }
+        var stored = await ReadStoredAsync(existing.Key, ct);
+        byte[] archived;
+        try
+        {
+            archived = Zstd.Decompress(stored, MaxContentSize);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        if (!archived.AsSpan().SequenceEqual(content))
+        {
+            return false;
+        }
+        if (await repository.AddMissingMetadataAsync(existing.Key, Checksums(stored, contentSha, content.Length), ct))
+        {
+            Console.Error.WriteLine($"pgwarden: {name.Name} was archived without its checksums (a push was interrupted); its content equals this copy byte for byte, so they are recorded now");
+        }
+        return true;
     }
 
     /// <summary>
     /// A segment (or .partial) of timeline T whose archived copy differs is no conflict when an archived
-    /// history file of a later timeline descends from T: T has been superseded. The archived copy stays
-    /// authoritative — recovery on the later timeline reads from T only the WAL before the point where
-    /// it left T, which every node that followed T up to there holds byte for byte (streaming copies
-    /// WAL verbatim; copies differ only after an XLOG_SWITCH or after that point, on the abandoned
-    /// branch, which recovery never reads for the later timeline). This node's copy is kept aside under
-    /// wal-diverged/ (never replacing anything) and the push succeeds, so the node's archiver is not
-    /// stuck on a file nobody will ever need.
+    /// history file of a later timeline descends from T and both copies are identical up to the point where
+    /// the later timeline left T (the latest such point, when several did): T has been superseded, and only
+    /// what lies past that point — the abandoned branch, which recovery to the later timeline never reads —
+    /// may differ. The archived copy stays authoritative; this node's copy is kept aside under
+    /// wal-diverged/ (never replacing anything) and the push succeeds, so the node's archiver is not stuck on
+    /// a file nobody will ever need. A copy that differs before that point is damage — WAL before a switch
+    /// point is the same byte for byte in every copy (streaming copies it verbatim) — and is refused.
     /// </summary>
-    private async Task<bool> KeepDivergedAsync(WalFileName name, byte[] content, string contentSha, CancellationToken ct)
+    private async Task<bool> KeepDivergedAsync(WalFileName name, byte[] content, string contentSha, RepositoryObject existing, CancellationToken ct)
     {
         if (!name.HasPageHeader)
         {
             return false;
         }
-        var laterHistories = (await repository.ListAsync(layout.WalPrefix, ct))
-            .Select(o => layout.WalNameOf(o.Key)).OfType<string>()
-            .Select(WalFileName.TryParse)
-            .Where(h => h is { Kind: WalFileKind.History } && h.Timeline > name.Timeline)
-            .ToList();
-        foreach (var history in laterHistories)
+        var timelines = await ArchivedTimelines.ReadAsync(repository, layout, ct);
+        var left = timelines.Histories.Where(h => h.Key > name.Timeline)
+            .Select(h => (Later: h.Key, Point: h.Value.SwitchPoint(name.Timeline)))
+            .Where(h => h.Point is not null)
+            .OrderByDescending(h => h.Point)
+            .FirstOrDefault();
+        if (left.Point is not { } switchPoint)
         {
-            var stat = await repository.StatAsync(layout.WalKey(history!.Name), ct);
-            if (stat is null)
+            return false;
+        }
+        var segmentStart = (long)(name.SegmentNumber() * (ulong)WalFileName.DefaultSegmentSize);
+        var before = (int)Math.Clamp(switchPoint - segmentStart, 0, content.Length);
+        if (before > 0)
+        {
+            var archived = await ReadVerifiedAsync(existing.Key, name.Name, existing.Metadata, ct);
+            var same = archived.Length >= before ? content.AsSpan(0, before).CommonPrefixLength(archived.AsSpan(0, before)) : 0;
+            if (same < before)
             {
-                continue;
-            }
-            var parsed = TimelineHistory.Parse(history.Timeline, System.Text.Encoding.UTF8.GetString(await ReadVerifiedAsync(stat.Key, history.Name, stat.Metadata, ct)));
-            if (parsed.SwitchPoint(name.Timeline) is not null)
-            {
-                var compressed = Zstd.Compress(content, CompressionLevel);
-                using var body = new MemoryStream(compressed.Array!, compressed.Offset, compressed.Count, writable: false);
-                await repository.PutIfAbsentAsync(layout.DivergedWalKey(name.Name, contentSha), body, new Dictionary<string, string>
-                {
-                    [ObjectChecksum.Stored] = ObjectChecksum.Sha256(compressed),
-                    [ObjectChecksum.Content] = contentSha,
-                }, ct);
-                Console.Error.WriteLine($"pgwarden: {name.Name} is already archived with other content, but timeline {name.Timeline} was superseded by timeline {history.Timeline}: the archived copy stays, this node's copy is kept as {layout.DivergedWalKey(name.Name, contentSha)}");
-                return true;
+                throw new PgWardenException(ExitCodes.UnsafeRefused,
+                    $"{name.Name} differs from the copy archived in {repository.Description} at {Lsn.Format(segmentStart + same)}, before {Lsn.Format(switchPoint)} where timeline {left.Later} left timeline {name.Timeline}: "
+                    + "WAL before a switch point is the same in every copy, so one of the two is damaged; refusing to archive it (compare this node's pg_wal with `pgwarden wal-fetch`)");
             }
         }
-        return false;
+        var compressed = Zstd.Compress(content, CompressionLevel);
+        using var body = new MemoryStream(compressed.Array!, compressed.Offset, compressed.Count, writable: false);
+        await repository.PutIfAbsentAsync(layout.DivergedWalKey(name.Name, contentSha), body, Checksums(compressed, contentSha, content.Length), ct);
+        Console.Error.WriteLine($"pgwarden: {name.Name} is already archived with other content past {Lsn.Format(switchPoint)}, where timeline {left.Later} left timeline {name.Timeline}: the archived copy stays, this node's copy is kept as {layout.DivergedWalKey(name.Name, contentSha)}");
+        return true;
     }
 
     private PgWardenException Conflict(string fileName) => new(ExitCodes.UnsafeRefused,
         $"{fileName} is already archived in {repository.Description} with different content; refusing to overwrite it (is another cluster with the same name and system identifier archiving there?)");
 
-    private async Task<bool> CompareExistingAsync(RepositoryObject existing, string fileName, string contentSha, CancellationToken ct)
-    {
-        if (existing.Metadata.TryGetValue(ObjectChecksum.Content, out var stored))
-        {
-            return string.Equals(stored, contentSha, StringComparison.OrdinalIgnoreCase);
-        }
-        // Stored without its metadata (interrupted after the object became visible): compare the content itself.
-        var content = await ReadVerifiedAsync(existing.Key, fileName, existing.Metadata, ct);
-        return ObjectChecksum.Sha256(content) == contentSha;
-    }
-
-    /// <summary>Restores one archived file to <paramref name="destination"/>; false when it is not in the archive.</summary>
+    /// <summary>
+    /// Restores one archived file to <paramref name="destination"/>; false when it is not in the archive. Throws
+    /// <see cref="ArchivedFileDamagedException"/> (nothing written) when it is there but cannot be served as good.
+    /// </summary>
     public async Task<bool> FetchAsync(string fileName, string destination, CancellationToken cancellationToken)
     {
-        if (WalFileName.TryParse(fileName) is null)
-        {
-            throw new PgWardenException(ExitCodes.UnsafeRefused, $"{fileName} is not a WAL file name");
-        }
+        var name = WalFileName.TryParse(fileName) ?? throw new PgWardenException(ExitCodes.UnsafeRefused, $"{fileName} is not a WAL file name");
         var key = layout.WalKey(fileName);
         var existing = await repository.StatAsync(key, cancellationToken);
         if (existing is null)
@@ -151,6 +169,10 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
             return false;
         }
         var content = await ReadVerifiedAsync(key, fileName, existing.Metadata, cancellationToken);
+        if (WalFileCheck.Problem(name, content, layout.SystemId) is { } problem)
+        {
+            throw new ArchivedFileDamagedException($"archived {fileName} in {repository.Description} is not the WAL file of that name ({problem}); not restoring it");
+        }
         var dir = Path.GetDirectoryName(Path.GetFullPath(destination))!;
         var temp = Path.Combine(dir, $".{Path.GetFileName(destination)}.pgwarden-{Environment.ProcessId}");
         try
@@ -169,20 +191,33 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
         return true;
     }
 
-    /// <summary>Reads an archived file and checks the stored and content checksums; throws on any mismatch.</summary>
+    private async Task<byte[]> ReadStoredAsync(string key, CancellationToken ct)
+    {
+        await using var stream = await repository.GetAsync(key, ct);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, ct);
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// Reads an archived file and checks it: the stored bytes' SHA-256, zstd (whose frame checksum, in files
+    /// written since it is on, the decoder checks), the content's SHA-256. A file with neither recorded
+    /// checksum nor frame checksum cannot be verified and is refused like a damaged one — never served as good.
+    /// </summary>
     public async Task<byte[]> ReadVerifiedAsync(string key, string fileName, IReadOnlyDictionary<string, string> metadata, CancellationToken ct)
     {
-        byte[] stored;
-        await using (var stream = await repository.GetAsync(key, ct))
-        using (var buffer = new MemoryStream())
+        var stored = await ReadStoredAsync(key, ct);
+        var hasStored = metadata.TryGetValue(ObjectChecksum.Stored, out var expected);
+        var hasContent = metadata.TryGetValue(ObjectChecksum.Content, out var expectedContent);
+        if (hasStored && ObjectChecksum.Sha256(stored) != expected)
         {
-            await stream.CopyToAsync(buffer, ct);
-            stored = buffer.ToArray();
+            throw new ArchivedFileDamagedException(
+                $"archived {fileName} in {repository.Description} is corrupted (SHA-256 {ObjectChecksum.Sha256(stored)[..12]}… instead of {expected![..12]}…); not restoring it");
         }
-        if (metadata.TryGetValue(ObjectChecksum.Stored, out var expected) && ObjectChecksum.Sha256(stored) != expected)
+        if (!hasStored && !hasContent && !Zstd.HasContentChecksum(stored))
         {
-            throw new PgWardenException(ExitCodes.OperationFailed,
-                $"archived {fileName} in {repository.Description} is corrupted (SHA-256 {ObjectChecksum.Sha256(stored)[..12]}… instead of {expected[..12]}…); not restoring it");
+            throw new ArchivedFileDamagedException(
+                $"archived {fileName} in {repository.Description} has no recorded checksum (its metadata is missing: a push was interrupted) and no zstd frame checksum, so it cannot be verified; not restoring it (a node that still has the file repairs it with `pgwarden wal-push`)");
         }
         byte[] content;
         try
@@ -191,11 +226,11 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
         }
         catch (InvalidDataException e)
         {
-            throw new PgWardenException(ExitCodes.OperationFailed, $"archived {fileName} in {repository.Description} is not valid zstd data ({e.Message}); not restoring it");
+            throw new ArchivedFileDamagedException($"archived {fileName} in {repository.Description} is not valid zstd data ({e.Message}); not restoring it");
         }
-        if (metadata.TryGetValue(ObjectChecksum.Content, out var expectedContent) && ObjectChecksum.Sha256(content) != expectedContent)
+        if (hasContent && ObjectChecksum.Sha256(content) != expectedContent)
         {
-            throw new PgWardenException(ExitCodes.OperationFailed, $"archived {fileName} in {repository.Description} decompresses to different content than was archived; not restoring it");
+            throw new ArchivedFileDamagedException($"archived {fileName} in {repository.Description} decompresses to different content than was archived; not restoring it");
         }
         return content;
     }

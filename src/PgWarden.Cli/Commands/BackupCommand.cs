@@ -33,6 +33,7 @@ public static class BackupCommand
         {
             var archiveWait = TimeSpan.FromSeconds(ArgumentRules.AtLeast("--archive-wait", p.GetValue(wait), 1));
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            env.SweepLocalStaging();
             var source = await env.SourceAsync(p.GetValue(fromReplica), ct);
             await using (source.NodeSql)
             await using (source.PrimarySql)
@@ -65,13 +66,41 @@ public static class BackupCommand
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             var database = RestoreLogicalCommand.CheckDatabaseName(p.GetValue(db) ?? env.Cluster.Database.Name);
             var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
+            var secrets = ClusterSecrets.Load(env.Cluster.SecretsFile);
+            await CheckDatabaseExistsAsync(env, primary, secrets, database, ct);
+            env.SweepLocalStaging();
             var systemId = Backup.Wal.ControlFile.SystemIdentifier(primary.DataDir);
-            await using var sql = PrimaryLocator.Superuser(env.Cluster, primary, ClusterSecrets.Load(env.Cluster.SecretsFile), database);
+            await using var sql = PrimaryLocator.Superuser(env.Cluster, primary, secrets, database);
             await new Backup.Logical.LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
                 .RunAsync(primary, systemId, database, p.GetValue(format)!, jobCount, sql, sliceMb * (1L << 20), ct);
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Refuses (exit 2, one line, before any lock or file) a database the primary does not have or that takes no connections.</summary>
+    private static async Task CheckDatabaseExistsAsync(BackupEnvironment env, Core.Config.NodeConfig primary, ClusterSecrets secrets, string database, CancellationToken ct)
+    {
+        await using var source = PrimaryLocator.Superuser(env.Cluster, primary, secrets, "postgres");
+        await using var conn = await source.OpenConnectionAsync(ct);
+        await using var cmd = new Npgsql.NpgsqlCommand("SELECT datname, datallowconn FROM pg_database WHERE NOT datistemplate OR datname = $1 ORDER BY datname", conn);
+        cmd.Parameters.AddWithValue(database);
+        var databases = new Dictionary<string, bool>(StringComparer.Ordinal);
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                databases[r.GetString(0)] = r.GetBoolean(1);
+            }
+        }
+        if (!databases.TryGetValue(database, out var allowsConnections))
+        {
+            throw ArgumentRules.Bad($"--db: there is no database \"{database}\" on {primary.Name} (it has: {string.Join(", ", databases.Keys.Select(d => $"\"{d}\""))})");
+        }
+        if (!allowsConnections)
+        {
+            throw ArgumentRules.Bad($"--db: database \"{database}\" on {primary.Name} does not accept connections (datallowconn is false), so it cannot be dumped");
+        }
     }
 
     private static Command List()
@@ -129,7 +158,7 @@ public static class BackupCommand
         var scratch = new Option<string?>("--scratch-dir") { Description = "where to unpack and restore (default: the temp directory; needs about the backup's size free)" };
         var timeout = new Option<int>("--timeout") { Description = "seconds the restore test's recovery may take", DefaultValueFactory = _ => 3600 };
         var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_restore jobs for a logical restore test", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
-        var type = new Option<string?>("--type") { Description = "with latest: the newest backup of this type (physical or logical)" };
+        var type = new Option<string?>("--type") { Description = "with latest: the newest backup of this type (physical: the newest on the history of the newest archived timeline; logical)" };
         type.AcceptOnlyFromAmong("physical", "logical");
         var db = new Option<string?>("--db") { Description = "with latest --type logical: the newest logical backup of this database (default: the app database)" };
         var cmd = new Command("verify", "check a backup's checksums, the archived WAL it needs and pg_verifybackup; --restore-test restores and queries it; records the outcome for `backup list`")
@@ -150,9 +179,13 @@ public static class BackupCommand
                 throw ArgumentRules.Bad("--db goes with logical backups (--type logical)");
             }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            env.SweepLocalStaging(scratchDir);
             var manifest = p.GetValue(id) == "latest" && (p.GetValue(db) is not null || p.GetValue(type) == "logical")
                 ? await env.Catalog.FindLogicalAsync("latest", p.GetValue(db) ?? env.Cluster.Database.Name, ct)
-                : await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
+                : p.GetValue(id) == "latest" && p.GetValue(type) == "physical"
+                    // The newest backup that can restore the cluster as it runs now, not one of a branch a failover or rebuild left.
+                    ? (await RestoreCommand.ChooseBackupAsync(env, "latest", new RecoveryTarget(null, null, null, null, false, "promote"), ct)).Backup
+                    : await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
             var report = await new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine)
                 .VerifyAsync(manifest, options, ct);
             return report.Ok ? 0 : throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.OperationFailed, report.ErrorLine(manifest.Id));
@@ -177,6 +210,7 @@ public static class BackupCommand
                 throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Unreachable, "--keep-days must be 0 or more and --keep-count 1 or more");
             }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            env.SweepLocalStaging();
             var backup = env.Cluster.Backup!;
             if (days is null && count is null)
             {

@@ -17,7 +17,7 @@ public static class RestoreCommand
         var wholeCluster = new Option<bool>("--cluster") { Description = "rebuild the stopped cluster itself: restore into the primary's (empty) data directory; the other nodes clone it on `pgwarden up`" };
         var node = new Option<string?>("--node") { Description = "with --cluster: the node that becomes the primary (default: the first node)" };
         var backup = new Option<string>("--backup") { Description = "backup id, or latest (default: the newest backup that ends before the target)" };
-        var time = new Option<string?>("--target-time") { Description = "recover up to this time (e.g. '2025-10-30 14:30:00+00'; no zone = UTC)" };
+        var time = new Option<string?>("--target-time") { Description = "recover up to this time: YYYY-MM-DD HH:MM[:SS[.ffffff]][zone] (e.g. '2025-10-30 14:30:00+00' or 2025-10-30T14:30:00Z; no zone = UTC)" };
         var lsn = new Option<string?>("--target-lsn") { Description = "recover up to this WAL position" };
         var name = new Option<string?>("--target-name") { Description = "recover up to this restore point (pgwarden restore-point NAME)" };
         var xid = new Option<string?>("--target-xid") { Description = "recover up to this transaction id" };
@@ -42,9 +42,10 @@ public static class RestoreCommand
             DateTimeOffset? targetTime = null;
             if (p.GetValue(time) is { } t)
             {
-                if (!DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+                if (TargetTime.TryParse(t) is not { } parsed)
                 {
-                    throw new PgWardenException(ExitCodes.Unreachable, $"--target-time '{t}' is not a date and time (e.g. 2025-10-30 14:30:00+00)");
+                    throw new PgWardenException(ExitCodes.Unreachable,
+                        $"--target-time '{t}' is not a date and time in an unambiguous form: give YYYY-MM-DD HH:MM[:SS[.ffffff]] with an optional zone (Z, +HH, +HH:MM; none = UTC), e.g. 2025-10-30 14:30:00+00 or 2025-10-30T14:30:00Z");
                 }
                 targetTime = parsed;
                 if (parsed > DateTimeOffset.UtcNow)
@@ -89,11 +90,19 @@ public static class RestoreCommand
                 throw new PgWardenException(ExitCodes.Unreachable, "--node goes with --cluster");
             }
             var restorePort = p.GetValue(port) is { } requested ? ArgumentRules.FreePort("--port", requested, "127.0.0.1") : (int?)null;
-            if (p.GetValue(to) is { } toDir && File.Exists(Path.GetFullPath(toDir)))
+            if (p.GetValue(to) is { } toDir)
             {
-                throw new PgWardenException(ExitCodes.UnsafeRefused, $"--to {Path.GetFullPath(toDir)} is a file, not a directory");
+                if (string.IsNullOrWhiteSpace(toDir) || toDir.Contains('\0', StringComparison.Ordinal))
+                {
+                    throw new PgWardenException(ExitCodes.Unreachable, $"--to '{toDir}' does not name a directory: give an empty or new directory to restore into");
+                }
+                if (File.Exists(Path.GetFullPath(toDir)))
+                {
+                    throw new PgWardenException(ExitCodes.UnsafeRefused, $"--to {Path.GetFullPath(toDir)} is a file, not a directory");
+                }
             }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            env.SweepLocalStaging();
             var (manifest, chosenTarget) = await ChooseBackupAsync(env, p.GetValue(backup), target, ct);
             target = chosenTarget;
             if (p.GetValue(wholeCluster))
@@ -112,7 +121,7 @@ public static class RestoreCommand
     /// The named backup, or the newest physical backup on the newest timeline's history that ended
     /// before the target (see <see cref="BackupChooser"/>); the target then follows that timeline.
     /// </summary>
-    private static async Task<(Backup.Catalog.BackupManifest Backup, RecoveryTarget Target)> ChooseBackupAsync(BackupEnvironment env, string? id, RecoveryTarget target, CancellationToken ct)
+    internal static async Task<(Backup.Catalog.BackupManifest Backup, RecoveryTarget Target)> ChooseBackupAsync(BackupEnvironment env, string? id, RecoveryTarget target, CancellationToken ct)
     {
         var physical = (await env.Catalog.ListAsync(ct)).Where(m => m.Type == "physical").ToList();
         if (physical.Count == 0)

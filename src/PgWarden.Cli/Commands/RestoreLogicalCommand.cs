@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.RegularExpressions;
 using PgWarden.Backup.Logical;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Errors;
@@ -19,16 +18,18 @@ public static class RestoreLogicalCommand
         var source = new Option<string?>("--source-db") { Description = "with latest: the newest backup of this database (default: the app database)" };
         var noTablespaces = new Option<bool>("--no-tablespaces") { Description = "put every object into the default tablespace (for a node without the source's tablespaces)" };
         var createRoles = new Option<bool>("--create-roles") { Description = "create roles the backup needs that do not exist, as NOLOGIN roles (default: refuse, naming them)" };
+        var force = new Option<bool>("--force") { Description = "drop the target database first when an interrupted restore-logical left it (its comment marks it; any other existing database is still refused)" };
         var cmd = new Command("restore-logical", "restore a logical backup into a new database on the primary, with the source's owner, encoding, locale, settings, comment and ACL (checksums verified, pg_restore -j)")
         {
-            config, dir, id, db, jobs, source, noTablespaces, createRoles,
+            config, dir, id, db, jobs, source, noTablespaces, createRoles, force,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var database = CheckDatabaseName(p.GetValue(db)!);
-            var options = new LogicalRestoreOptions(ArgumentRules.AtLeast("--jobs", p.GetValue(jobs), 1), p.GetValue(noTablespaces), p.GetValue(createRoles));
+            var options = new LogicalRestoreOptions(ArgumentRules.AtLeast("--jobs", p.GetValue(jobs), 1), p.GetValue(noTablespaces), p.GetValue(createRoles), p.GetValue(force));
             var sourceDb = p.GetValue(source) is { } s ? CheckDatabaseName(s) : null;
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            env.SweepLocalStaging();
             var manifest = await env.Catalog.FindLogicalAsync(p.GetValue(id)!, sourceDb ?? env.Cluster.Database.Name, ct);
             var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
             await new LogicalRestore(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
@@ -38,7 +39,13 @@ public static class RestoreLogicalCommand
         return cmd;
     }
 
+    /// <summary>
+    /// Any name PostgreSQL accepts for a database — mixed case, spaces, non-ASCII, quotes — is fine (every use
+    /// quotes it); only an empty name, a NUL byte and more than 63 bytes (NAMEDATALEN) are refused.
+    /// </summary>
     public static string CheckDatabaseName(string name) =>
-        Regex.IsMatch(name, "^[a-z_][a-z0-9_]{0,62}$") ? name
-            : throw new PgWardenException(ExitCodes.Unreachable, $"database name '{name}' must be a lower-case SQL identifier (a-z, 0-9, '_')");
+        name.Length == 0 ? throw new PgWardenException(ExitCodes.Unreachable, "a database name must not be empty")
+        : name.Contains('\0', StringComparison.Ordinal) ? throw new PgWardenException(ExitCodes.Unreachable, "a database name must not contain a NUL byte")
+        : System.Text.Encoding.UTF8.GetByteCount(name) > 63 ? throw new PgWardenException(ExitCodes.Unreachable, $"database name '{name}' is longer than PostgreSQL's 63 bytes")
+        : name;
 }

@@ -3,7 +3,7 @@ namespace PgWarden.Cli.Commands;
 /// <summary>
 /// PostgreSQL runs archive_command / restore_command once per WAL file, so their start-up is paid for
 /// every 16 MB. The plain forms PgWarden renders — <c>wal-push [--config F] [--dir D] [--data-dir D] PATH</c>
-/// and <c>wal-fetch … NAME PATH</c> — are parsed here, without building the whole command tree (and
+/// and <c>wal-fetch … [--abort-on-damage] NAME PATH</c> — are parsed here, without building the whole command tree (and
 /// loading System.CommandLine and Spectre.Console); anything else (help, other spellings, mistakes)
 /// takes the normal way, so behaviour and messages stay those of <see cref="WalPushCommand"/> and
 /// <see cref="WalFetchCommand"/>.
@@ -21,10 +21,15 @@ public static class WalFastPath
         }
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var positional = new List<string>();
+        var abortOnDamage = false;
         for (var i = 1; i < args.Length; i++)
         {
             var arg = args[i];
-            if (ValueOptions.Contains(arg))
+            if (arg == WalFetchCommand.AbortOnDamage && args[0] == "wal-fetch" && !abortOnDamage)
+            {
+                abortOnDamage = true;
+            }
+            else if (ValueOptions.Contains(arg))
             {
                 var key = arg == "-c" ? "--config" : arg;
                 if (i + 1 >= args.Length || values.ContainsKey(key))
@@ -48,7 +53,7 @@ public static class WalFastPath
         return (args[0], positional) switch
         {
             ("wal-push", [var path]) => ct => WalPushCommand.RunAsync(config, dir, dataDir, path, ct),
-            ("wal-fetch", [var name, var path]) => ct => WalFetchCommand.RunAsync(config, dir, dataDir, name, path, ct),
+            ("wal-fetch", [var name, var path]) => ct => WalFetchCommand.RunAsync(config, dir, dataDir, name, path, abortOnDamage, ct),
             _ => null,
         };
     }

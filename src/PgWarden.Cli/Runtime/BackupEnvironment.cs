@@ -58,5 +58,15 @@ public sealed class BackupEnvironment : IDisposable
             passFile);
     }
 
+    /// <summary>Removes local scratch space (staging, spools, socket directories) that killed backups and restores left (see <see cref="Backup.LocalStaging"/>).</summary>
+    public void SweepLocalStaging(string? scratchParent = null)
+    {
+        Backup.LocalStaging.SweepStale(Path.GetTempPath(), Console.WriteLine);
+        if (scratchParent is not null && Path.GetFullPath(scratchParent) != Path.GetFullPath(Path.GetTempPath()))
+        {
+            Backup.LocalStaging.SweepStale(scratchParent, Console.WriteLine);
+        }
+    }
+
     public void Dispose() => (Repository as IDisposable)?.Dispose();
 }

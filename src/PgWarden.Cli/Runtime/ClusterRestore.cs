@@ -15,9 +15,11 @@ namespace PgWarden.Cli.Runtime;
 /// directories must be empty, clone it as usual. Nothing existing is overwritten: running processes
 /// and non-empty data directories are refused.
 /// The promotion starts a new timeline. Its number is never one the archive already has files of
-/// (timelines with archived WAL but no history file are reserved while recovering), and its history
-/// file is archived before this command returns — before the cluster can accept a write — so a later
-/// recovery to "the end of the archive" follows the rebuilt cluster, not the history it left.
+/// (timelines with archived WAL but no history file are reserved while recovering), its history is true
+/// (recovery follows the timeline the target lies on, see <see cref="RecoveryPlan"/>, and the written file
+/// is checked), and it is archived before this command returns — before the cluster can accept a write —
+/// so a later recovery to "the end of the archive" and the choice of backups follow the rebuilt cluster,
+/// not the history it left.
 /// </summary>
 public static class ClusterRestore
 {
@@ -50,11 +52,9 @@ public static class ClusterRestore
 
         var layout = new RepositoryLayout(cluster.Name, backup.SystemId);
         var timelines = await ArchivedTimelines.ReadAsync(env.Repository, layout, ct);
-        var reserved = timelines.WithoutHistory(target.Timeline ?? timelines.Newest);
-        Console.WriteLine($"rebuilding cluster {cluster.Name} from backup {backup.Id}: {node.Name} becomes the primary, the other nodes clone it"
-                          + (reserved.Count > 0 ? $" (timeline(s) {string.Join(", ", reserved)} have archived WAL but no history file: the new timeline comes after them)" : ""));
+        Console.WriteLine($"rebuilding cluster {cluster.Name} from backup {backup.Id}: {node.Name} becomes the primary, the other nodes clone it");
         var restorer = new Restorer(cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
-        var options = new RestoreOptions(tablespaceMapping, force, InPlaceTablespaces: false) { ReservedTimelines = reserved };
+        var options = new RestoreOptions(tablespaceMapping, force, InPlaceTablespaces: false);
         // The timeline limit a stopped agent left behind is for its old life: the restore follows the archive's history.
         foreach (var n in cluster.Nodes)
         {

@@ -16,4 +16,10 @@ public sealed record BackupCatalogSummary(
 {
     /// <summary>Set when listing the repository failed (unreachable, no permission…).</summary>
     public string? Error { get; init; }
+
+    /// <summary>
+    /// A hole in the archived WAL after the oldest physical backup on the current timeline's history (a segment
+    /// missing while later ones are archived), described; null when the archive is continuous or there is no such backup.
+    /// </summary>
+    public string? WalGap { get; init; }
 }

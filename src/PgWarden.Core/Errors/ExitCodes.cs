@@ -16,4 +16,9 @@ public static class ExitCodes
     public const int NotRunning = 8;
     public const int Timeout = 9;
     public const int OperationFailed = 10;
+    /// <summary>
+    /// wal-fetch --abort-on-damage found the archived file damaged or unverifiable: PostgreSQL reads an exit
+    /// status above 125 from restore_command as fatal and aborts recovery (any lower one means "not archived").
+    /// </summary>
+    public const int AbortRecovery = 126;
 }

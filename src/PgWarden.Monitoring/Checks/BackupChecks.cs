@@ -55,6 +55,19 @@ public static class BackupChecks
             : CheckResult.Ok(name, string.Join(", ", fine) + $" in {summary.Repository}");
     }
 
+    /// <summary>
+    /// Daily "archived WAL": the archive has no hole after the oldest physical backup on the current timeline's
+    /// history — recovery stops at a missing segment, so what was committed after it cannot be restored.
+    /// </summary>
+    public static CheckResult ArchivedWal(BackupCatalogSummary? summary)
+    {
+        const string name = "archived WAL";
+        return summary is null ? CheckResult.Warn(name, "no backup: section in the configuration: no WAL archive")
+            : summary.Error is { } error ? CheckResult.Fail(name, $"cannot read the backup repository {summary.Repository}: {error}")
+            : summary.WalGap is { } gap ? CheckResult.Fail(name, $"{gap}: point-in-time recovery cannot pass the hole (put the file back, or take a new physical backup: `pgwarden backup physical`)")
+            : CheckResult.Ok(name, summary.NewestPhysical is null ? "no physical backup to recover from yet" : "continuous from the oldest physical backup on the current timeline's history");
+    }
+
     public static CheckResult RestoreTest(BackupCatalogSummary? summary, DateTimeOffset now)
     {
         const string name = "restore test";

@@ -23,6 +23,7 @@ public static class Checklist
         var results = new List<CheckResult>
         {
             BackupChecks.Backups(ctx.Backups, ctx.Now),
+            BackupChecks.ArchivedWal(ctx.Backups),
         };
         foreach (var (name, node) in ctx.Nodes.OrderBy(n => n.Key, StringComparer.Ordinal))
         {
