@@ -262,8 +262,13 @@ public sealed class BackupFaultTests(BackupFaultFixture fixture) : IClassFixture
         }
         using (var killed = Process.Start(psi)!)
         {
-            await TestCluster.WaitForAsync(async () => await killed.StandardOutput.ReadLineAsync() is { } l && l.Contains("replaying", StringComparison.Ordinal) ? l : null,
-                TimeSpan.FromSeconds(60), "the restore to start recovery");
+            // Killed as soon as the marker is there: a recovery that fails fast would otherwise clean up first.
+            var marker = Path.Combine(to, ".pgwarden-restore-incomplete");
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (!File.Exists(marker) && !killed.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5);
+            }
             killed.Kill();
             await killed.WaitForExitAsync();
         }
