@@ -202,7 +202,7 @@ patroni_app_password() { # DIR
 patroni_conninfo() { # DIR
   local s
   s=$(_patroni_subnet "${1:?usage: patroni_conninfo DIR}") || return 1
-  echo "Host=127.0.$s.1,127.0.$s.2,127.0.$s.3;Port=$PATRONI_PG_PORT;Username=bookreader_app;Database=bookreader;Target Session Attributes=read-write"
+  echo "Host=127.0.$s.1,127.0.$s.2,127.0.$s.3;Port=$PATRONI_PG_PORT;Username=bookreader_app;Database=bookreader;Target Session Attributes=read-write;Host Recheck Seconds=0"
 }
 
 # Writes pgN/patroni.yml. Usage: DIR S NODE TTL LOOP_WAIT RETRY_TIMEOUT SYNC(true|false)

@@ -14,7 +14,8 @@ public sealed class InMemoryDcs(FakeClock clock) : IDcs
     private readonly Lock _lock = new();
     private (string Node, DateTimeOffset Expires, TimeSpan Ttl)? _leader;
     private readonly Dictionary<string, (MemberInfo Member, DateTimeOffset Expires)> _members = new(StringComparer.Ordinal);
-    private DcsConfig _config = new();
+    /// <summary>A 10 s lease unless a test sets another: the timing tests' arithmetic is written for it (the shipped default is 5 s).</summary>
+    private DcsConfig _config = new() { Ttl = 10 };
     private string? _initialize;
     private FailoverRequest? _failover;
     private ImmutableArray<TimelineHistoryEntry> _history = [];

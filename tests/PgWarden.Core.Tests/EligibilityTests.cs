@@ -88,7 +88,7 @@ public class EligibilityTests
         Assert.Contains("twice per ttl", DcsConfigRules.Validate(new DcsConfig { Ttl = 10, LoopWait = 6 }));
         Assert.Contains("out of range", DcsConfigRules.Validate(new DcsConfig { Ttl = 1 }));
         Assert.Contains("negative", DcsConfigRules.Validate(new DcsConfig { MaximumLagOnFailover = -1 }));
-        Assert.Equal(["ttl 10 → 20", "synchronous_mode False → True"], DcsConfigRules.Differences(new DcsConfig(), new DcsConfig { Ttl = 20, SynchronousMode = true }));
+        Assert.Equal(["ttl 5 → 20", "synchronous_mode False → True"], DcsConfigRules.Differences(new DcsConfig(), new DcsConfig { Ttl = 20, SynchronousMode = true }));
         Assert.Empty(DcsConfigRules.Differences(new DcsConfig(), new DcsConfig { Paused = true }));
     }
 }

@@ -5,7 +5,9 @@ namespace PgWarden.Agent.Ha;
 /// loop, so that the loop keeps observing, renewing the lease and publishing while it runs. A failed
 /// action is reported when the loop collects it; the next cycle decides again.
 /// </summary>
-public sealed class ActionRunner(Action<string, Exception> failed)
+/// <param name="failed">Reports an action that threw.</param>
+/// <param name="finished">Called when an action ends either way (the loop wakes to act on the result at once instead of after loop_wait).</param>
+public sealed class ActionRunner(Action<string, Exception> failed, Action? finished = null)
 {
     private Task? _task;
     private string? _name;
@@ -22,7 +24,17 @@ public sealed class ActionRunner(Action<string, Exception> failed)
             return false;
         }
         _name = name;
-        _task = Task.Run(() => action(ct), CancellationToken.None);
+        _task = Task.Run(async () =>
+        {
+            try
+            {
+                await action(ct);
+            }
+            finally
+            {
+                finished?.Invoke();
+            }
+        }, CancellationToken.None);
         return true;
     }
 

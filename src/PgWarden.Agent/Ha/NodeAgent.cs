@@ -66,7 +66,8 @@ public sealed class NodeAgent
         Lease = new LeaseKeeper(dcs, node.Name, watchdog, clock);
         Postmaster = new PostmasterSupervisor(pg, watchdog, clock, events);
         Roles = new RoleTransitions(cluster, node, pg, Postmaster, Lease, dcs, peers, watchdog, clock, events);
-        _actions = new ActionRunner((name, e) => events.Failed($"{name} failed: {e.Message}"));
+        _actions = new ActionRunner((name, e) => events.Failed($"{name} failed: {e.Message}"), state.Wake);
+        Roles.Progressed = state.Wake;
         _divergence = new DivergenceCheck(peers, events.Failed);
         _leaderProbe = new LeaderProbe(peers, clock);
         state.LeaseRemaining = () => Lease.Remaining;

@@ -74,6 +74,9 @@ public sealed class RoleTransitions(
     /// </summary>
     public bool HandOverAfterCrashes { get; set; }
 
+    /// <summary>Called when a long action reached a state others wait for (a promotion done): the loop publishes it at once.</summary>
+    public Action? Progressed { get; set; }
+
     /// <summary>
     /// A leader whose PostgreSQL crashed: restarted in place within <see cref="PostmasterSupervisor.PrimaryRestartBudget"/>
     /// (crash recovery replays every flushed commit, including those no replica received); a second crash
@@ -175,6 +178,7 @@ public sealed class RoleTransitions(
             events.Failed($"promoting with up to {optime.Position - switchPosition} bytes of the WAL the last leader recorded missing (at most maximum_lag_on_failover)");
         }
         events.Promoted();
+        Progressed?.Invoke();
         events.Decided($"promoted to primary on timeline {timeline} ({reason})");
         await dcs.AppendHistoryAsync(new TimelineHistoryEntry(timeline, switchPosition, self.Name, reason, clock.GetUtcNow()), ct);
         if (request is not null)

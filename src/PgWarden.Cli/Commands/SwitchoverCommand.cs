@@ -58,15 +58,13 @@ public static class SwitchoverCommand
             var admin = new PgBouncerAdmin(cluster, secrets, new ToolRunner(new ProcessLauncher(OsUser.Current())));
             var db = cluster.Database.Name;
             var sentPause = new List<PoolerConfig>();
+            await CheckpointBeforePauseAsync(cluster, leader!, ct);
             var clock = Stopwatch.StartNew();
             try
             {
-                foreach (var pooler in cluster.Poolers)
-                {
-                    // Listed before the command goes out: a PAUSE that times out may still take effect.
-                    sentPause.Add(pooler);
-                    await admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct);
-                }
+                // Listed before the commands go out: a PAUSE that times out may still take effect.
+                sentPause.AddRange(cluster.Poolers);
+                await Task.WhenAll(cluster.Poolers.Select(pooler => admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct)));
                 Console.WriteLine($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); asking {leader} to hand over to {target}");
                 await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
                 var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
@@ -75,11 +73,8 @@ public static class SwitchoverCommand
                     throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
                 }
                 var address = cluster.Node(target).Address;
-                foreach (var pooler in cluster.Poolers)
-                {
-                    await WaitAsync(TimeSpan.FromSeconds(15), $"PgBouncer {pooler.Name} to route to {target}",
-                        async () => await admin.RouteAsync(pooler, db, ct) == address, ct);
-                }
+                await Task.WhenAll(cluster.Poolers.Select(pooler => WaitAsync(TimeSpan.FromSeconds(15), $"PgBouncer {pooler.Name} to route to {target}",
+                    async () => await admin.RouteAsync(pooler, db, ct) == address, ct)));
             }
             finally
             {
@@ -91,11 +86,31 @@ public static class SwitchoverCommand
         return cmd;
     }
 
-    /// <summary>RESUMEs every pooler that was sent PAUSE, whatever happened; a pooler that cannot be resumed is named (it resumes itself later).</summary>
+    /// <summary>
+    /// A CHECKPOINT on the leader before the PgBouncers pause, so the checkpoint the hand-over takes
+    /// while clients wait has little left to write. Best effort: a failure is a warning (the hand-over
+    /// checkpoints anyway).
+    /// </summary>
+    private static async Task CheckpointBeforePauseAsync(ClusterConfig cluster, string leader, CancellationToken ct)
+    {
+        try
+        {
+            await using var target = await NodeTarget.OpenAsync(cluster, leader, ct);
+            await using var conn = await target.ConnectAsync(ct);
+            await using var cmd = new Npgsql.NpgsqlCommand("CHECKPOINT", conn) { CommandTimeout = 60 };
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        catch (Exception e) when (e is PgWardenException or Npgsql.NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"pgwarden: warning: the checkpoint before pausing failed ({e.Message}); the hand-over checkpoints while PgBouncers wait");
+        }
+    }
+
+    /// <summary>RESUMEs every pooler that was sent PAUSE (all at once), whatever happened; a pooler that cannot be resumed is named (it resumes itself later).</summary>
     private static async Task ResumeAsync(PgBouncerAdmin admin, List<PoolerConfig> poolers, string db)
     {
-        var failed = new List<string>();
-        foreach (var pooler in poolers)
+        var failed = new System.Collections.Concurrent.ConcurrentBag<string>();
+        await Task.WhenAll(poolers.Select(async pooler =>
         {
             try
             {
@@ -105,7 +120,7 @@ public static class SwitchoverCommand
             {
                 failed.Add($"{pooler.Name} ({e.Message})");
             }
-        }
+        }));
         if (failed.Count > 0)
         {
             Console.Error.WriteLine($"pgwarden: warning: could not RESUME {string.Join(", ", failed)}; its pooler process resumes it within 30 s, and `pgwarden status` shows it paused until then");

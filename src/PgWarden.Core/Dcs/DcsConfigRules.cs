@@ -21,7 +21,7 @@ public static class DcsConfigRules
         return config.MaximumLagOnFailover < 0 ? $"maximum_lag_on_failover {config.MaximumLagOnFailover} must not be negative" : null;
     }
 
-    /// <summary>The settings that differ between <paramref name="running"/> and <paramref name="wanted"/>, as "ttl 10 → 20" phrases (paused is not a configuration setting).</summary>
+    /// <summary>The settings that differ between <paramref name="running"/> and <paramref name="wanted"/>, as "ttl 5 → 20" phrases (paused is not a configuration setting).</summary>
     public static IReadOnlyList<string> Differences(DcsConfig running, DcsConfig wanted)
     {
         var list = new List<string>();
