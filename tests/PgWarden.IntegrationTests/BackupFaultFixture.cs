@@ -21,6 +21,17 @@ public sealed class BackupFaultFixture : IAsyncLifetime
     /// <summary>The files of backups only (no archived WAL, no locks): what a backup writes and must not leave behind.</summary>
     public List<string> BackupFiles() => [.. Listing().Where(f => f.Contains("/backups/", StringComparison.Ordinal))];
 
+    /// <summary>
+    /// Nothing was removed from the repository and no backup file was added since <paramref name="before"/>;
+    /// WAL archived meanwhile is the running cluster's, not the command's.
+    /// </summary>
+    public void AssertUntouchedSince(List<string> before)
+    {
+        var after = Listing();
+        Assert.Empty(before.Except(after, StringComparer.Ordinal));
+        Assert.DoesNotContain(after.Except(before, StringComparer.Ordinal), f => !f.Contains("/wal/", StringComparison.Ordinal));
+    }
+
     public string SystemDir => Directory.GetDirectories(Path.Combine(Repo, "it120")).Single();
 
     public static string IdOf(CliResult result, string type) => result.Stdout.Split(' ', '\n').First(w => w.EndsWith("-" + type, StringComparison.Ordinal));

@@ -51,7 +51,7 @@ public sealed class BackupFaultTests(BackupFaultFixture fixture) : IClassFixture
         AssertOneLine(await Cluster.RunAsync("restore-point", new string('x', 64)), 2, "63 bytes");
         AssertOneLine(await Cluster.RunAsync("restore-logical", "latest", "--db", "x", "-j", "0"), 2, "--jobs");
         Assert.False(Directory.Exists(to), "a refused restore created its directory");
-        Assert.Equal(before, fixture.Listing());
+        fixture.AssertUntouchedSince(before);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"refusals took {clock.Elapsed}");
     }
 
@@ -222,7 +222,7 @@ public sealed class BackupFaultTests(BackupFaultFixture fixture) : IClassFixture
         var before = fixture.Listing();
         var dry = await Cluster.RunAsync("backup", "prune", "--keep-count", "1", "--dry-run");
         Assert.True(dry.ExitCode == 0, dry.ToString());
-        Assert.Equal(before, fixture.Listing());
+        fixture.AssertUntouchedSince(before);
         Assert.True(dry.Stdout.Contains($"would remove {expectedGone.Count} archived WAL files", StringComparison.Ordinal), $"expected {expectedGone.Count} ({string.Join(", ", expectedGone)}): {dry}");
 
         var prune = await Cluster.RunAsync("backup", "prune", "--keep-count", "1");
