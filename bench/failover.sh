@@ -19,8 +19,10 @@ out="$here/bench/results"
 mkdir -p "$out"
 work=$(mktemp -d /tmp/pgwarden-fbench-XXXX)
 chmod 755 "$work"
-pgw="$here/pgwarden"
-"$pgw" --help >/dev/null
+"$here/pgwarden" --help >/dev/null
+# A private copy of the build: a rebuild of .build/ during the run must not swap the running agents' files.
+cp -a "$here/.build/pgwarden" "$work/bin"
+pgw="$work/bin/pgwarden"
 dotnet build "$here/bench/probe/Probe.csproj" -c Release -o "$work/probe" -nologo -v q >/dev/null
 probe="$work/probe/failover-probe"
 pgbench=/usr/lib/postgresql/15/bin/pgbench
@@ -37,7 +39,10 @@ trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 # The longest gap in seconds between two consecutive acknowledged writes of a probe output file.
-longest_gap() { awk '$1=="ok"{ if (prev) { d=$3-prev; if (d>m) m=d } prev=$3 } END{printf "%.2f", m/1000}' "$1"; }
+# Failures after the last acknowledged write count up to the last attempt (a probe that never succeeds again has no end).
+longest_gap() { awk '$1=="ok"||$1=="fail"{ last=$3 } $1=="ok"{ if (prev) { d=$3-prev; if (d>m) m=d } prev=$3 } END{ if (last-prev>m) m=last-prev; printf "%.2f", m/1000}' "$1"; }
+# The most frequent failure message of a probe output file (for the report), shortened.
+top_failure() { grep '^fail' "$1" | cut -d' ' -f4- | cut -c1-90 | sort | uniq -c | sort -rn | head -1 | sed 's/^ *//' || true; }
 failed_writes() { grep -c '^fail' "$1" || true; }
 lost_writes() { grep '^lost' "$1" | awk '{print NF-1}'; }
 # Every process of a tree, the root first (a host crash takes all of them at once).
@@ -97,9 +102,9 @@ run_pgwarden() { # scenario dir subnet
     PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.1 -p 6432 -U bookreader_app -d bookreader -i -s 1 -q >/dev/null 2>&1 || true
     PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.1 -p 6432 -U bookreader_app -d bookreader -c 4 -j 2 -T 40 -n >"$work/pgbench.log" 2>&1 &
     local load=$!
-    PGPASSWORD="$app_pw" "$probe" "$pooled" 35 "$work/pooled.txt" &
+    PGPASSWORD="$app_pw" "$probe" "$pooled" 35 "$work/pooled.txt" probe_pooled &
     local p1=$!
-    PGPASSWORD="$app_pw" "$probe" "$direct;Application Name=probe-direct" 35 "$work/direct.txt" &
+    PGPASSWORD="$app_pw" "$probe" "$direct;Application Name=probe-direct" 35 "$work/direct.txt" probe_direct &
     local p2=$!
     sleep "$(awk -v s=$RANDOM 'BEGIN{srand(s); printf "%.2f", 5 + rand()}')"   # a random moment within the 1 s loop period
     case $name in
@@ -107,7 +112,7 @@ run_pgwarden() { # scenario dir subnet
       host-crash|sync-host-crash)
         # agent, fence watchdog, postmaster and every backend at once
         # shellcheck disable=SC2046
-        kill -9 $(tree "$(cat "$dir/nodes/$l/agent.pid")") ;;
+        kill -9 $(tree "$(cat "$dir/nodes/$l/agent.pid")") 2>/dev/null || true ;;
       switchover) "$pgw" switchover --dir "$dir" --yes >"$work/switchover.log" 2>&1 || cat "$work/switchover.log" ;;
     esac
     wait "$p1" "$p2" || true
@@ -125,6 +130,7 @@ run_pgwarden() { # scenario dir subnet
     fi
     local row; row="pgwarden|$name|$r|$(longest_gap "$work/direct.txt")|$(longest_gap "$work/pooled.txt")|$(( $(failed_writes "$work/direct.txt") + $(failed_writes "$work/pooled.txt") ))|$(( $(lost_writes "$work/direct.txt") + $(lost_writes "$work/pooled.txt") ))|${rejoin:-}"
     echo "   $row ${steps:+($steps)}"
+    echo "      direct failures: $(top_failure "$work/direct.txt"); PgBouncer failures: $(top_failure "$work/pooled.txt")"
     results+=("$row")
   done
 }
@@ -140,7 +146,7 @@ run_patroni() { # label dir subnet scenario
     PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.${l#pg} -p 5532 -U bookreader_app -d bookreader -i -s 1 -q >/dev/null 2>&1 || true
     PGPASSWORD="$app_pw" "$pgbench" -h 127.0.$subnet.${l#pg} -p 5532 -U bookreader_app -d bookreader -c 4 -j 2 -T 40 -n >"$work/pgbench.log" 2>&1 &
     local load=$!
-    PGPASSWORD="$app_pw" "$probe" "$direct;Application Name=probe-direct" 35 "$work/direct.txt" &
+    PGPASSWORD="$app_pw" "$probe" "$direct;Application Name=probe-direct" 35 "$work/direct.txt" probe_direct &
     local p=$!
     sleep "$(awk -v s=$RANDOM 'BEGIN{srand(s); printf "%.2f", 5 + rand()}')"
     patroni_fault "$dir" "$name"
@@ -153,6 +159,7 @@ run_patroni() { # label dir subnet scenario
     fi
     local row; row="$label|$name|$r|$(longest_gap "$work/direct.txt")||$(failed_writes "$work/direct.txt")|$(lost_writes "$work/direct.txt")|$rejoin"
     echo "   $row"
+    echo "      direct failures: $(top_failure "$work/direct.txt")"
     results+=("$row")
   done
 }

@@ -20,8 +20,10 @@ out="$here/bench/results"
 mkdir -p "$out"
 work=$(mktemp -d /tmp/pgwarden-soak-XXXX)
 chmod 755 "$work"
-pgw="$here/pgwarden"
-"$pgw" --help >/dev/null
+"$here/pgwarden" --help >/dev/null
+# A private copy of the build: a rebuild of .build/ during the run must not swap the running agents' files.
+cp -a "$here/.build/pgwarden" "$work/bin"
+pgw="$work/bin/pgwarden"
 pgbench=/usr/lib/postgresql/15/bin/pgbench
 dir="$work/c94"
 pids=()

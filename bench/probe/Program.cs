@@ -1,15 +1,16 @@
 using System.Diagnostics;
 using Npgsql;
 
-// failover-probe CONNSTRING SECONDS OUTFILE
-// Inserts a numbered row every ~20 ms on a new connection and writes one line per attempt:
+// failover-probe CONNSTRING SECONDS OUTFILE TABLE
+// Inserts a numbered row into TABLE (its own: two probes must not share one) every ~20 ms on a new connection and writes one line per attempt:
 // "ok <id> <ms>" or "fail <id> <ms> <error>", then "lost <ids…>" after re-reading the table.
 // The password comes from PGPASSWORD, never the command line.
-if (args.Length != 3)
+if (args.Length != 4 || !System.Text.RegularExpressions.Regex.IsMatch(args[3], "^[a-z_][a-z0-9_]*$"))
 {
-    Console.Error.WriteLine("usage: failover-probe CONNSTRING SECONDS OUTFILE");
+    Console.Error.WriteLine("usage: failover-probe CONNSTRING SECONDS OUTFILE TABLE (a lower-case SQL identifier)");
     return 2;
 }
+var table = args[3];
 var cs = new NpgsqlConnectionStringBuilder(args[0])
 {
     Password = Environment.GetEnvironmentVariable("PGPASSWORD"),
@@ -22,7 +23,7 @@ await using var output = new StreamWriter(args[2]) { AutoFlush = true };
 await using (var setup = new NpgsqlConnection(cs.ConnectionString))
 {
     await setup.OpenAsync();
-    await new NpgsqlCommand("DROP TABLE IF EXISTS failover_probe; CREATE TABLE failover_probe (id int PRIMARY KEY)", setup).ExecuteNonQueryAsync();
+    await new NpgsqlCommand($"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int PRIMARY KEY)", setup).ExecuteNonQueryAsync();
 }
 var clock = Stopwatch.StartNew();
 var acked = new List<int>();
@@ -35,7 +36,7 @@ while (clock.Elapsed.TotalSeconds < seconds)
     {
         await using var conn = new NpgsqlConnection(cs.ConnectionString);
         await conn.OpenAsync();
-        await new NpgsqlCommand($"INSERT INTO failover_probe VALUES ({id})", conn).ExecuteNonQueryAsync();
+        await new NpgsqlCommand($"INSERT INTO {table} VALUES ({id})", conn).ExecuteNonQueryAsync();
         acked.Add(id);
         await output.WriteLineAsync($"ok {id} {clock.Elapsed.TotalMilliseconds:0}");
     }
@@ -52,7 +53,7 @@ for (var attempt = 0; attempt < 30; attempt++)
     {
         await using var conn = new NpgsqlConnection(cs.ConnectionString);
         await conn.OpenAsync();
-        await using var r = await new NpgsqlCommand("SELECT id FROM failover_probe", conn).ExecuteReaderAsync();
+        await using var r = await new NpgsqlCommand($"SELECT id FROM {table}", conn).ExecuteReaderAsync();
         while (await r.ReadAsync())
         {
             present.Add(r.GetInt32(0));

@@ -75,7 +75,7 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(40));
         var unavailable = probe.LongestGapAfter(at);
         output.WriteLine($"host crash: longest gap between acknowledged writes {unavailable.TotalSeconds:0.00} s");
-        Assert.True(unavailable < TimeSpan.FromSeconds(16), $"writes unavailable for {unavailable.TotalSeconds:0.0} s (ttl 10 s)");
+        Assert.True(unavailable < TimeSpan.FromSeconds(11), $"writes unavailable for {unavailable.TotalSeconds:0.0} s (ttl 5 s)");
         var leader = await LeaderAsync(cluster);
         Assert.True(leader is "pg2" or "pg3", $"leader is {leader}");
         Assert.Empty(await probe.LostAsync());

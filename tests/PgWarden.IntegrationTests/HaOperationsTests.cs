@@ -45,10 +45,10 @@ public sealed class HaOperationsTests(ITestOutputHelper output)
         // Fault 9: a changed dcs setting is reported, then applied by `up`.
         File.AppendAllText(cluster.ConfigFile, "dcs: { ttl: 14 }\n");
         var before = await cluster.StatusJsonAsync();
-        Assert.Contains(before.GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("ttl 10 → 14"));
+        Assert.Contains(before.GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("ttl 5 → 14"));
         var apply = await cluster.RunAsync("up");
         Assert.True(apply.ExitCode == 0, apply.ToString());
-        Assert.Contains("ttl 10 → 14", apply.Stdout);
+        Assert.Contains("ttl 5 → 14", apply.Stdout);
         var after = await TestCluster.WaitForAsync<object>(async () =>
         {
             var s = await cluster.StatusJsonAsync();

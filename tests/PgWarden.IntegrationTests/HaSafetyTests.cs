@@ -19,7 +19,7 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
         // A ttl changed on the running cluster: the lease must be moved to it, or the fence would
         // count with a TTL the lease does not have.
         File.AppendAllText(cluster.ConfigFile, "dcs: { ttl: 14 }\n");
-        Assert.Contains("ttl 10 → 14", (await cluster.RunAsync("up")).Stdout);
+        Assert.Contains("ttl 5 → 14", (await cluster.RunAsync("up")).Stdout);
         await Task.Delay(2000);
         await using var probe = new WriteProbe(cluster);
         await probe.StartAsync();

@@ -59,6 +59,8 @@ public static class SwitchoverCommand
             var db = cluster.Database.Name;
             var sentPause = new List<PoolerConfig>();
             await CheckpointBeforePauseAsync(cluster, leader!, ct);
+            // The request path warmed up (connection to the leader's agent, JIT) before clients wait on it.
+            await api.SendAsync(HttpMethod.Get, "/cluster", null, cluster.Node(leader!), ct);
             var clock = Stopwatch.StartNew();
             try
             {
@@ -136,7 +138,7 @@ public static class SwitchoverCommand
             {
                 throw new PgWardenException(ExitCodes.Timeout, $"timed out after {timeout.TotalSeconds:0} s waiting for {what}; PgBouncers resumed, see `pgwarden status`");
             }
-            await Task.Delay(100, ct);
+            await Task.Delay(50, ct);
         }
     }
 

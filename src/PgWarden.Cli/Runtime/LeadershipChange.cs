@@ -39,7 +39,7 @@ public static class LeadershipChange
             {
                 return (false, last);
             }
-            await Task.Delay(100, ct);
+            await Task.Delay(50, ct);
         }
     }
 
