@@ -110,4 +110,7 @@ public static class BookReaderSchema
 public sealed record IndexSpec(string Name, string Table, string Definition)
 {
     public string CreateSql => $"CREATE INDEX CONCURRENTLY IF NOT EXISTS {Name} ON {Table} {Definition}";
+
+    /// <summary>A plain build, for a table created in the same transaction (see <see cref="SchemaMigrator"/>).</summary>
+    public string CreateInTransactionSql => $"CREATE INDEX IF NOT EXISTS {Name} ON {Table} {Definition}";
 }

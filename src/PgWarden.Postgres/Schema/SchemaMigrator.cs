@@ -6,7 +6,10 @@ namespace PgWarden.Postgres.Schema;
 /// <summary>
 /// Creates the BookReader schema and the runbook's indexes on the primary. Safe to rerun: tables
 /// are created if missing, each index is built CONCURRENTLY (outside a transaction, so writes go
-/// on), and an index left INVALID by an interrupted concurrent build is dropped and rebuilt.
+/// on), and an index left INVALID by an interrupted concurrent build is dropped and rebuilt. On a
+/// database without tables the indexes are built in the transaction that creates the tables: nobody
+/// can see those tables before it commits, so there is nothing to build concurrently around (and 14
+/// concurrent builds, each waiting for every running transaction, would cost seconds at `up`).
 /// </summary>
 public sealed class SchemaMigrator(NpgsqlDataSource appDatabaseAsSuperuser, string appRole)
 {
@@ -31,6 +34,14 @@ public sealed class SchemaMigrator(NpgsqlDataSource appDatabaseAsSuperuser, stri
                     applied_at  timestamptz NOT NULL DEFAULT now())
                 """, ct);
             await Exec(conn, $"INSERT INTO pgwarden_schema_version (version) VALUES ({BookReaderSchema.Version}) ON CONFLICT DO NOTHING", ct);
+            if (before == 0)
+            {
+                progress?.Invoke($"building {BookReaderSchema.Indexes.Length} indexes with the new tables (not yet visible to anyone)");
+                foreach (var index in BookReaderSchema.Indexes)
+                {
+                    await Exec(conn, index.CreateInTransactionSql, ct);
+                }
+            }
             await tx.CommitAsync(ct);
         }
         var created = (int)(await CountTables(conn, ct) - before);
@@ -38,7 +49,11 @@ public sealed class SchemaMigrator(NpgsqlDataSource appDatabaseAsSuperuser, stri
         var built = new List<string>();
         var repaired = new List<string>();
         var kept = new List<string>();
-        foreach (var index in BookReaderSchema.Indexes)
+        if (before == 0)
+        {
+            built.AddRange(BookReaderSchema.Indexes.Select(i => i.Name));
+        }
+        foreach (var index in before == 0 ? Array.Empty<IndexSpec>() : BookReaderSchema.Indexes)
         {
             var valid = await IndexValidity(conn, index.Name, ct);
             if (valid == true)
