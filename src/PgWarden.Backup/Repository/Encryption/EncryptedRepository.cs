@@ -13,7 +13,7 @@ namespace PgWarden.Backup.Repository.Encryption;
 /// name — another backup's, another WAL segment's, an old manifest — fails to decrypt.
 /// The key ring is re-read for every object written or read, so a rotation under way is followed at once.
 /// </summary>
-public sealed class EncryptedRepository(IBackupRepository inner, Func<KeyRing> keys) : IBackupRepository, IDisposable
+public sealed class EncryptedRepository(IBackupRepository inner, Func<KeyRing> keys, int chunkSize = EncryptedFormat.DefaultChunkSize) : IBackupRepository, IDisposable
 {
     private readonly ConcurrentDictionary<string, bool> _markedClusters = new(StringComparer.Ordinal);
 
@@ -36,7 +36,7 @@ public sealed class EncryptedRepository(IBackupRepository inner, Func<KeyRing> k
         var dataKey = RandomNumberGenerator.GetBytes(EncryptedFormat.DataKeySize);
         try
         {
-            var header = EncryptedFormat.NewHeader(RandomNumberGenerator.GetBytes(EncryptedFormat.DataKeyIdSize));
+            var header = EncryptedFormat.NewHeader(RandomNumberGenerator.GetBytes(EncryptedFormat.DataKeyIdSize), chunkSize);
             var wrapped = new HashSet<string>(StringComparer.Ordinal);
             foreach (var master in ring.WrapFor)
             {
