@@ -88,7 +88,8 @@ public sealed class EncryptedRepository(IBackupRepository inner, Func<KeyRing> k
         if (!await inner.ExistsAsync(marker, ct))
         {
             var plain = (await inner.ListAsync(cluster + "/", ct)).FirstOrDefault(o => o.Key != marker);
-            if (plain is not null)
+            // Another writer may have marked the repository and stored its first file since we looked.
+            if (plain is not null && !await inner.ExistsAsync(marker, ct))
             {
                 throw new PgWardenException(ExitCodes.UnsafeRefused,
                     $"repository {inner.Description} already holds unencrypted files of cluster {cluster} (e.g. {plain.Key}); encrypted and plain files are never mixed in one repository: "

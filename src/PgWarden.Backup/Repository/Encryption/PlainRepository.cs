@@ -9,13 +9,13 @@ namespace PgWarden.Backup.Repository.Encryption;
 /// </summary>
 public sealed class PlainRepository(IBackupRepository inner, string why) : IBackupRepository, IDisposable
 {
-    private readonly HashSet<string> _checked = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _checked = new(StringComparer.Ordinal);
 
     public string Description => inner.Description;
 
     public async Task<bool> PutIfAbsentAsync(string key, Stream content, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
     {
-        if (EncryptionMarker.ClusterOf(key) is { } cluster && !_checked.Contains(cluster))
+        if (EncryptionMarker.ClusterOf(key) is { } cluster && !_checked.ContainsKey(cluster))
         {
             if (await inner.ExistsAsync(EncryptionMarker.Key(cluster), cancellationToken))
             {
@@ -23,7 +23,7 @@ public sealed class PlainRepository(IBackupRepository inner, string why) : IBack
                     $"repository {inner.Description} holds encrypted backups of cluster {cluster} ({EncryptionMarker.Key(cluster)}), but {why}; "
                     + "plain and encrypted files are never mixed: configure backup.encryption.key_file with the cluster's key");
             }
-            _checked.Add(cluster);
+            _checked[cluster] = true;
         }
         return await inner.PutIfAbsentAsync(key, content, metadata, cancellationToken);
     }
