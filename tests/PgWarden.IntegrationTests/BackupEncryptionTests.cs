@@ -114,6 +114,11 @@ public sealed class BackupEncryptionTests
         Assert.True(wal.Count >= 2, string.Join("\n", wal));
         File.Copy(wal[1], wal[0], overwrite: true);
         File.Copy(wal[1] + ".meta", wal[0] + ".meta", overwrite: true);
+        string KeysOf(string file) => Path.Combine(repo, "_keys", Path.GetRelativePath(repo, file));
+        foreach (var wrapping in Directory.GetFiles(KeysOf(wal[1])))
+        {
+            File.Copy(wrapping, Path.Combine(KeysOf(wal[0]), Path.GetFileName(wrapping)), overwrite: true);
+        }
         var fetchTo = Path.Combine(cluster.Dir, "fetched-segment");
         var fetch = await cluster.RunAsync("wal-fetch", "--data-dir", cluster.DataDir(1), Path.GetFileName(wal[0])[..^4], fetchTo);
         Assert.NotEqual(0, fetch.ExitCode);
