@@ -64,7 +64,7 @@ public sealed class DecryptingStream : ReadOnlyStream
         var length = final ? _cipherCount : sealedSize;
         if (length < EncryptedFormat.TagSize)
         {
-            throw new EncryptedObjectException($"{_displayName} is truncated: it ends inside chunk {_index} (before its final chunk); not using it");
+            throw new EncryptedObjectException($"{_displayName} is corrupted: it is truncated inside chunk {_index}, before its final chunk; not using it");
         }
         var plainLength = length - EncryptedFormat.TagSize;
         EncryptedFormat.ChunkNonce(_header, _index, _nonce);
@@ -77,7 +77,7 @@ public sealed class DecryptingStream : ReadOnlyStream
         {
             CryptographicOperations.ZeroMemory(_plain);
             throw new EncryptedObjectException(
-                $"{_displayName} fails authentication at chunk {_index}{(final ? " (the last one present)" : "")}: it was altered, truncated, reordered, or stored under another name; not using it");
+                $"{_displayName} is corrupted or was tampered with: chunk {_index}{(final ? " (the last one present)" : "")} fails authentication (altered, truncated, reordered, or stored under another name); not using it");
         }
         _plainPos = 0;
         _plainLen = plainLength;

@@ -15,6 +15,9 @@ namespace PgWarden.Backup.Repository.Encryption;
 /// </summary>
 public sealed class EncryptedRepository(IBackupRepository inner, Func<KeyRing> keys, int chunkSize = EncryptedFormat.DefaultChunkSize) : IBackupRepository, IDisposable
 {
+    /// <summary>Seekable bodies up to this size are sealed in memory (they already are in memory).</summary>
+    private const long InMemoryLimit = 64L << 20;
+
     private readonly ConcurrentDictionary<string, bool> _markedClusters = new(StringComparer.Ordinal);
 
     public IBackupRepository Inner => inner;
@@ -46,7 +49,18 @@ public sealed class EncryptedRepository(IBackupRepository inner, Func<KeyRing> k
             bool stored;
             await using (var encrypting = new EncryptingStream(content, dataKey, header, key))
             {
-                stored = await inner.PutIfAbsentAsync(key, encrypting, metadata, cancellationToken);
+                if (content.CanSeek && content.Length - content.Position <= InMemoryLimit)
+                {
+                    // A small seekable body (a WAL segment) stays seekable, so S3 sends it in one PUT without spooling.
+                    using var sealedBody = new MemoryStream();
+                    await encrypting.CopyToAsync(sealedBody, cancellationToken);
+                    sealedBody.Position = 0;
+                    stored = await inner.PutIfAbsentAsync(key, sealedBody, metadata, cancellationToken);
+                }
+                else
+                {
+                    stored = await inner.PutIfAbsentAsync(key, encrypting, metadata, cancellationToken);
+                }
             }
             if (!stored)
             {
