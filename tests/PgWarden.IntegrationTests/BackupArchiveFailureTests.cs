@@ -19,7 +19,7 @@ public sealed class BackupArchiveFailureTests
         await conn.OpenAsync();
         await WalArchive.SwitchAndWaitAsync(conn);
         var walDir = await TestCluster.WaitForAsync(() => Task.FromResult(
-            Directory.GetDirectories(Path.Combine(cluster.Dir, "repo"), "wal", SearchOption.AllDirectories).FirstOrDefault()), TimeSpan.FromSeconds(30), "the archive's wal directory");
+            Directory.GetDirectories(Path.Combine(cluster.Dir, "repo"), "wal", SearchOption.AllDirectories).FirstOrDefault(d => !d.Contains("/_keys/", StringComparison.Ordinal))), TimeSpan.FromSeconds(30), "the archive's wal directory");
 
         // The archive refuses writes (the postgres OS user runs wal-push).
         var mode = File.GetUnixFileMode(walDir!);

@@ -5,7 +5,7 @@ namespace PgWarden.IntegrationTests;
 /// <summary>One 1-node cluster on 127.0.120.0/24 with a filesystem repository (schedules off) for the fault tests of issue 10.</summary>
 public sealed class BackupFaultFixture : IAsyncLifetime
 {
-    public TestCluster Cluster { get; } = new(subnet: 120, nodes: 1, extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  archive_timeout: 60\n  schedule: { logical: 'off', physical: 'off', verify: 'off' }\n");
+    public TestCluster Cluster { get; } = new(subnet: 120, nodes: 1, extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  archive_timeout: 60\n  schedule: { logical: 'off', physical: 'off', verify: 'off' }\n  encryption: none\n"); // these tests read manifests from disk
 
     public string Repo => Path.Combine(Cluster.Dir, "repo");
 

@@ -31,7 +31,7 @@ public sealed class BackupReplicaTests
         Assert.True(verify.ExitCode == 0, verify.ToString());
 
         // The replica's archiver fails (the archive refuses writes) while the primary's is frozen.
-        var walDir = Directory.GetDirectories(Path.Combine(cluster.Dir, "repo"), "wal", SearchOption.AllDirectories).Single();
+        var walDir = Directory.GetDirectories(Path.Combine(cluster.Dir, "repo"), "wal", SearchOption.AllDirectories).Single(d => !d.Contains("/_keys/", StringComparison.Ordinal));
         var archiver = await BackupClusterFixture.Scalar<int>(primary, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'archiver'");
         var mode = File.GetUnixFileMode(walDir);
         TestCluster.Signal(archiver, 19);

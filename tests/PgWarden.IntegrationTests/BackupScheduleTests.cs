@@ -16,7 +16,7 @@ public sealed class BackupScheduleTests
     public async Task TheLeaderRunsEachSlotOnceAlsoAfterASwitchover()
     {
         await using var cluster = new TestCluster(subnet: 76, nodes: 2, extraYaml:
-            $"backup:\n  repository: {{ type: fs, path: repo }}\n  schedule: {{ logical: '*/{SlotSeconds} * * * * *', physical: 'off' }}\n");
+            $"backup:\n  repository: {{ type: fs, path: repo }}\n  schedule: {{ logical: '*/{SlotSeconds} * * * * *', physical: 'off' }}\n  encryption: none\n"); // manifests are read from disk below
         await cluster.UpAsync();
 
         var first = await TestCluster.WaitForAsync(async () =>

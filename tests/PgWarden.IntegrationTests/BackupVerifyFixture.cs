@@ -11,7 +11,7 @@ public sealed class BackupVerifyFixture : IAsyncLifetime
 {
     public const int Rows = 30000;
 
-    public TestCluster Cluster { get; } = new(subnet: 72, nodes: 1, extraYaml: "backup:\n  repository: { type: fs, path: repo }\n");
+    public TestCluster Cluster { get; } = new(subnet: 72, nodes: 1, extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  encryption: none   # these tests read and damage the plain repository format directly\n");
 
     public string Repo => Path.Combine(Cluster.Dir, "repo");
 

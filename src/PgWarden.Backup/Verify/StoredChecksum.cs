@@ -22,7 +22,7 @@ public static class StoredChecksum
                     damaged.Add(file.Name);
                 }
             }
-            catch (FileNotFoundException)
+            catch (Exception e) when (e is FileNotFoundException or Repository.Encryption.EncryptedObjectException)
             {
                 damaged.Add(file.Name);
             }

@@ -206,7 +206,16 @@ public sealed class WalArchiver(IBackupRepository repository, RepositoryLayout l
     /// </summary>
     public async Task<byte[]> ReadVerifiedAsync(string key, string fileName, IReadOnlyDictionary<string, string> metadata, CancellationToken ct)
     {
-        var stored = await ReadStoredAsync(key, ct);
+        byte[] stored;
+        try
+        {
+            stored = await ReadStoredAsync(key, ct);
+        }
+        catch (Repository.Encryption.EncryptedObjectException e)
+        {
+            // Wrong key, tampered or swapped: damage as far as recovery is concerned (never "not archived").
+            throw new ArchivedFileDamagedException($"archived {fileName}: {e.Message}");
+        }
         var hasStored = metadata.TryGetValue(ObjectChecksum.Stored, out var expected);
         var hasContent = metadata.TryGetValue(ObjectChecksum.Content, out var expectedContent);
         if (hasStored && ObjectChecksum.Sha256(stored) != expected)

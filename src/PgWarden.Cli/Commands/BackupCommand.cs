@@ -19,6 +19,7 @@ public static class BackupCommand
         cmd.Subcommands.Add(List());
         cmd.Subcommands.Add(Verify());
         cmd.Subcommands.Add(Prune());
+        cmd.Subcommands.Add(RotateKeyCommand.Create());
         return cmd;
     }
 

@@ -55,17 +55,26 @@ public static class DownCommand
                 // Backups and archived WAL are never purged with the cluster: a filesystem repository
                 // inside the cluster directory is kept (delete it yourself if you mean to).
                 var repository = cluster.Backup is { Repository: Core.Config.RepositoryKind.Fs, Path: { } repo } ? Path.GetFullPath(repo) : null;
-                var keep = repository is not null && repository.StartsWith(cluster.BaseDir + "/", StringComparison.Ordinal)
-                    ? Path.Combine(cluster.BaseDir, repository[(cluster.BaseDir.Length + 1)..].Split('/')[0])
-                    : null;
-                if (keep is null)
+                var keep = new HashSet<string>(StringComparer.Ordinal);
+                if (repository is not null && repository.StartsWith(cluster.BaseDir + "/", StringComparison.Ordinal))
+                {
+                    keep.Add(Path.Combine(cluster.BaseDir, repository[(cluster.BaseDir.Length + 1)..].Split('/')[0]));
+                }
+                // Nor is the backup encryption key: without it the kept backups (here, or in S3) cannot be read.
+                var keyFile = cluster.Backup?.Encryption is { Enabled: true, KeyFile: { } k } ? Path.GetFullPath(k) : null;
+                if (keyFile is not null && keyFile.StartsWith(cluster.BaseDir + "/", StringComparison.Ordinal))
+                {
+                    var top = Path.Combine(cluster.BaseDir, keyFile[(cluster.BaseDir.Length + 1)..].Split('/')[0]);
+                    keep.UnionWith(top == keyFile ? [keyFile, keyFile + ".new", keyFile + ".old"] : [top]);
+                }
+                if (keep.Count == 0)
                 {
                     Directory.Delete(cluster.BaseDir, recursive: true);
                     Console.WriteLine($"deleted {cluster.BaseDir}");
                 }
                 else
                 {
-                    foreach (var entry in Directory.EnumerateFileSystemEntries(cluster.BaseDir).Where(e => e != keep).ToList())
+                    foreach (var entry in Directory.EnumerateFileSystemEntries(cluster.BaseDir).Where(e => !keep.Contains(e)).ToList())
                     {
                         if (Directory.Exists(entry) && !File.GetAttributes(entry).HasFlag(FileAttributes.ReparsePoint))
                         {
@@ -76,7 +85,12 @@ public static class DownCommand
                             File.Delete(entry);
                         }
                     }
-                    Console.WriteLine($"deleted the cluster in {cluster.BaseDir}; kept the backup repository {repository} (backups and archived WAL are never purged)");
+                    Console.WriteLine($"deleted the cluster in {cluster.BaseDir}; kept "
+                        + string.Join(" and ", new[]
+                        {
+                            repository is not null && keep.Any(e => repository.StartsWith(e, StringComparison.Ordinal)) ? $"the backup repository {repository} (backups and archived WAL are never purged)" : null,
+                            keyFile is not null ? $"the backup encryption key {keyFile} (the backups cannot be read without it)" : null,
+                        }.OfType<string>()));
                 }
                 foreach (var outside in cluster.Nodes.Where(n => !n.DataDir.StartsWith(cluster.BaseDir + "/", StringComparison.Ordinal)))
                 {

@@ -108,6 +108,7 @@ public static class UpCommand
         {
             ClusterSecrets.Generate().Save(cluster.SecretsFile);
             Console.WriteLine($"generated passwords into {cluster.SecretsFile} (mode 0600)");
+            GenerateBackupKey(cluster);
         }
 
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
@@ -256,6 +257,22 @@ public static class UpCommand
         var lines = File.ReadAllLines(logFile).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
         return lines.LastOrDefault(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase))?.Trim()
             ?? lines.LastOrDefault()?.Trim() ?? "no output";
+    }
+
+    /// <summary>
+    /// A new cluster's backups are encrypted by default: unless backup.encryption says none, a random 256-bit
+    /// master key is written to the key file (0600, owned by the server user, next to the secrets). Clusters
+    /// created before (secrets already there) keep what they have.
+    /// </summary>
+    private static void GenerateBackupKey(ClusterConfig cluster)
+    {
+        if (cluster.Backup?.Encryption is not { Mode: not BackupEncryptionMode.None, KeyFile: { } keyFile } || File.Exists(keyFile))
+        {
+            return;
+        }
+        var key = Backup.Repository.Encryption.MasterKey.Generate();
+        key.Save(keyFile, Libc.IsRoot ? OsUser.Lookup(cluster.Postgres.OsUser) : null);
+        Console.WriteLine($"generated the backup encryption key {key.Id} into {keyFile} (mode 0600); keep a copy somewhere safe: without it the backups cannot be read");
     }
 
     private static void WriteConnectionFile(ClusterConfig cluster, ClusterSecrets secrets)

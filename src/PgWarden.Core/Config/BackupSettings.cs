@@ -16,4 +16,7 @@ public sealed record BackupSettings(
 {
     /// <summary>When the leader restore-tests the newest physical backup (the runbook's weekly "test backup restoration").</summary>
     public string VerifySchedule { get; init; } = "0 5 * * 0";
+
+    /// <summary>How stored files are encrypted (see docs/backup-encryption.md); the default key file when the section is absent.</summary>
+    public BackupEncryptionSettings Encryption { get; init; } = new(BackupEncryptionMode.None, null);
 }

@@ -342,8 +342,40 @@ public static partial class ConfigLoader
         var verify = Cron("verify", "0 5 * * 0");
         schedules?.RejectUnknownKeys();
         var archiveTimeout = map.Int("archive_timeout", 300, 0, 86400);
+        var encryption = ReadEncryption(map, baseDir, path);
         map.RejectUnknownKeys();
-        return new BackupSettings(kind, path, s3, days, count, logical, physical, archiveTimeout) { VerifySchedule = verify };
+        return new BackupSettings(kind, path, s3, days, count, logical, physical, archiveTimeout) { VerifySchedule = verify, Encryption = encryption };
+    }
+
+    /// <summary>
+    /// <c>encryption: none</c>, <c>encryption: { key_file: PATH }</c>, or absent (the key file next to the
+    /// cluster's secrets, used when it exists: <c>pgwarden up</c> creates it for a new cluster).
+    /// </summary>
+    private static BackupEncryptionSettings ReadEncryption(YamlMap map, string baseDir, string? fsRepository)
+    {
+        var section = map.OptMapOrScalar("encryption", out var scalar);
+        BackupEncryptionSettings settings;
+        if (section is null)
+        {
+            settings = scalar switch
+            {
+                null => new BackupEncryptionSettings(BackupEncryptionMode.Default, System.IO.Path.Combine(baseDir, BackupEncryptionSettings.DefaultKeyFileName)),
+                "none" => new BackupEncryptionSettings(BackupEncryptionMode.None, null),
+                _ => throw map.Error("encryption", $"'{scalar}' must be none or a mapping with key_file"),
+            };
+        }
+        else
+        {
+            var keyFile = System.IO.Path.GetFullPath(section.String("key_file"), baseDir);
+            section.RejectUnknownKeys();
+            settings = new BackupEncryptionSettings(BackupEncryptionMode.KeyFile, keyFile);
+        }
+        if (settings.KeyFile is { } key && fsRepository is not null
+            && (key + "/").StartsWith(fsRepository.TrimEnd('/') + "/", StringComparison.Ordinal))
+        {
+            throw map.Error("encryption", $"the key file {key} is inside the repository {fsRepository}; keep it outside (whoever reads the repository must not find the key there)");
+        }
+        return settings;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]

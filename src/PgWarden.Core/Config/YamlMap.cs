@@ -96,6 +96,19 @@ internal sealed class YamlMap
         };
     }
 
+    /// <summary>A key that may be a single value or a mapping: the value in <paramref name="scalar"/>, or the mapping returned.</summary>
+    public YamlMap? OptMapOrScalar(string key, out string? scalar)
+    {
+        var raw = Raw(key);
+        scalar = raw is YamlScalarNode s ? s.Value : null;
+        return raw switch
+        {
+            null or YamlScalarNode => null,
+            YamlMappingNode m => new YamlMap(m, Key(key), _file),
+            _ => throw Error(key, "must be a single value or a mapping, not a list"),
+        };
+    }
+
     public IReadOnlyList<YamlMap> MapList(string key)
     {
         var raw = Raw(key);
