@@ -43,7 +43,7 @@ public static class ReindexCommand
             var rel = await RelationResolver.ResolveAsync(conn, name, isTable ? "table" : "index", ct);
             if (isTable ? !rel.IsTable : !rel.IsIndex)
             {
-                throw new PgWardenException(ExitCodes.ConfigError,
+                throw new PgWardenException(ExitCodes.NotFound,
                     isTable ? $"{rel.QuotedName} is not a table" : $"{rel.QuotedName} is not an index (for all indexes of a table use table:{name})");
             }
             var sql = $"REINDEX {(isTable ? "TABLE" : "INDEX")}{(conc ? " CONCURRENTLY" : "")} {rel.QuotedName}";

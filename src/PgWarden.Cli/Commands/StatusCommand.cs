@@ -54,7 +54,7 @@ public static class StatusCommand
     {
         "healthy" => ExitCodes.Ok,
         "degraded" => ExitCodes.Degraded,
-        _ => ExitCodes.Unreachable,
+        _ => ExitCodes.NotRunning,
     };
 
     public static void Print(ClusterReport report)

@@ -37,7 +37,7 @@ public static class SwitchoverCommand
             var seconds = p.GetValue(timeout);
             if (seconds is < 1 or > 3600)
             {
-                throw new PgWardenException(ExitCodes.Unreachable, $"--timeout must be 1..3600 seconds, not {seconds}");
+                throw new PgWardenException(ExitCodes.Usage, $"--timeout must be 1..3600 seconds, not {seconds}");
             }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);

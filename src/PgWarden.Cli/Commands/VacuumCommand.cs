@@ -49,7 +49,7 @@ public static class VacuumCommand
                 var rel = await RelationResolver.ResolveAsync(conn, tableName, "table", ct);
                 if (!rel.IsTable)
                 {
-                    throw new PgWardenException(ExitCodes.ConfigError, $"{rel.QuotedName} is not a table");
+                    throw new PgWardenException(ExitCodes.NotFound, $"{rel.QuotedName} is not a table");
                 }
                 quoted = rel.QuotedName;
             }

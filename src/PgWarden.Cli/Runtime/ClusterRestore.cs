@@ -30,10 +30,10 @@ public static class ClusterRestore
         var cluster = env.Cluster;
         if (target.Action == "pause")
         {
-            throw new PgWardenException(ExitCodes.Unreachable, "restore --cluster promotes the restored primary at the target; --target-action pause is for restore --to DIR");
+            throw new PgWardenException(ExitCodes.Usage, "restore --cluster promotes the restored primary at the target; --target-action pause is for restore --to DIR");
         }
         var node = nodeName is null ? cluster.BootstrapNode : cluster.Nodes.FirstOrDefault(n => n.Name == nodeName)
-            ?? throw new PgWardenException(ExitCodes.Unreachable, $"--node {nodeName} is not a node of cluster {cluster.Name} ({string.Join(", ", cluster.Nodes.Select(n => n.Name))})");
+            ?? throw new PgWardenException(ExitCodes.NotFound, $"--node {nodeName} is not a node of cluster {cluster.Name} ({string.Join(", ", cluster.Nodes.Select(n => n.Name))})");
         var running = Daemons.All(cluster, cluster.ConfigFile).Where(d => d.IsRunning).ToList();
         if (running.Count > 0)
         {
