@@ -9,7 +9,11 @@ using Spectre.Console;
 
 namespace PgWarden.Cli.Commands;
 
-/// <summary>`pgwarden check daily|weekly|monthly`: the runbook's checklist; exit 0 OK, 1 WARN, 2 FAIL.</summary>
+/// <summary>
+/// `pgwarden check daily|weekly|monthly|archive`: the runbook's checklist, in the Nagios convention monitoring
+/// systems read: exit 0 OK, 1 WARN, 2 FAIL (critical), 3 UNKNOWN when it cannot judge (the cluster is unreachable,
+/// the command line or the configuration is wrong).
+/// </summary>
 public static class CheckCommand
 {
     public static Command Create()
@@ -19,8 +23,8 @@ public static class CheckCommand
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
         var json = CommandAction.JsonOption();
-        var cmd = new Command("check", "run the runbook's maintenance checklist (exit 0 all OK, 1 a warning, 2 a failure)") { period, config, dir, json };
-        CommandAction.Set(cmd, async (p, ct) =>
+        var cmd = new Command("check", "run the runbook's maintenance checklist (Nagios exit codes: 0 all OK, 1 a warning, 2 a failure, 3 unknown: cannot check)") { period, config, dir, json };
+        CommandAction.SetNagios(cmd, async (p, ct) =>
         {
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);

@@ -33,9 +33,10 @@ public static class RestoreCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var force = new Option<bool>("--force") { Description = "clear what an interrupted restore left in the target directory (it carries pgwarden's incomplete-restore marker) and restore again" };
+        var yes = CommandAction.YesOption("with --cluster: rebuild the cluster");
         var cmd = new Command("restore", "point-in-time recovery: a physical base backup + archived WAL into --to DIR (started on a free loopback port), or --cluster to rebuild the cluster")
         {
-            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout, tablespaceMap, force,
+            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout, tablespaceMap, force, yes,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -101,13 +102,23 @@ public static class RestoreCommand
                     throw new PgWardenException(ExitCodes.UnsafeRefused, $"--to {Path.GetFullPath(toDir)} is a file, not a directory");
                 }
             }
-            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            if (!p.GetValue(wholeCluster) && p.GetValue(yes))
+            {
+                throw new PgWardenException(ExitCodes.Usage, "--yes goes with --cluster (restore --to DIR changes nothing of the cluster and asks nothing)");
+            }
+            var loaded = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            if (p.GetValue(node) is { } nodeName)
+            {
+                loaded.Node(nodeName);
+            }
+            var confirmation = p.GetValue(wholeCluster) ? Confirmation.For("restore --cluster (it rebuilds the cluster from a backup)", p.GetValue(yes)) : null;
+            using var env = new BackupEnvironment(loaded);
             env.SweepLocalStaging();
             var (manifest, chosenTarget) = await ChooseBackupAsync(env, p.GetValue(backup), target, ct);
             target = chosenTarget;
             if (p.GetValue(wholeCluster))
             {
-                await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), mapping, p.GetValue(force), recoveryTimeout, ct);
+                await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), mapping, p.GetValue(force), recoveryTimeout, confirmation!, ct);
                 return 0;
             }
             var restorer = new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);

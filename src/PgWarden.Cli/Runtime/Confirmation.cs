@@ -42,7 +42,7 @@ public sealed class Confirmation
         {
             return;
         }
-        if (!AnsiConsole.Confirm(question, defaultValue: false))
+        if (!AnsiConsole.Confirm(Markup.Escape(question), defaultValue: false))
         {
             throw NotConfirmed();
         }
@@ -55,7 +55,7 @@ public sealed class Confirmation
         {
             return;
         }
-        var answer = AnsiConsole.Prompt(new TextPrompt<string>(question).AllowEmpty());
+        var answer = AnsiConsole.Prompt(new TextPrompt<string>(Markup.Escape(question)).AllowEmpty());
         if (answer.Trim() != expected)
         {
             throw NotConfirmed();
