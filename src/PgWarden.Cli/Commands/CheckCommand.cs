@@ -3,6 +3,7 @@ using System.Text.Json;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Api;
 using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
 using PgWarden.Core.Security;
 using PgWarden.Monitoring.Checks;
 using Spectre.Console;
@@ -41,7 +42,9 @@ public static class CheckCommand
                 var ctx = new ChecklistContext(nodes, Path.Combine(cluster.BaseDir, "state", "size-history.log"),
                     Directory.Exists(primary.DataDir) ? primary.DataDir : null, new CheckThresholds(), DateTimeOffset.UtcNow)
                 {
-                    Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(cluster, ct),
+                    Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(cluster, ct) is { } summary
+                        ? summary with { ClusterCreated = SystemIdentifierTime.CreatedAt(nodes.GetValueOrDefault(primary.Name)?.SystemIdentifier, DateTimeOffset.UtcNow) }
+                        : null,
                 };
                 await using var source = PrimaryLocator.Superuser(cluster, primary, secrets, cluster.Database.Name);
                 await using var conn = await source.OpenConnectionAsync(ct);
