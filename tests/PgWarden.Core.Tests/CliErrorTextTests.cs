@@ -70,6 +70,15 @@ public sealed class CliErrorTextTests
     }
 
     [Fact]
+    public void AWrappedLibraryErrorIsTranslatedInsideItsContext()
+    {
+        var wrapped = PgWardenException.While("restoring into bookreader_copy", new PostgresException("database \"x\" does not exist", "FATAL", "FATAL", "3D000"));
+        var (code, message) = ErrorTranslator.Translate(wrapped);
+        Assert.Equal(ExitCodes.OperationFailed, code);
+        Assert.Equal("while restoring into bookreader_copy: database \"x\" does not exist", message);
+    }
+
+    [Fact]
     public void AFullDiskNamesThePathAndWhatToDo()
     {
         var full = new IOException("No space left on device : '/var/lib/pgwarden/backups/x.tar.zst'", 28);

@@ -29,6 +29,8 @@ public static partial class ErrorTranslator
 
     private static (int, string) Describe(Exception e) => e switch
     {
+        PgWardenException { InnerException: { } inner } p when inner is not PgWardenException && p.Message.Contains(inner.Message, StringComparison.Ordinal) =>
+            (p.ExitCode, p.Message.Replace(inner.Message, InContext(inner), StringComparison.Ordinal)),
         PgWardenException p => (p.ExitCode, p.Message),
         PostgresException p => (PostgresExitCode(p.SqlState), PostgresText(p)),
         NpgsqlException { InnerException: SocketException or TimeoutException } n =>
@@ -42,8 +44,21 @@ public static partial class ErrorTranslator
         DirectoryNotFoundException d => (ExitCodes.NotFound, d.Message),
         UnauthorizedAccessException u => (ExitCodes.OperationFailed, $"permission denied: {u.Message}"),
         IOException io => (ExitCodes.OperationFailed, io.Message),
-        _ => (ExitCodes.OperationFailed, $"unexpected error: {e.Message} (set PGWARDEN_DEBUG=1 for details)"),
+        _ => (ExitCodes.OperationFailed, $"{UnexpectedPrefix}{e.Message}{DebugHint}"),
     };
+
+    /// <summary>
+    /// A library error quoted inside PgWarden's context ("while restoring …: 3D000: database …"): its translation,
+    /// without the "unexpected" wording — the context already says what was being done.
+    /// </summary>
+    private static string InContext(Exception inner)
+    {
+        var (_, text) = Describe(Unwrap(inner));
+        return text.Replace(UnexpectedPrefix, "", StringComparison.Ordinal).Replace(DebugHint, "", StringComparison.Ordinal);
+    }
+
+    private const string UnexpectedPrefix = "unexpected error: ";
+    private const string DebugHint = " (set PGWARDEN_DEBUG=1 for details)";
 
     /// <summary>A missing database, table or object is "not found"; a server shutting down or starting is "not running".</summary>
     private static int PostgresExitCode(string sqlState) => sqlState switch
