@@ -87,9 +87,9 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
         }
     }
 
-    /// <summary>What ends the agent: a data directory that is not this node's, a configuration or installation problem.</summary>
+    /// <summary>What ends the agent: a data directory that is not this node's, a configuration or installation problem (a node the configuration does not name is one).</summary>
     private static bool IsFatal(Exception e) =>
-        e is PgWardenException { ExitCode: ExitCodes.UnsafeRefused or ExitCodes.ConfigError or ExitCodes.MissingDependency or ExitCodes.AlreadyRunning };
+        e is PgWardenException { ExitCode: ExitCodes.UnsafeRefused or ExitCodes.ConfigError or ExitCodes.NotFound or ExitCodes.MissingDependency or ExitCodes.AlreadyRunning };
 
     /// <summary>
     /// `restore --cluster` leaves a marker next to the data it restored: the DCS still holds the old

@@ -79,7 +79,8 @@ public sealed class ScheduledBackups(AgentContext ctx, NodeState state, Collecto
 
     private ScheduleDecision Decide(string kind, Cronos.CronExpression schedule, ClusterView view) =>
         BackupSchedulePlanner.Decide(kind, schedule, TimeZoneInfo.Local, view.ScheduledBackups.GetValueOrDefault(kind),
-            view.Members.Keys.ToHashSet(StringComparer.Ordinal), ctx.Node.Name, DateTimeOffset.UtcNow);
+            view.Members.Keys.ToHashSet(StringComparer.Ordinal), ctx.Node.Name, DateTimeOffset.UtcNow,
+            SystemIdentifierTime.CreatedAt(state.Current.SystemIdentifier, DateTimeOffset.UtcNow));
 
     private async Task RunAsync(string kind, DateTimeOffset slot, DateTimeOffset? lastSuccess, CancellationToken ct)
     {

@@ -54,8 +54,7 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"pgwarden: error: {parse.Errors[0].Message} (see `pgwarden {string.Join(' ', args.Take(1))} --help`)");
-            return ExitCodes.Unreachable;
+            return CommandAction.ReportParseErrors(parse);
         }
         // SIGTERM/SIGINT cancel the command's token; daemons (agent, pooler, dcs-server) need time to
         // stop their servers cleanly before the process may exit.

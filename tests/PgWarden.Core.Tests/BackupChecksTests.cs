@@ -52,6 +52,36 @@ public sealed class BackupChecksTests
     }
 
     [Fact]
+    public void AClusterCreatedAfterTheLastSlotsIsNotFailedForThem()
+    {
+        // Created at 09:00 today: the 02:00 dump and Sunday's base backup were due before it existed.
+        var r = BackupChecks.Backups(Summary(null, null) with { ClusterCreated = Now.AddHours(-1) }, Now);
+        Assert.Equal(CheckStatus.Ok, r.Status);
+        Assert.Contains("no logical yet (the cluster was created", r.Reason, StringComparison.Ordinal);
+        Assert.Contains("no physical yet (the cluster was created", r.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASlotAfterTheClusterWasCreatedStillCounts()
+    {
+        // Created at 01:00 today: the 02:00 dump was due and did not run; Sunday's base backup was before it.
+        var r = BackupChecks.Backups(Summary(null, null) with { ClusterCreated = Now.AddHours(-9) }, Now);
+        Assert.Equal(CheckStatus.Fail, r.Status);
+        Assert.Contains("no logical backup at all", r.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("physical backup at all", r.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NothingScheduledAndNoBackupWarns()
+    {
+        var none = BackupChecks.Backups(Summary(null, null, logicalCron: "off", physicalCron: "off"), Now);
+        Assert.Equal(CheckStatus.Warn, none.Status);
+        Assert.Contains("no backup is scheduled", none.Reason, StringComparison.Ordinal);
+        var manual = BackupChecks.Backups(Summary(null, Now.AddDays(-1), logicalCron: "off", physicalCron: "off"), Now);
+        Assert.Equal(CheckStatus.Ok, manual.Status);
+    }
+
+    [Fact]
     public void NoBackupSectionWarnsAndAnUnreadableRepositoryFails()
     {
         Assert.Equal(CheckStatus.Warn, BackupChecks.Backups(null, Now).Status);

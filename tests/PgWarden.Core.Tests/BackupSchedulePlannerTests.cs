@@ -11,8 +11,8 @@ public sealed class BackupSchedulePlannerTests
     private static readonly DateTimeOffset Slot = new(2026, 11, 26, 2, 0, 0, TimeSpan.Zero);
     private static readonly HashSet<string> AllAlive = ["pg1", "pg2", "pg3"];
 
-    private static ScheduleDecision Decide(ScheduledBackupRun? last, DateTimeOffset now, IReadOnlySet<string>? alive = null, string self = "pg2") =>
-        BackupSchedulePlanner.Decide("logical", Daily2am, TimeZoneInfo.Utc, last, alive ?? AllAlive, self, now);
+    private static ScheduleDecision Decide(ScheduledBackupRun? last, DateTimeOffset now, IReadOnlySet<string>? alive = null, string self = "pg2", DateTimeOffset? created = null) =>
+        BackupSchedulePlanner.Decide("logical", Daily2am, TimeZoneInfo.Utc, last, alive ?? AllAlive, self, now, created);
 
     private static ScheduledBackupRun Run(string node, string status, DateTimeOffset slot) => new("logical", slot, node, status, slot.AddSeconds(1));
 
@@ -30,6 +30,16 @@ public sealed class BackupSchedulePlannerTests
         var d = Decide(null, Slot.AddHours(5));
         Assert.False(d.Run);
         Assert.Contains("next at 2026-11-27 02:00:00", d.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASlotThatPassedBeforeTheClusterWasCreatedIsNotRun()
+    {
+        var d = Decide(null, Slot.AddMinutes(30), created: Slot.AddMinutes(20));
+        Assert.False(d.Run);
+        Assert.Contains("passed before the cluster was created", d.Reason, StringComparison.Ordinal);
+        Assert.Contains("next at 2026-11-27 02:00:00", d.Reason, StringComparison.Ordinal);
+        Assert.True(Decide(null, Slot.AddMinutes(30), created: Slot.AddMinutes(-5)).Run);
     }
 
     [Fact]

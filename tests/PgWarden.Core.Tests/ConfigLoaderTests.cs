@@ -298,9 +298,10 @@ public class ConfigLoaderTests
     }
 
     [Fact]
-    public void UnknownNodeLookupNamesTheNodes()
+    public void UnknownNodeLookupNamesTheNodesAndIsNotFound()
     {
-        var e = Assert.Throws<ConfigException>(() => TestClusters.Parse(TwoNodes).Node("pg9"));
+        var e = Assert.Throws<PgWardenException>(() => TestClusters.Parse(TwoNodes).Node("pg9"));
         Assert.Equal("node 'pg9' is not in cluster 'shop' (nodes: pg1, pg2)", e.Message);
+        Assert.Equal(ExitCodes.NotFound, e.ExitCode);
     }
 }

@@ -38,7 +38,7 @@ public class DurationTextTests
     public void ParseNamesTheOptionInItsError()
     {
         var e = Assert.Throws<PgWardenException>(() => DurationText.Parse("soon", "--older-than"));
-        Assert.Equal(ExitCodes.ConfigError, e.ExitCode);
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
         Assert.Contains("--older-than", e.Message);
         Assert.Contains("'soon'", e.Message);
     }

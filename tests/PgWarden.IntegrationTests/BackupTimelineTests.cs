@@ -95,15 +95,15 @@ public sealed class BackupTimelineTests
         // Rebuild the whole cluster at the point after 'b': refused while it runs or while a data
         // directory is in the way; then pg1 becomes the restored primary and pg2 clones it.
         var atTarget = afterB.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz");
-        var whileRunning = await cluster.RunAsync("restore", "--cluster", "--target-time", atTarget);
+        var whileRunning = await cluster.RunAsync("restore", "--cluster", "--yes", "--target-time", atTarget);
         Assert.True(whileRunning.ExitCode != 0 && whileRunning.Stderr.Contains("is running", StringComparison.Ordinal), whileRunning.ToString());
         var down = await cluster.RunAsync("down");
         Assert.True(down.ExitCode == 0, down.ToString());
-        var dataInTheWay = await cluster.RunAsync("restore", "--cluster", "--target-time", atTarget);
+        var dataInTheWay = await cluster.RunAsync("restore", "--cluster", "--yes", "--target-time", atTarget);
         Assert.True(dataInTheWay.ExitCode != 0 && dataInTheWay.Stderr.Contains("never overwrites a data directory", StringComparison.Ordinal), dataInTheWay.ToString());
         Directory.Move(cluster.DataDir(1), cluster.DataDir(1) + ".old");
         Directory.Move(cluster.DataDir(2), cluster.DataDir(2) + ".old");
-        var rebuild = await cluster.RunAsync("restore", "--cluster", "--target-time", atTarget);
+        var rebuild = await cluster.RunAsync("restore", "--cluster", "--yes", "--target-time", atTarget);
         Assert.True(rebuild.ExitCode == 0, rebuild.ToString());
         var up = await cluster.RunAsync("up");
         Assert.True(up.ExitCode == 0, up.ToString() + cluster.Logs());

@@ -83,7 +83,7 @@ public sealed class BadInputTests
         AssertOneCleanLine(await cluster.RunAsync("down", "--purge"), 7, "--yes");
         Assert.True(File.Exists(cluster.ConfigFile));
 
-        AssertOneCleanLine(await PgWardenCli.RunAsync("tune", "--ram", "lots"), 3, "--ram", "lots");
+        AssertOneCleanLine(await PgWardenCli.RunAsync("tune", "--ram", "lots"), 2, "--ram", "lots");
         AssertOneCleanLine(await PgWardenCli.RunAsync("frobnicate"), 2, "frobnicate");
         AssertOneCleanLine(await PgWardenCli.RunAsync("status", "--dir", "/nonexistent/cluster"), 3, "no cluster in /nonexistent/cluster");
     }

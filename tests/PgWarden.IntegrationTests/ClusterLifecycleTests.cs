@@ -76,7 +76,7 @@ public sealed class ClusterLifecycleTests
         Assert.True(down.ExitCode == 0, down.ToString());
         Assert.DoesNotContain(cluster.RecordedPids(), TestCluster.IsRunning);
         var stopped = await cluster.RunAsync("status");
-        Assert.Equal(2, stopped.ExitCode);
+        Assert.Equal(8, stopped.ExitCode);
 
         await cluster.UpAsync();
         await using (var app = cluster.ThroughPooler(1))

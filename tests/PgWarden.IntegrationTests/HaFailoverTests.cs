@@ -167,11 +167,11 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
 
         // Refusals change nothing.
         var unknown = await cluster.RunAsync("switchover", "--to", "pg9", "--yes");
-        Assert.Equal(7, unknown.ExitCode);
-        Assert.Contains("not a node", unknown.Stderr);
+        Assert.Equal(11, unknown.ExitCode);
+        Assert.Contains("node 'pg9' is not in cluster", unknown.Stderr);
         var toLeader = await cluster.RunAsync("switchover", "--to", "pg1", "--yes");
         Assert.Equal(7, toLeader.ExitCode);
-        var failover = await cluster.RunAsync("failover", "--to", "pg2");
+        var failover = await cluster.RunAsync("failover", "--to", "pg2", "--yes");
         Assert.Equal(7, failover.ExitCode);
         Assert.Contains("healthy leader", failover.Stderr);
         using (var http = new HttpClient())

@@ -96,7 +96,7 @@ public sealed class HaOperationsTests(ITestOutputHelper output)
         }
 
         // reinit: the replica is re-cloned, its old data directory kept aside, and it streams again.
-        var reinit = await cluster.RunAsync("reinit", "pg2");
+        var reinit = await cluster.RunAsync("reinit", "pg2", "--yes");
         Assert.True(reinit.ExitCode == 0, reinit.ToString());
         await TestCluster.WaitForAsync(async () => ClusterFacts.AsideCopies(cluster, 2).Count == 1 ? (object)true : null,
             TimeSpan.FromSeconds(30), "pg2's old data directory set aside");

@@ -120,9 +120,9 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
         Assert.Null(await cluster.LeaderAsync());
         Assert.Empty(await ClusterFacts.WritableNodesAsync(cluster));
         // … until the operator asks for one: carried out, or refused up front.
-        var refused = await cluster.RunAsync("failover", "--to", "pg2");
+        var refused = await cluster.RunAsync("failover", "--to", "pg2", "--yes");
         Assert.Equal(7, refused.ExitCode);
-        var failover = await cluster.RunAsync("failover", "--to", "pg3", "--timeout", "30");
+        var failover = await cluster.RunAsync("failover", "--to", "pg3", "--timeout", "30", "--yes");
         Assert.True(failover.ExitCode == 0, failover.ToString());
         Assert.Equal(["pg3"], await ClusterFacts.WritableNodesAsync(cluster));
         Assert.Equal(0, (await cluster.RunAsync("resume")).ExitCode);

@@ -126,9 +126,9 @@ public sealed class MonitoringActionsTests(MonitoringClusterFixture fixture)
         Assert.Contains("ACCESS EXCLUSIVE", noYes.Stderr);
         Assert.Equal(7, (await Cluster.RunAsync("vacuum", "--full", "--yes")).ExitCode);
         var unknown = await Cluster.RunAsync("vacuum", "--table", "mon.no_such_table");
-        Assert.True(unknown.ExitCode == 3, unknown.ToString());
+        Assert.True(unknown.ExitCode == 11, unknown.ToString());
         Assert.Contains("no table named 'mon.no_such_table'", unknown.Stderr);
-        Assert.Equal(3, (await Cluster.RunAsync("vacuum", "--table", "mon.vac_me; DROP TABLE mon.vac_me")).ExitCode);
+        Assert.Equal(11, (await Cluster.RunAsync("vacuum", "--table", "mon.vac_me; DROP TABLE mon.vac_me")).ExitCode);
         Assert.Equal(7, (await Cluster.RunAsync("vacuum", "--node", "pg2")).ExitCode);
 
         var analyze = await Cluster.RunAsync("vacuum", "--analyze", "--table", "mon.vac_me");
@@ -172,8 +172,8 @@ public sealed class MonitoringActionsTests(MonitoringClusterFixture fixture)
 
         var locking = await Cluster.RunAsync("reindex", "mon.rx_code_uniq");
         Assert.True(locking.ExitCode == 7, locking.ToString());
-        Assert.Equal(3, (await Cluster.RunAsync("reindex", "--concurrently", "mon.rx")).ExitCode);
-        Assert.Equal(3, (await Cluster.RunAsync("reindex", "--concurrently", "mon.no_such_index")).ExitCode);
+        Assert.Equal(11, (await Cluster.RunAsync("reindex", "--concurrently", "mon.rx")).ExitCode);
+        Assert.Equal(11, (await Cluster.RunAsync("reindex", "--concurrently", "mon.no_such_index")).ExitCode);
 
         var reindex = await Cluster.RunAsync("reindex", "--concurrently", "mon.rx_code_uniq");
         Assert.True(reindex.ExitCode == 0, reindex.ToString());

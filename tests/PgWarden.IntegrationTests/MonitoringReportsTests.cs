@@ -67,13 +67,13 @@ public sealed class MonitoringReportsTests(MonitoringClusterFixture fixture)
     public async Task UnknownReportIsOneLineListingTheReports()
     {
         var result = await Cluster.RunAsync("report", "nosuch");
-        Assert.True(result.ExitCode == 3, result.ToString());
+        Assert.True(result.ExitCode == 11, result.ToString());
         var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("pgwarden: building", StringComparison.Ordinal)).ToList();
         Assert.Single(lines);
         Assert.Contains("unknown report 'nosuch' (reports: sizes, connections, waiting, cache-hit, index-usage, slow-queries, vacuum, replication, unused-indexes, duplicate-indexes, invalid-indexes, bloat, long-running, blocking, wraparound, sequences)", lines[0]);
 
         var badAge = await Cluster.RunAsync("report", "long-running", "--older-than", "soon");
-        Assert.True(badAge.ExitCode == 3, badAge.ToString());
+        Assert.True(badAge.ExitCode == 2, badAge.ToString());
         var list = await Cluster.RunAsync("report");
         Assert.True(list.ExitCode == 0, list.ToString());
         Assert.Contains("duplicate-indexes", list.Stdout);
@@ -182,7 +182,7 @@ public sealed class MonitoringReportsTests(MonitoringClusterFixture fixture)
         Assert.DoesNotContain(after, r => Str(r, "query")!.Contains("mon_slow", StringComparison.Ordinal));
 
         var wrongReset = await Cluster.RunAsync("report", "sizes", "--reset");
-        Assert.True(wrongReset.ExitCode == 3, wrongReset.ToString());
+        Assert.True(wrongReset.ExitCode == 2, wrongReset.ToString());
     }
 
     [Fact]

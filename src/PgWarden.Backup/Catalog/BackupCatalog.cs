@@ -89,7 +89,7 @@ public sealed class BackupCatalog(IBackupRepository repository, string cluster)
             return await FindAsync(id, "logical", ct);
         }
         var all = (await ListAsync(ct)).Where(m => m.Type == "logical").ToList();
-        return all.LastOrDefault(m => m.Database == database) ?? throw new PgWardenException(ExitCodes.ConfigError,
+        return all.LastOrDefault(m => m.Database == database) ?? throw new PgWardenException(ExitCodes.NotFound,
             $"there is no logical backup of database {database} of cluster {cluster} in {repository.Description}"
             + (all.Count == 0 ? "" : $" (logical backups exist of: {string.Join(", ", all.Select(m => m.Database).Distinct())}; choose one with --source-db or an id)"));
     }
@@ -100,7 +100,7 @@ public sealed class BackupCatalog(IBackupRepository repository, string cluster)
         var all = await ListAsync(ct);
         var candidates = type is null ? all : all.Where(m => m.Type == type).ToList();
         var found = id == "latest" ? candidates.LastOrDefault() : candidates.FirstOrDefault(m => m.Id == id);
-        return found ?? throw new PgWardenException(ExitCodes.ConfigError, id == "latest"
+        return found ?? throw new PgWardenException(ExitCodes.NotFound, id == "latest"
             ? $"there is no {type ?? ""} backup of cluster {cluster} in {repository.Description}".Replace("  ", " ")
             : $"backup {id} is not in {repository.Description} (backups: {(candidates.Count == 0 ? "none" : string.Join(", ", candidates.Select(m => m.Id)))})");
     }

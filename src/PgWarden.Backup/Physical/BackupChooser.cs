@@ -24,7 +24,7 @@ public static class BackupChooser
             b.Timeline == timeline || (history is not null && b.StopLsn is { } stop && history.Includes(b.Timeline, Lsn.Parse(stop)));
         if (id is not null)
         {
-            var named = physical.FirstOrDefault(b => b.Id == id) ?? throw new PgWardenException(ExitCodes.ConfigError,
+            var named = physical.FirstOrDefault(b => b.Id == id) ?? throw new PgWardenException(ExitCodes.NotFound,
                 $"backup {id} is not a physical backup in the repository (physical backups: {(physical.Count == 0 ? "none" : string.Join(", ", physical.Select(b => b.Id)))})");
             return OnHistory(named) ? new Choice(named, timeline)
                 : throw new PgWardenException(ExitCodes.UnsafeRefused,
@@ -35,7 +35,7 @@ public static class BackupChooser
         var usable = physical.Where(OnHistory).ToList();
         if (usable.Count == 0)
         {
-            throw new PgWardenException(ExitCodes.ConfigError, physical.Count == 0
+            throw new PgWardenException(ExitCodes.NotFound, physical.Count == 0
                 ? "there is no physical backup in the repository; take one with `pgwarden backup physical`"
                 : $"no physical backup lies on the history of timeline {timeline}, the newest in the archive (take a new one with `pgwarden backup physical`)");
         }

@@ -281,7 +281,7 @@ public sealed class Restorer(ClusterConfig cluster, IBackupRepository repository
     {
         if (target.Count > 1)
         {
-            throw new PgWardenException(ExitCodes.Unreachable, "give at most one of --target-time, --target-lsn, --target-name, --target-xid, --immediate");
+            throw new PgWardenException(ExitCodes.Usage, "give at most one of --target-time, --target-lsn, --target-name, --target-xid, --immediate");
         }
         var range = $"backup {backup.Id} can recover from {backup.StopTime:yyyy-MM-dd HH:mm:ss}Z (LSN {backup.StopLsn}) to the end of the archived WAL";
         if (target.Time is { } t && t < backup.StopTime)

@@ -16,7 +16,7 @@ public static class TablespacePlacement
         var locations = backup.Tablespaces.Select(t => t.Location).ToHashSet(StringComparer.Ordinal);
         foreach (var old in options.TablespaceMapping.Keys.Where(k => !locations.Contains(k)))
         {
-            throw new PgWardenException(ExitCodes.Unreachable,
+            throw new PgWardenException(ExitCodes.Usage,
                 $"--tablespace-mapping {old}=…: backup {backup.Id} has no tablespace at {old} ({(locations.Count == 0 ? "it has no tablespaces" : "its tablespaces: " + string.Join(", ", locations))})");
         }
         var plan = new Dictionary<uint, string?>();
@@ -27,6 +27,6 @@ public static class TablespacePlacement
         }
         var shared = plan.Values.OfType<string>().GroupBy(p => p, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         return shared is null ? plan
-            : throw new PgWardenException(ExitCodes.Unreachable, $"two tablespaces would be restored into {shared.Key}; map each to its own directory");
+            : throw new PgWardenException(ExitCodes.Usage, $"two tablespaces would be restored into {shared.Key}; map each to its own directory");
     }
 }

@@ -26,7 +26,7 @@ public sealed class ScratchDirectory : IDisposable
         var full = System.IO.Path.GetFullPath(parent);
         if (!Directory.Exists(full))
         {
-            throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.ConfigError, $"scratch directory {full} does not exist");
+            throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.NotFound, $"scratch directory {full} does not exist");
         }
         var path = LocalStaging.NewPath(full, LocalStaging.Verify);
         DirectoryAccess.EnsureTraversable(System.IO.Path.Combine(path, "data"), owner);

@@ -25,7 +25,7 @@ public sealed class ScratchInstance(PgBinaries bin, ProcessLauncher launcher, IT
     {
         if (socketDir.Length > MaxSocketDir)
         {
-            throw new PgWardenException(ExitCodes.ConfigError, $"the scratch socket directory {socketDir} is too long for a Unix socket; choose a shorter --scratch-dir");
+            throw new PgWardenException(ExitCodes.Usage, $"the scratch socket directory {socketDir} is too long for a Unix socket; choose a shorter --scratch-dir");
         }
         var user = launcher.ServerUser;
         DirectoryAccess.CreatePrivate(dataDir, user);

@@ -17,8 +17,8 @@ public static class ControlFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new PgWardenException(ExitCodes.ConfigError,
-                $"cannot read {path} ({e.GetType().Name}): wal-push/wal-fetch run in a data directory (PostgreSQL's archive_command/restore_command) or need --data-dir");
+            throw new PgWardenException(e is FileNotFoundException or DirectoryNotFoundException ? ExitCodes.NotFound : ExitCodes.ConfigError,
+                $"cannot read {path} ({(e is FileNotFoundException or DirectoryNotFoundException ? "it does not exist" : e.Message.TrimEnd('.'))}): wal-push/wal-fetch run in a data directory (PostgreSQL's archive_command/restore_command) or need --data-dir");
         }
     }
 }

@@ -171,7 +171,7 @@ public static class BackupCommand
             var scratchDir = Path.GetFullPath(p.GetValue(scratch) ?? Path.GetTempPath());
             if (!Directory.Exists(scratchDir))
             {
-                throw new PgWardenException(ExitCodes.ConfigError, $"--scratch-dir {scratchDir} does not exist");
+                throw new PgWardenException(ExitCodes.NotFound, $"--scratch-dir {scratchDir} does not exist");
             }
             var options = new Backup.Verify.VerifyOptions(p.GetValue(restoreTest), scratchDir,
                 TimeSpan.FromSeconds(ArgumentRules.AtLeast("--timeout", p.GetValue(timeout), 1)), ArgumentRules.AtLeast("--jobs", p.GetValue(jobs), 1));
@@ -208,7 +208,7 @@ public static class BackupCommand
             int? count = p.GetValue(keepCount);
             if (days is < 0 || count is < 1)
             {
-                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Unreachable, "--keep-days must be 0 or more and --keep-count 1 or more");
+                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Usage, "--keep-days must be 0 or more and --keep-count 1 or more");
             }
             using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
             env.SweepLocalStaging();

@@ -3,13 +3,18 @@ using System.Text.Json;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Api;
 using PgWarden.Core.Errors;
+using PgWarden.Core.Ha;
 using PgWarden.Core.Security;
 using PgWarden.Monitoring.Checks;
 using Spectre.Console;
 
 namespace PgWarden.Cli.Commands;
 
-/// <summary>`pgwarden check daily|weekly|monthly`: the runbook's checklist; exit 0 OK, 1 WARN, 2 FAIL.</summary>
+/// <summary>
+/// `pgwarden check daily|weekly|monthly|archive`: the runbook's checklist, in the Nagios convention monitoring
+/// systems read: exit 0 OK, 1 WARN, 2 FAIL (critical), 3 UNKNOWN when it cannot judge (the cluster is unreachable,
+/// the command line or the configuration is wrong).
+/// </summary>
 public static class CheckCommand
 {
     public static Command Create()
@@ -19,8 +24,8 @@ public static class CheckCommand
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
         var json = CommandAction.JsonOption();
-        var cmd = new Command("check", "run the runbook's maintenance checklist (exit 0 all OK, 1 a warning, 2 a failure)") { period, config, dir, json };
-        CommandAction.Set(cmd, async (p, ct) =>
+        var cmd = new Command("check", "run the runbook's maintenance checklist (Nagios exit codes: 0 all OK, 1 a warning, 2 a failure, 3 unknown: cannot check)") { period, config, dir, json };
+        CommandAction.SetNagios(cmd, async (p, ct) =>
         {
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
@@ -37,7 +42,9 @@ public static class CheckCommand
                 var ctx = new ChecklistContext(nodes, Path.Combine(cluster.BaseDir, "state", "size-history.log"),
                     Directory.Exists(primary.DataDir) ? primary.DataDir : null, new CheckThresholds(), DateTimeOffset.UtcNow)
                 {
-                    Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(cluster, ct),
+                    Backups = await Backup.Catalog.CatalogSummaryReader.ReadAsync(cluster, ct) is { } summary
+                        ? summary with { ClusterCreated = SystemIdentifierTime.CreatedAt(nodes.GetValueOrDefault(primary.Name)?.SystemIdentifier, DateTimeOffset.UtcNow) }
+                        : null,
                 };
                 await using var source = PrimaryLocator.Superuser(cluster, primary, secrets, cluster.Database.Name);
                 await using var conn = await source.OpenConnectionAsync(ct);

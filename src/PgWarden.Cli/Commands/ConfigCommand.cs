@@ -38,7 +38,7 @@ public static class ConfigCommand
             }
             else
             {
-                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.ConfigError, "say what to render: --node NAME or --pooler NAME");
+                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Usage, "say what to render: --node NAME or --pooler NAME");
             }
             return Task.FromResult(0);
         });

@@ -13,15 +13,16 @@ public static class DownCommand
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
         var purge = new Option<bool>("--purge") { Description = "also delete the cluster directory and all its data" };
-        var yes = new Option<bool>("--yes") { Description = "confirm --purge without asking" };
+        var yes = CommandAction.YesOption("delete the cluster directory (--purge)");
         var cmd = new Command("down", "stop the cluster's agents, PostgreSQL servers and PgBouncers (clean shutdown)") { config, dir, purge, yes };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var configPath = ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir));
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
-            if (p.GetValue(purge) && !p.GetValue(yes) && !Confirm($"Delete {cluster.BaseDir} with all data of cluster {cluster.Name}? Type the cluster name to confirm: ", cluster.Name))
+            if (p.GetValue(purge))
             {
-                throw new PgWardenException(ExitCodes.UnsafeRefused, $"--purge deletes {cluster.BaseDir} and every database in it: add --yes to confirm");
+                Confirmation.For($"down --purge (it deletes {cluster.BaseDir} and every database in it)", p.GetValue(yes))
+                    .AskToType($"Delete {cluster.BaseDir} with all data of cluster {cluster.Name}? Type the cluster name to confirm:", cluster.Name);
             }
             var daemons = Daemons.All(cluster, configPath);
             var running = daemons.Count(d => d.IsRunning);
@@ -100,15 +101,5 @@ public static class DownCommand
             return 0;
         });
         return cmd;
-    }
-
-    private static bool Confirm(string question, string expected)
-    {
-        if (Console.IsInputRedirected)
-        {
-            return false;
-        }
-        Console.Write(question);
-        return Console.ReadLine()?.Trim() == expected;
     }
 }

@@ -26,7 +26,7 @@ public static class KillCommand
         var dir = CommandAction.DirOption();
         var olderThan = new Option<string>("--older-than") { Description = $"age threshold: 30s, 10m, 1h, 2d (default {defaultAge})", DefaultValueFactory = _ => defaultAge };
         var dryRun = new Option<bool>("--dry-run") { Description = "only list the sessions that would be terminated" };
-        var yes = new Option<bool>("--yes") { Description = "terminate them" };
+        var yes = CommandAction.YesOption("terminate them");
         var node = new Option<string?>("--node") { Description = "node to act on (default: the primary)" };
         var database = new Option<string?>("--database") { Description = "only sessions connected to this database" };
         var user = new Option<string?>("--user") { Description = "only sessions of this role" };
@@ -35,11 +35,7 @@ public static class KillCommand
         {
             var age = DurationText.Parse(p.GetValue(olderThan)!, "--older-than");
             var dry = p.GetValue(dryRun);
-            if (!dry && !p.GetValue(yes))
-            {
-                throw new PgWardenException(ExitCodes.UnsafeRefused,
-                    $"kill {name} terminates sessions: run it with --dry-run to see which, then with --yes to terminate them");
-            }
+            var confirmation = dry ? null : Confirmation.For($"kill {name} (it terminates sessions; --dry-run shows which)", p.GetValue(yes));
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             var filter = new SessionFilter(kind, age, cluster.Database.ReplicationUser, p.GetValue(database), p.GetValue(user));
             await using var target = await NodeTarget.OpenAsync(cluster, p.GetValue(node), ct);
@@ -51,6 +47,10 @@ public static class KillCommand
             {
                 Console.WriteLine($"dry run on {target.Node.Name}: would terminate {sessions.Count} session{Plural(sessions.Count)} {what}; nothing changed");
                 return ExitCodes.Ok;
+            }
+            if (sessions.Count > 0)
+            {
+                confirmation!.Ask($"Terminate these {sessions.Count} session{Plural(sessions.Count)} on {target.Node.Name}?");
             }
             var done = await SessionTerminator.TerminateAsync(conn, filter, sessions.Select(s => s.Pid).ToList(), ct);
             var skipped = sessions.Count - done.Count;

@@ -19,7 +19,7 @@ public static class ReindexCommand
         var dir = CommandAction.DirOption();
         var targetArg = new Argument<string>("target") { Description = "an index (`index` or `schema.index`), or `table:NAME` for every index of a table" };
         var concurrently = new Option<bool>("--concurrently") { Description = "REINDEX … CONCURRENTLY: no lock that blocks reads or writes (recommended)" };
-        var yes = new Option<bool>("--yes") { Description = "without --concurrently: accept the locks a plain REINDEX takes" };
+        var yes = CommandAction.YesOption("without --concurrently: accept the locks a plain REINDEX takes");
         var node = new Option<string?>("--node") { Description = "node to run on (must be the primary; default: the primary)" };
         var cmd = new Command("reindex", "rebuild an index or a table's indexes (use --concurrently; a plain REINDEX blocks writes)")
         {
@@ -31,11 +31,8 @@ public static class ReindexCommand
             var isTable = target.StartsWith(TablePrefix, StringComparison.Ordinal);
             var name = isTable ? target[TablePrefix.Length..] : target;
             var conc = p.GetValue(concurrently);
-            if (!conc && !p.GetValue(yes))
-            {
-                throw new PgWardenException(ExitCodes.UnsafeRefused,
-                    "a plain REINDEX blocks writes to the table (and reads using the index) until it finishes; use --concurrently, or --yes to accept the lock");
-            }
+            var confirmation = conc ? null
+                : Confirmation.For("a plain REINDEX (it blocks writes to the table, and reads using the index, until it finishes; use --concurrently)", p.GetValue(yes));
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             await using var nodeTarget = await NodeTarget.OpenAsync(cluster, p.GetValue(node), ct);
             await using var conn = await nodeTarget.ConnectAsync(ct);
@@ -43,9 +40,10 @@ public static class ReindexCommand
             var rel = await RelationResolver.ResolveAsync(conn, name, isTable ? "table" : "index", ct);
             if (isTable ? !rel.IsTable : !rel.IsIndex)
             {
-                throw new PgWardenException(ExitCodes.ConfigError,
+                throw new PgWardenException(ExitCodes.NotFound,
                     isTable ? $"{rel.QuotedName} is not a table" : $"{rel.QuotedName} is not an index (for all indexes of a table use table:{name})");
             }
+            confirmation?.Ask($"A plain REINDEX of {rel.QuotedName} blocks writes until it finishes (--concurrently does not). Go on?");
             var sql = $"REINDEX {(isTable ? "TABLE" : "INDEX")}{(conc ? " CONCURRENTLY" : "")} {rel.QuotedName}";
             var watch = Stopwatch.StartNew();
             try

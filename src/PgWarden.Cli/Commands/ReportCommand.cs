@@ -39,12 +39,12 @@ public static class ReportCommand
             var report = ReportCatalog.Get(reportName);
             if (p.GetValue(reset) && report.Name != "slow-queries")
             {
-                throw new PgWardenException(ExitCodes.ConfigError, "--reset applies only to the slow-queries report");
+                throw new PgWardenException(ExitCodes.Usage, "--reset applies only to the slow-queries report");
             }
             TimeSpan? threshold = p.GetValue(olderThan) is { } text ? DurationText.Parse(text, "--older-than") : null;
             if (threshold is not null && !report.UsesOlderThan)
             {
-                throw new PgWardenException(ExitCodes.ConfigError, $"--older-than does not apply to the {report.Name} report");
+                throw new PgWardenException(ExitCodes.Usage, $"--older-than does not apply to the {report.Name} report");
             }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             await using var target = await NodeTarget.OpenAsync(cluster, p.GetValue(node), ct);

@@ -33,9 +33,10 @@ public static class RestoreCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var force = new Option<bool>("--force") { Description = "clear what an interrupted restore left in the target directory (it carries pgwarden's incomplete-restore marker) and restore again" };
+        var yes = CommandAction.YesOption("with --cluster: rebuild the cluster");
         var cmd = new Command("restore", "point-in-time recovery: a physical base backup + archived WAL into --to DIR (started on a free loopback port), or --cluster to rebuild the cluster")
         {
-            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout, tablespaceMap, force,
+            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout, tablespaceMap, force, yes,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -44,7 +45,7 @@ public static class RestoreCommand
             {
                 if (TargetTime.TryParse(t) is not { } parsed)
                 {
-                    throw new PgWardenException(ExitCodes.Unreachable,
+                    throw new PgWardenException(ExitCodes.Usage,
                         $"--target-time '{t}' is not a date and time in an unambiguous form: give YYYY-MM-DD HH:MM[:SS[.ffffff]] with an optional zone (Z, +HH, +HH:MM; none = UTC), e.g. 2025-10-30 14:30:00+00 or 2025-10-30T14:30:00Z");
                 }
                 targetTime = parsed;
@@ -56,7 +57,7 @@ public static class RestoreCommand
             }
             if (p.GetValue(lsn) is { } l && !System.Text.RegularExpressions.Regex.IsMatch(l, "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"))
             {
-                throw new PgWardenException(ExitCodes.Unreachable, $"--target-lsn '{l}' is not a WAL position (e.g. 0/3000060)");
+                throw new PgWardenException(ExitCodes.Usage, $"--target-lsn '{l}' is not a WAL position (e.g. 0/3000060)");
             }
             if (p.GetValue(name) is { } n)
             {
@@ -64,50 +65,60 @@ public static class RestoreCommand
             }
             if (p.GetValue(xid) is { } x && !(ulong.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out var xidValue) && xidValue >= 3))
             {
-                throw new PgWardenException(ExitCodes.Unreachable, $"--target-xid '{x}' is not a transaction id (a number of 3 or more, e.g. from SELECT txid_current())");
+                throw new PgWardenException(ExitCodes.Usage, $"--target-xid '{x}' is not a transaction id (a number of 3 or more, e.g. from SELECT txid_current())");
             }
             var target = new RecoveryTarget(targetTime, p.GetValue(lsn), p.GetValue(name), p.GetValue(xid), p.GetValue(immediate), p.GetValue(action)!);
             if (target.Count > 1)
             {
-                throw new PgWardenException(ExitCodes.Unreachable, "give at most one of --target-time, --target-lsn, --target-name, --target-xid, --immediate");
+                throw new PgWardenException(ExitCodes.Usage, "give at most one of --target-time, --target-lsn, --target-name, --target-xid, --immediate");
             }
             if (target.Count == 0 && target.Action == "pause")
             {
-                throw new PgWardenException(ExitCodes.Unreachable, "--target-action pause needs a target (--target-time, --target-lsn, --target-name, --target-xid or --immediate): without one, recovery replays all archived WAL and promotes");
+                throw new PgWardenException(ExitCodes.Usage, "--target-action pause needs a target (--target-time, --target-lsn, --target-name, --target-xid or --immediate): without one, recovery replays all archived WAL and promotes");
             }
             var recoveryTimeout = TimeSpan.FromSeconds(ArgumentRules.AtLeast("--timeout", p.GetValue(timeout), 1));
             var mapping = TablespaceMappingOption.Parse(p.GetValue(tablespaceMap) ?? []);
             if ((p.GetValue(to) is null) == !p.GetValue(wholeCluster))
             {
-                throw new PgWardenException(ExitCodes.Unreachable, "give either --to DIR (restore a copy) or --cluster (rebuild the cluster), not both or neither");
+                throw new PgWardenException(ExitCodes.Usage, "give either --to DIR (restore a copy) or --cluster (rebuild the cluster), not both or neither");
             }
             if (p.GetValue(wholeCluster) && (p.GetValue(keep) || p.GetValue(port) is not null))
             {
-                throw new PgWardenException(ExitCodes.Unreachable, "--keep-running and --port are for restore --to DIR; with --cluster the agents start the restored primary");
+                throw new PgWardenException(ExitCodes.Usage, "--keep-running and --port are for restore --to DIR; with --cluster the agents start the restored primary");
             }
             if (!p.GetValue(wholeCluster) && p.GetValue(node) is not null)
             {
-                throw new PgWardenException(ExitCodes.Unreachable, "--node goes with --cluster");
+                throw new PgWardenException(ExitCodes.Usage, "--node goes with --cluster");
             }
             var restorePort = p.GetValue(port) is { } requested ? ArgumentRules.FreePort("--port", requested, "127.0.0.1") : (int?)null;
             if (p.GetValue(to) is { } toDir)
             {
                 if (string.IsNullOrWhiteSpace(toDir) || toDir.Contains('\0', StringComparison.Ordinal))
                 {
-                    throw new PgWardenException(ExitCodes.Unreachable, $"--to '{toDir}' does not name a directory: give an empty or new directory to restore into");
+                    throw new PgWardenException(ExitCodes.Usage, $"--to '{toDir}' does not name a directory: give an empty or new directory to restore into");
                 }
                 if (File.Exists(Path.GetFullPath(toDir)))
                 {
                     throw new PgWardenException(ExitCodes.UnsafeRefused, $"--to {Path.GetFullPath(toDir)} is a file, not a directory");
                 }
             }
-            using var env = new BackupEnvironment(ClusterLocator.Load(p.GetValue(config), p.GetValue(dir)));
+            if (!p.GetValue(wholeCluster) && p.GetValue(yes))
+            {
+                throw new PgWardenException(ExitCodes.Usage, "--yes goes with --cluster (restore --to DIR changes nothing of the cluster and asks nothing)");
+            }
+            var loaded = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            if (p.GetValue(node) is { } nodeName)
+            {
+                loaded.Node(nodeName);
+            }
+            var confirmation = p.GetValue(wholeCluster) ? Confirmation.For("restore --cluster (it rebuilds the cluster from a backup)", p.GetValue(yes)) : null;
+            using var env = new BackupEnvironment(loaded);
             env.SweepLocalStaging();
             var (manifest, chosenTarget) = await ChooseBackupAsync(env, p.GetValue(backup), target, ct);
             target = chosenTarget;
             if (p.GetValue(wholeCluster))
             {
-                await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), mapping, p.GetValue(force), recoveryTimeout, ct);
+                await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), mapping, p.GetValue(force), recoveryTimeout, confirmation!, ct);
                 return 0;
             }
             var restorer = new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
@@ -126,7 +137,7 @@ public static class RestoreCommand
         var physical = (await env.Catalog.ListAsync(ct)).Where(m => m.Type == "physical").ToList();
         if (physical.Count == 0)
         {
-            throw new PgWardenException(ExitCodes.ConfigError, $"there is no physical backup of cluster {env.Cluster.Name} in {env.Repository.Description}; take one with `pgwarden backup physical`");
+            throw new PgWardenException(ExitCodes.NotFound, $"there is no physical backup of cluster {env.Cluster.Name} in {env.Repository.Description}; take one with `pgwarden backup physical`");
         }
         var named = id == "latest" ? null : id;
         var systemId = named is null ? physical[^1].SystemId : physical.FirstOrDefault(b => b.Id == named)?.SystemId ?? physical[^1].SystemId;

@@ -44,8 +44,8 @@ public static class RestoreLogicalCommand
     /// quotes it); only an empty name, a NUL byte and more than 63 bytes (NAMEDATALEN) are refused.
     /// </summary>
     public static string CheckDatabaseName(string name) =>
-        name.Length == 0 ? throw new PgWardenException(ExitCodes.Unreachable, "a database name must not be empty")
-        : name.Contains('\0', StringComparison.Ordinal) ? throw new PgWardenException(ExitCodes.Unreachable, "a database name must not contain a NUL byte")
-        : System.Text.Encoding.UTF8.GetByteCount(name) > 63 ? throw new PgWardenException(ExitCodes.Unreachable, $"database name '{name}' is longer than PostgreSQL's 63 bytes")
+        name.Length == 0 ? throw new PgWardenException(ExitCodes.Usage, "a database name must not be empty")
+        : name.Contains('\0', StringComparison.Ordinal) ? throw new PgWardenException(ExitCodes.Usage, "a database name must not contain a NUL byte")
+        : System.Text.Encoding.UTF8.GetByteCount(name) > 63 ? throw new PgWardenException(ExitCodes.Usage, $"database name '{name}' is longer than PostgreSQL's 63 bytes")
         : name;
 }

@@ -10,7 +10,7 @@ using Spectre.Console;
 
 namespace PgWarden.Cli.Commands;
 
-/// <summary>`pgwarden status [--json]`: exit 0 healthy, 1 degraded, 2 unreachable.</summary>
+/// <summary>`pgwarden status [--json]`: exit 0 healthy, 1 degraded, 8 unreachable (not running).</summary>
 public static class StatusCommand
 {
     public static Command Create()
@@ -18,7 +18,7 @@ public static class StatusCommand
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
         var json = CommandAction.JsonOption();
-        var cmd = new Command("status", "nodes, roles, LSNs, replication lag, slots and PgBouncers (exit 0 healthy, 1 degraded, 2 unreachable)") { config, dir, json };
+        var cmd = new Command("status", "nodes, roles, LSNs, replication lag, slots and PgBouncers (exit 0 healthy, 1 degraded, 8 unreachable)") { config, dir, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
@@ -54,7 +54,7 @@ public static class StatusCommand
     {
         "healthy" => ExitCodes.Ok,
         "degraded" => ExitCodes.Degraded,
-        _ => ExitCodes.Unreachable,
+        _ => ExitCodes.NotRunning,
     };
 
     public static void Print(ClusterReport report)

@@ -29,7 +29,7 @@ public static class SwitchoverCommand
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
         var to = new Option<string?>("--to") { Description = "the replica to promote (default: the most up-to-date one)" };
-        var yes = new Option<bool>("--yes") { Description = "do not ask for confirmation" };
+        var yes = CommandAction.YesOption("switch over");
         var timeout = new Option<int>("--timeout") { Description = "seconds the switchover has to complete (1..3600)", DefaultValueFactory = _ => 30 };
         var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout };
         CommandAction.Set(cmd, async (p, ct) =>
@@ -37,9 +37,14 @@ public static class SwitchoverCommand
             var seconds = p.GetValue(timeout);
             if (seconds is < 1 or > 3600)
             {
-                throw new PgWardenException(ExitCodes.Unreachable, $"--timeout must be 1..3600 seconds, not {seconds}");
+                throw new PgWardenException(ExitCodes.Usage, $"--timeout must be 1..3600 seconds, not {seconds}");
             }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            if (p.GetValue(to) is { } named)
+            {
+                cluster.Node(named);
+            }
+            var confirmation = Confirmation.For("switchover", p.GetValue(yes));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             var api = new AgentApiClient(cluster, secrets);
             var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
@@ -51,10 +56,7 @@ public static class SwitchoverCommand
                 throw new PgWardenException(ExitCodes.UnsafeRefused, $"switchover refused: {refusal}");
             }
             var target = p.GetValue(to) ?? SwitchoverRules.BestCandidate(view, leader, nodes)!;
-            if (!p.GetValue(yes) && !Confirm($"Switch over from {leader} to {target}? [y/N] "))
-            {
-                throw new PgWardenException(ExitCodes.UnsafeRefused, "switchover not confirmed (add --yes to run without asking)");
-            }
+            confirmation.Ask($"Switch over from {leader} to {target}?");
             var admin = new PgBouncerAdmin(cluster, secrets, new ToolRunner(new ProcessLauncher(OsUser.Current())));
             var db = cluster.Database.Name;
             var sentPause = new List<PoolerConfig>();
@@ -140,15 +142,5 @@ public static class SwitchoverCommand
             }
             await Task.Delay(50, ct);
         }
-    }
-
-    private static bool Confirm(string question)
-    {
-        if (Console.IsInputRedirected)
-        {
-            return false;
-        }
-        Console.Write(question);
-        return Console.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
     }
 }

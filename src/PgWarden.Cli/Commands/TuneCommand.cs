@@ -22,22 +22,22 @@ public static class TuneCommand
             var ramBytes = HostDetector.RamBytes();
             if (p.GetValue(ram) is { } ramText && (!ByteSize.TryParse(ramText, out ramBytes) || ramBytes < 256 * ByteSize.MB || ramBytes > 64 * ByteSize.TB))
             {
-                throw new PgWardenException(ExitCodes.ConfigError, $"--ram: '{ramText}' is not a memory size between 256MB and 64TB (e.g. 16GB)");
+                throw new PgWardenException(ExitCodes.Usage, $"--ram: '{ramText}' is not a memory size between 256MB and 64TB (e.g. 16GB)");
             }
             var cpuCount = p.GetValue(cpus) ?? Environment.ProcessorCount;
             if (cpuCount is < 1 or > 1024)
             {
-                throw new PgWardenException(ExitCodes.ConfigError, $"--cpus: {cpuCount} is out of range (1..1024)");
+                throw new PgWardenException(ExitCodes.Usage, $"--cpus: {cpuCount} is out of range (1..1024)");
             }
             var conns = p.GetValue(connections);
             if (conns is < 10 or > 10000)
             {
-                throw new PgWardenException(ExitCodes.ConfigError, $"--connections: {conns} is out of range (10..10000)");
+                throw new PgWardenException(ExitCodes.Usage, $"--connections: {conns} is out of range (10..10000)");
             }
             var kind = HostDetector.Storage();
             if (p.GetValue(storage) is { } s)
             {
-                kind = Core.Config.ConfigLoader.ParseStorage(s) ?? throw new PgWardenException(ExitCodes.ConfigError, $"--storage: '{s}' must be one of ssd, hdd, san");
+                kind = Core.Config.ConfigLoader.ParseStorage(s) ?? throw new PgWardenException(ExitCodes.Usage, $"--storage: '{s}' must be one of ssd, hdd, san");
             }
             var hw = new HardwareProfile(ramBytes, cpuCount, kind, conns);
             var tuned = TuningCalculator.Compute(hw);

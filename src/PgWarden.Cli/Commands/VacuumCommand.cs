@@ -18,7 +18,7 @@ public static class VacuumCommand
         var analyze = new Option<bool>("--analyze") { Description = "also update planner statistics (VACUUM (ANALYZE))" };
         var table = new Option<string?>("--table") { Description = "only this table (`table` or `schema.table`); default: the whole app database" };
         var full = new Option<bool>("--full") { Description = "VACUUM FULL one table: rewrites it under an ACCESS EXCLUSIVE lock (needs --table and --yes)" };
-        var yes = new Option<bool>("--yes") { Description = "accept VACUUM FULL's exclusive lock" };
+        var yes = CommandAction.YesOption("accept VACUUM FULL's exclusive lock");
         var node = new Option<string?>("--node") { Description = "node to run on (must be the primary; default: the primary)" };
         var cmd = new Command("vacuum", "VACUUM (and ANALYZE) the app database or one table; VACUUM FULL only for one table with --yes")
         {
@@ -27,17 +27,14 @@ public static class VacuumCommand
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var tableName = p.GetValue(table);
+            Confirmation? confirmation = null;
             if (p.GetValue(full))
             {
                 if (tableName is null)
                 {
                     throw new PgWardenException(ExitCodes.UnsafeRefused, "VACUUM FULL of a whole database locks every table in turn; name one table with --table (and confirm with --yes)");
                 }
-                if (!p.GetValue(yes))
-                {
-                    Console.Error.WriteLine($"pgwarden: warning: VACUUM FULL takes an ACCESS EXCLUSIVE lock on {tableName} (no reads or writes) and rewrites the whole table, which needs free disk space for a full copy");
-                    throw new PgWardenException(ExitCodes.UnsafeRefused, "refusing VACUUM FULL without --yes");
-                }
+                confirmation = Confirmation.For($"vacuum --full (an ACCESS EXCLUSIVE lock on {tableName}: no reads or writes while it rewrites the table)", p.GetValue(yes));
             }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             await using var target = await NodeTarget.OpenAsync(cluster, p.GetValue(node), ct);
@@ -49,10 +46,11 @@ public static class VacuumCommand
                 var rel = await RelationResolver.ResolveAsync(conn, tableName, "table", ct);
                 if (!rel.IsTable)
                 {
-                    throw new PgWardenException(ExitCodes.ConfigError, $"{rel.QuotedName} is not a table");
+                    throw new PgWardenException(ExitCodes.NotFound, $"{rel.QuotedName} is not a table");
                 }
                 quoted = rel.QuotedName;
             }
+            confirmation?.Ask($"VACUUM FULL {quoted} holds an ACCESS EXCLUSIVE lock (no reads or writes) until it has rewritten the table, and needs free disk space for a full copy. Go on?");
             var options = new List<string>();
             if (p.GetValue(full))
             {

@@ -38,11 +38,11 @@ public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets
             if (!response.IsSuccessStatusCode)
             {
                 var error = json.TryGetProperty("error", out var e) ? e.GetString() : response.ReasonPhrase;
-                throw new PgWardenException((int)response.StatusCode switch { 503 => ExitCodes.Unreachable, 400 => ExitCodes.ConfigError, _ => ExitCodes.UnsafeRefused }, $"refused: {error}");
+                throw new PgWardenException((int)response.StatusCode switch { 503 => ExitCodes.NotRunning, 400 => ExitCodes.ConfigError, _ => ExitCodes.UnsafeRefused }, $"refused: {error}");
             }
             return json;
         }
-        throw new PgWardenException(ExitCodes.Unreachable, $"no agent answered ({lastError})");
+        throw new PgWardenException(ExitCodes.NotRunning, $"no agent answered ({lastError})");
     }
 
     public async Task<JsonElement> GetClusterAsync(CancellationToken ct)
@@ -61,6 +61,6 @@ public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets
             {
             }
         }
-        throw new PgWardenException(ExitCodes.Unreachable, $"no agent of cluster {cluster.Name} answered");
+        throw new PgWardenException(ExitCodes.NotRunning, $"no agent of cluster {cluster.Name} answered");
     }
 }

@@ -28,5 +28,5 @@ public static class ArgumentRules
     public static string NotBlank(string option, string? value) =>
         string.IsNullOrWhiteSpace(value) ? throw Bad($"{option} must not be empty") : value;
 
-    public static PgWardenException Bad(string message) => new(ExitCodes.Unreachable, message);
+    public static PgWardenException Bad(string message) => new(ExitCodes.Usage, message);
 }

@@ -24,16 +24,17 @@ namespace PgWarden.Cli.Runtime;
 public static class ClusterRestore
 {
     /// <param name="timeout">How long recovery may take.</param>
+    /// <param name="confirmation">Asked once the refusals (a running cluster, data in the way) are passed.</param>
     public static async Task RunAsync(BackupEnvironment env, BackupManifest backup, RecoveryTarget target, string? nodeName,
-        IReadOnlyDictionary<string, string> tablespaceMapping, bool force, TimeSpan timeout, CancellationToken ct)
+        IReadOnlyDictionary<string, string> tablespaceMapping, bool force, TimeSpan timeout, Confirmation confirmation, CancellationToken ct)
     {
         var cluster = env.Cluster;
         if (target.Action == "pause")
         {
-            throw new PgWardenException(ExitCodes.Unreachable, "restore --cluster promotes the restored primary at the target; --target-action pause is for restore --to DIR");
+            throw new PgWardenException(ExitCodes.Usage, "restore --cluster promotes the restored primary at the target; --target-action pause is for restore --to DIR");
         }
         var node = nodeName is null ? cluster.BootstrapNode : cluster.Nodes.FirstOrDefault(n => n.Name == nodeName)
-            ?? throw new PgWardenException(ExitCodes.Unreachable, $"--node {nodeName} is not a node of cluster {cluster.Name} ({string.Join(", ", cluster.Nodes.Select(n => n.Name))})");
+            ?? throw new PgWardenException(ExitCodes.NotFound, $"--node {nodeName} is not a node of cluster {cluster.Name} ({string.Join(", ", cluster.Nodes.Select(n => n.Name))})");
         var running = Daemons.All(cluster, cluster.ConfigFile).Where(d => d.IsRunning).ToList();
         if (running.Count > 0)
         {
@@ -50,6 +51,7 @@ public static class ClusterRestore
                 $"node {n.Name}'s data directory {n.DataDir} is not empty; PgWarden never overwrites a data directory: move it aside (mv {n.DataDir} {n.DataDir}.old) on every host, then run restore --cluster again");
         }
 
+        confirmation.Ask($"Rebuild cluster {cluster.Name} from backup {backup.Id} ({node.Name} becomes the primary, the other nodes clone it on `pgwarden up`)?");
         var layout = new RepositoryLayout(cluster.Name, backup.SystemId);
         var timelines = await ArchivedTimelines.ReadAsync(env.Repository, layout, ct);
         Console.WriteLine($"rebuilding cluster {cluster.Name} from backup {backup.Id}: {node.Name} becomes the primary, the other nodes clone it");

@@ -14,11 +14,11 @@ public static class TablespaceMappingOption
             var (old, @new) = eq > 0 ? (value[..eq], value[(eq + 1)..]) : ("", "");
             if (!Path.IsPathRooted(old) || !Path.IsPathRooted(@new))
             {
-                throw new PgWardenException(ExitCodes.Unreachable, $"--tablespace-mapping '{value}' must be OLDDIR=NEWDIR with two absolute directories");
+                throw new PgWardenException(ExitCodes.Usage, $"--tablespace-mapping '{value}' must be OLDDIR=NEWDIR with two absolute directories");
             }
             if (!map.TryAdd(old.TrimEnd('/'), Path.GetFullPath(@new)))
             {
-                throw new PgWardenException(ExitCodes.Unreachable, $"--tablespace-mapping names {old} twice");
+                throw new PgWardenException(ExitCodes.Usage, $"--tablespace-mapping names {old} twice");
             }
         }
         return map;

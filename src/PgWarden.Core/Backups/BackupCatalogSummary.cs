@@ -22,4 +22,7 @@ public sealed record BackupCatalogSummary(
     /// missing while later ones are archived), described; null when the archive is continuous or there is no such backup.
     /// </summary>
     public string? WalGap { get; init; }
+
+    /// <summary>When the cluster was created (from its system identifier); a schedule's slots before it were not missed. Null when unknown.</summary>
+    public DateTimeOffset? ClusterCreated { get; init; }
 }

@@ -18,12 +18,12 @@ public sealed record ClusterConfig(
 {
     public NodeConfig Node(string name) =>
         Nodes.FirstOrDefault(n => n.Name == name)
-        ?? throw new Errors.ConfigException(
+        ?? throw new Errors.PgWardenException(Errors.ExitCodes.NotFound,
             $"node '{name}' is not in cluster '{Name}' (nodes: {string.Join(", ", Nodes.Select(n => n.Name))})");
 
     public PoolerConfig Pooler(string name) =>
         Poolers.FirstOrDefault(p => p.Name == name)
-        ?? throw new Errors.ConfigException(
+        ?? throw new Errors.PgWardenException(Errors.ExitCodes.NotFound,
             $"pooler '{name}' is not in cluster '{Name}' (poolers: {string.Join(", ", Poolers.Select(p => p.Name))})");
 
     /// <summary>The node that runs initdb when the cluster is created: the first one listed.</summary>

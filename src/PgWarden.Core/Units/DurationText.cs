@@ -38,12 +38,12 @@ public static partial class DurationText
         return true;
     }
 
-    /// <summary>Parses a duration or throws a configuration error naming the option.</summary>
+    /// <summary>Parses a duration or throws a command-line error (exit 2) naming the option.</summary>
     public static TimeSpan Parse(string text, string option)
     {
         if (!TryParse(text, out var d))
         {
-            throw new Errors.PgWardenException(Errors.ExitCodes.ConfigError,
+            throw new Errors.PgWardenException(Errors.ExitCodes.Usage,
                 $"{option}: '{text}' is not a duration (use a whole number and s, m, h or d, e.g. 30s, 10m, 1h, 2d)");
         }
         return d;

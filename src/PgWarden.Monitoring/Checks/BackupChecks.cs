@@ -6,7 +6,8 @@ namespace PgWarden.Monitoring.Checks;
 /// <summary>
 /// The checklist's backup items. Daily "backups": each scheduled backup type has a backup that
 /// started at or after its last slot older than <see cref="FinishAllowance"/> (time for the backup
-/// to finish). Weekly "restore test": a restore test passed within the last 8 days.
+/// to finish) — a slot that passed before the cluster was created was not missed; nothing scheduled
+/// and no backup at all is a warning. Weekly "restore test": a restore test passed within the last 8 days.
 /// </summary>
 public static class BackupChecks
 {
@@ -24,6 +25,11 @@ public static class BackupChecks
         {
             return CheckResult.Fail(name, $"cannot read the backup repository {summary.Repository}: {error}");
         }
+        if (summary.LogicalSchedule == CronSchedule.Off && summary.PhysicalSchedule == CronSchedule.Off
+            && summary.NewestLogical is null && summary.NewestPhysical is null)
+        {
+            return CheckResult.Warn(name, $"no backup is scheduled (backup.schedule: logical and physical are off) and {summary.Repository} holds none: take one with `pgwarden backup physical`, or set a schedule");
+        }
         var problems = new List<string>();
         var fine = new List<string>();
         foreach (var (type, schedule, newest) in new[] { ("logical", summary.LogicalSchedule, summary.NewestLogical), ("physical", summary.PhysicalSchedule, summary.NewestPhysical) })
@@ -35,9 +41,11 @@ public static class BackupChecks
             }
             var cron = CronSchedule.Parse(schedule);
             var due = LastOccurrenceBefore(cron, now - FinishAllowance);
-            if (due is null)
+            if (due is null || due < summary.ClusterCreated)
             {
-                fine.Add(newest is { } n1 ? $"{type} {Age(now - n1)} old" : $"no {type} yet (first slot not reached)");
+                fine.Add(newest is { } n1 ? $"{type} {Age(now - n1)} old"
+                    : due is null ? $"no {type} yet (first slot not reached)"
+                    : $"no {type} yet (the cluster was created {summary.ClusterCreated:yyyy-MM-dd HH:mm}, after the last slot)");
             }
             else if (newest is null || newest < due.Value.AddMinutes(-1))
             {

@@ -14,7 +14,7 @@ public static class RelationResolver
     {
         if (string.IsNullOrWhiteSpace(name))
         {
-            throw new PgWardenException(ExitCodes.ConfigError, $"the {what} name is empty");
+            throw new PgWardenException(ExitCodes.Usage, $"the {what} name is empty");
         }
         const string sql = """
             SELECT c.oid, c.relkind, format('%I.%I', n.nspname, c.relname)
@@ -36,6 +36,6 @@ public static class RelationResolver
         {
             // An unparsable name or a cross-database reference: the same answer as an unknown one.
         }
-        throw new PgWardenException(ExitCodes.ConfigError, $"no {what} named '{name}' in database {conn.Database}");
+        throw new PgWardenException(ExitCodes.NotFound, $"no {what} named '{name}' in database {conn.Database}");
     }
 }

@@ -66,5 +66,5 @@ public static class ReportCatalog
     /// <summary>The report called <paramref name="name"/>; an unknown name is a configuration error listing the reports.</summary>
     public static ReportDefinition Get(string name) =>
         All.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.Ordinal))
-        ?? throw new PgWardenException(ExitCodes.ConfigError, $"unknown report '{name}' (reports: {string.Join(", ", Names)})");
+        ?? throw new PgWardenException(ExitCodes.NotFound, $"unknown report '{name}' (reports: {string.Join(", ", Names)})");
 }

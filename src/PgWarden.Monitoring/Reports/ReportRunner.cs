@@ -11,11 +11,11 @@ public static class ReportRunner
     {
         if (options.Limit is < 1 or > ReportOptions.MaxLimit)
         {
-            throw new PgWardenException(ExitCodes.ConfigError, $"--limit must be between 1 and {ReportOptions.MaxLimit}, not {options.Limit}");
+            throw new PgWardenException(ExitCodes.Usage, $"--limit must be between 1 and {ReportOptions.MaxLimit}, not {options.Limit}");
         }
         if (options.OlderThan is { } o && o < TimeSpan.Zero)
         {
-            throw new PgWardenException(ExitCodes.ConfigError, "--older-than must not be negative");
+            throw new PgWardenException(ExitCodes.Usage, "--older-than must not be negative");
         }
         if (report.RequiredExtension is { } extension && !await HasExtensionAsync(conn, extension, ct))
         {

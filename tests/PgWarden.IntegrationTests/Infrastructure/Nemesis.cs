@@ -140,14 +140,14 @@ public sealed class Nemesis(TestCluster cluster, int seed, Action<string> log)
                 _ = cluster.RunAsync("switchover", "--to", cluster.NodeName(node), "--yes", "--timeout", "15");
                 break;
             case NemesisFault.Failover:
-                _ = cluster.RunAsync("failover", "--to", cluster.NodeName(node), "--timeout", "15");
+                _ = cluster.RunAsync("failover", "--to", cluster.NodeName(node), "--yes", "--timeout", "15");
                 break;
             case NemesisFault.PauseResume:
                 await cluster.RunAsync("pause");
                 _heals.Add(async () => await cluster.RunAsync("resume"));
                 break;
             case NemesisFault.Reinit:
-                await cluster.RunAsync("reinit", cluster.NodeName(node));
+                await cluster.RunAsync("reinit", cluster.NodeName(node), "--yes");
                 break;
             case NemesisFault.RestartAgentsInAnyOrder:
                 var order = Enumerable.Range(1, cluster.NodeCount).OrderBy(_ => _random.Next()).ToList();
