@@ -43,6 +43,29 @@ public sealed class SupervisionTests
     }
 
     [Fact]
+    public async Task AHandOverAfterCrashesThatFindsNoReplicaWithinAMinuteIsDropped()
+    {
+        var h = await AgentHarness.RunningLeaderAsync();
+        h.Node.Crash();
+        await h.CycleAsync();
+        h.Node.Crash();
+        await h.CycleAsync();
+        Assert.True(h.Node.Running);
+        // No replica streams for over a minute: the node stays the primary and forgets the hand-over…
+        for (var i = 0; i < 13; i++)
+        {
+            await h.CycleAsync(advance: TimeSpan.FromSeconds(5));
+        }
+        Assert.Contains(h.Events.Failures, f => f.Contains("stays the primary"));
+        // …so a replica that streams hours later does not get a surprise switchover.
+        h.Member("pg2", NodeRole.Replica, 0x3000000);
+        await h.CycleAsync();
+        await h.CycleAsync();
+        Assert.Null(h.Dcs.Failover);
+        Assert.Equal("pg1", h.Dcs.Leader);
+    }
+
+    [Fact]
     public async Task AHungPrimaryIsFencedAfterThreeUnansweredChecksAndGivesTheLeaseUp()
     {
         var h = await AgentHarness.RunningLeaderAsync();

@@ -435,7 +435,7 @@ public sealed class NodeAgent
         {
             await _dcs.ClearFailoverAsync(ct);
         }
-        else if (Roles.HandOverAfterCrashes && view.Failover is null)
+        else if (Roles.HandOverAfterCrashesSince is not null && view.Failover is null)
         {
             await RequestHandOverAfterCrashesAsync(view, ct);
         }
@@ -451,10 +451,15 @@ public sealed class NodeAgent
         var target = SwitchoverRules.BestCandidate(view, _node.Name, [.. _cluster.Nodes.Select(n => n.Name)]);
         if (target is null)
         {
+            if (_clock.GetElapsedTime(Roles.HandOverAfterCrashesSince!.Value) > PostmasterSupervisor.PrimaryRestartWindow)
+            {
+                Roles.HandOverAfterCrashesSince = null;
+                _events.Failed($"no replica streamed within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s of the repeated crashes: this node stays the primary");
+            }
             return;
         }
         await _dcs.RequestFailoverAsync(new FailoverRequest(FailoverKind.Switchover, _node.Name, target, _clock.GetUtcNow()), ct);
-        Roles.HandOverAfterCrashes = false;
+        Roles.HandOverAfterCrashesSince = null;
         Decided($"requested a switchover to {target} after repeated crashes of this primary's PostgreSQL");
     }
 

@@ -69,10 +69,12 @@ public sealed class RoleTransitions(
     }
 
     /// <summary>
-    /// Set when the primary crashed twice within <see cref="PostmasterSupervisor.PrimaryRestartWindow"/>:
-    /// once it runs again the loop requests a switchover to the best replica (cleared when requested).
+    /// When (monotonic timestamp) the primary crashed for the second time within
+    /// <see cref="PostmasterSupervisor.PrimaryRestartWindow"/>: once it runs again the loop requests a
+    /// switchover to the best replica; cleared when requested, or after the window with no replica
+    /// to hand over to (no surprise switchover long after the crashes).
     /// </summary>
-    public bool HandOverAfterCrashes { get; set; }
+    public long? HandOverAfterCrashesSince { get; set; }
 
     /// <summary>Called when a long action reached a state others wait for (a promotion done): the loop publishes it at once.</summary>
     public Action? Progressed { get; set; }
@@ -92,7 +94,7 @@ public sealed class RoleTransitions(
                 return;
             case PrimaryRestart.ThenHandOver:
                 events.Failed($"the primary's PostgreSQL crashed again within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s: restarting it to hand over to a replica with every acknowledged commit");
-                HandOverAfterCrashes = true;
+                HandOverAfterCrashesSince = clock.GetTimestamp();
                 break;
         }
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
