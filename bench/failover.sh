@@ -108,8 +108,10 @@ run_pgwarden() { # scenario dir subnet
     PGPASSWORD="$app_pw" "$probe" "$direct;Application Name=probe-direct" 35 "$work/direct.txt" probe_direct &
     local p2=$!
     sleep "$(awk -v s=$RANDOM 'BEGIN{srand(s); printf "%.2f", 5 + rand()}')"   # a random moment within the 1 s loop period
+    local fault_at; fault_at=$(date +%s)
+    local pm; pm=$(head -1 "$dir/nodes/$l/data/postmaster.pid")
     case $name in
-      postgres-crash) kill -9 "$(head -1 "$dir/nodes/$l/data/postmaster.pid")" ;;
+      postgres-crash) kill -9 "$pm" ;;
       host-crash|sync-host-crash)
         # agent, fence watchdog, postmaster and every backend at once
         # shellcheck disable=SC2046
@@ -118,6 +120,15 @@ run_pgwarden() { # scenario dir subnet
     esac
     wait "$p1" "$p2" || true
     kill "$load" 2>/dev/null || true; wait "$load" 2>/dev/null || true
+    # The run counts only if the fault had its intended outcome (a switchover that was refused or a
+    # crash that failed over instead of restarting in place would measure something else).
+    local after outcome=ok; after=$(leader "$dir")
+    case $name in
+      postgres-crash)
+        [[ $after == "$l" && $(head -1 "$dir/nodes/$l/data/postmaster.pid" 2>/dev/null) != "$pm" ]] \
+          || outcome="FAILED: leader $l -> ${after:-none}, not restarted in place" ;;
+      *) [[ -n $after && $after != "$l" ]] || outcome="FAILED: leader stayed ${after:-none}" ;;
+    esac
     local rejoin="" steps=""
     if [[ $name == host-crash || $name == sync-host-crash ]]; then
       # The crashed host comes back: its agent starts (`up` starts what is missing) and rejoins.
@@ -129,7 +140,11 @@ run_pgwarden() { # scenario dir subnet
       wait "$upjob" || true
       steps=$(tail -n +"$((lines + 1))" "$log" | grep -oP '(took [0-9.]+ s|rejoin step [^:]*: [0-9.]+ s)' | paste -sd';' - || true)
     fi
-    local row; row="pgwarden|$name|$r|$(longest_gap "$work/direct.txt")|$(longest_gap "$work/pooled.txt")|$(( $(failed_writes "$work/direct.txt") + $(failed_writes "$work/pooled.txt") ))|$(( $(lost_writes "$work/direct.txt") + $(lost_writes "$work/pooled.txt") ))|${rejoin:-}"
+    if [[ $name == postgres-crash ]]; then
+      # A second crash of the same primary within 60 s is handled differently (restart, then switch over): space them.
+      local rest=$(( fault_at + 62 - $(date +%s) )); ((rest > 0)) && sleep "$rest"
+    fi
+    local row; row="pgwarden|$name|$r|$(longest_gap "$work/direct.txt")|$(longest_gap "$work/pooled.txt")|$(( $(failed_writes "$work/direct.txt") + $(failed_writes "$work/pooled.txt") ))|$(( $(lost_writes "$work/direct.txt") + $(lost_writes "$work/pooled.txt") ))|${rejoin:-}|$outcome"
     echo "   $row ${steps:+($steps)}"
     echo "      direct failures: $(top_failure "$work/direct.txt"); PgBouncer failures: $(top_failure "$work/pooled.txt")"
     results+=("$row")
@@ -158,7 +173,12 @@ run_patroni() { # label dir subnet scenario
       patroni_restart_crashed "$dir" "$l"
       rejoin=$(patroni_wait_streaming "$dir" "$l" 600 || echo "n/a")
     fi
-    local row; row="$label|$name|$r|$(longest_gap "$work/direct.txt")||$(failed_writes "$work/direct.txt")|$(lost_writes "$work/direct.txt")|$rejoin"
+    local after outcome=ok; after=$(patroni_leader "$dir")
+    case $name in
+      postgres-crash) [[ $after == "$l" ]] || outcome="FAILED: leader $l -> ${after:-none}" ;;
+      *) [[ -n $after && $after != "$l" ]] || outcome="FAILED: leader stayed ${after:-none}" ;;
+    esac
+    local row; row="$label|$name|$r|$(longest_gap "$work/direct.txt")||$(failed_writes "$work/direct.txt")|$(lost_writes "$work/direct.txt")|$rejoin|$outcome"
     echo "   $row"
     echo "      direct failures: $(top_failure "$work/direct.txt")"
     results+=("$row")
@@ -196,8 +216,8 @@ if [[ $which == all || $which == patroni ]]; then
 fi
 
 # ---------------------------------------------------------------- report
-column() { # system scenario column -> "median max" (numeric values only)
-  printf '%s\n' "${results[@]}" | awk -F'|' -v sys="$1" -v s="$2" -v c="$3" '$1==sys && $2==s && $c ~ /^[0-9.]+$/ {print $c}' \
+column() { # system scenario column -> "median max" (numeric values of runs whose outcome was ok)
+  printf '%s\n' "${results[@]}" | awk -F'|' -v sys="$1" -v s="$2" -v c="$3" '$1==sys && $2==s && $9=="ok" && $c ~ /^[0-9.]+$/ {print $c}' \
     | sort -n | awk '{a[NR]=$1} END{ if (NR==0) printf "— —"; else printf "%s %s", a[int((NR+1)/2)], a[NR]}'
 }
 {
@@ -210,18 +230,19 @@ column() { # system scenario column -> "median max" (numeric values only)
   echo "Gap = the longest time between two acknowledged probe writes around the fault (a write waiting in PgBouncer counts). Lost = acknowledged probe writes missing afterwards."
   echo "host-crash = SIGKILL of the leader's agent, its fence watchdog, postmaster and every backend at once; rejoin = from the crashed node's agent start until it streams again."
   echo
-  echo "| system | scenario | runs | gap direct median / max s | gap via PgBouncer median / max s | failed writes (max) | lost (max) | rejoin median / max s |"
+  echo "| system | scenario | runs with the intended outcome / runs | gap direct median / max s | gap via PgBouncer median / max s | failed writes (max) | lost (max) | rejoin median / max s |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|"
   for sys in pgwarden patroni-ttl10 patroni-defaults; do
     for s in host-crash postgres-crash switchover sync-host-crash; do
       n=$(printf '%s\n' "${results[@]}" | awk -F'|' -v sys="$sys" -v s="$s" '$1==sys && $2==s' | wc -l)
       ((n > 0)) || continue
+      ok=$(printf '%s\n' "${results[@]}" | awk -F'|' -v sys="$sys" -v s="$s" '$1==sys && $2==s && $9=="ok"' | wc -l)
       read -r dmed dmax <<<"$(column "$sys" "$s" 4)"
       read -r pmed pmax <<<"$(column "$sys" "$s" 5)"
       read -r _ fmax <<<"$(column "$sys" "$s" 6)"
       read -r _ lmax <<<"$(column "$sys" "$s" 7)"
       read -r rmed rmax <<<"$(column "$sys" "$s" 8)"
-      echo "| $sys | $s | $n | $dmed / $dmax | $pmed / $pmax | $fmax | $lmax | $rmed / $rmax |"
+      echo "| $sys | $s | $ok / $n | $dmed / $dmax | $pmed / $pmax | $fmax | $lmax | $rmed / $rmax |"
     done
   done
   echo
@@ -235,20 +256,20 @@ column() { # system scenario column -> "median max" (numeric values only)
     fi
   done
   echo
-  echo "All runs (system | scenario | run | gap direct | gap via PgBouncer | failed | lost | rejoin):"
+  echo "All runs (medians and maxima above count only runs whose outcome was ok):"
   echo
-  echo "| system | scenario | run | gap direct s | gap PgBouncer s | failed | lost | rejoin s |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  echo "| system | scenario | run | gap direct s | gap PgBouncer s | failed | lost | rejoin s | outcome |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
   for r in "${results[@]}"; do echo "| ${r//|/ | } |"; done
 } >"$out/failover.md"
 {
   echo "{\"runs\": $runs, \"results\": ["
   first=1
   for r in "${results[@]}"; do
-    IFS='|' read -r a b c d e f g h <<<"$r"
+    IFS='|' read -r a b c d e f g h i <<<"$r"
     [[ $first -eq 1 ]] || echo ","
     first=0
-    printf '{"system":"%s","scenario":"%s","run":%s,"gap_direct_s":"%s","gap_pgbouncer_s":"%s","failed_writes":"%s","lost":"%s","rejoin_s":"%s"}' "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h"
+    printf '{"system":"%s","scenario":"%s","run":%s,"gap_direct_s":"%s","gap_pgbouncer_s":"%s","failed_writes":"%s","lost":"%s","rejoin_s":"%s","outcome":"%s"}' "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i"
   done
   echo "]}"
 } >"$out/failover.json"

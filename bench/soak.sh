@@ -94,10 +94,12 @@ rm -f "$dir/soak-disk-writer"
 promotions=$(( $(count_in_logs promoted) - promotions_before ))
 fences=$(( $(count_in_logs "$fence_pattern") - fences_before ))
 tps=$(grep -oP 'tps = \K[0-9.]+' "$work/pgbench.log" | head -1 || true)
+# pgbench's clients abort on their first error; a soak whose load stopped early proves nothing.
+aborted=$(grep -c 'aborted\|error' "$work/pgbench.log" || true)
 read -r backups backups_failed <"$work/backups.count" || { backups=0; backups_failed=0; }
 last=$(leader)
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
-verdict=$([[ $changes -eq 0 && $promotions -eq 0 && $fences -eq 0 ]] && echo pass || echo FAIL)
+verdict=$([[ $changes -eq 0 && $promotions -eq 0 && $fences -eq 0 && -n $tps && $aborted -eq 0 && $backups -gt 0 && $backups_failed -eq 0 ]] && echo pass || echo FAIL)
 {
   echo "# False-failover soak"
   echo
@@ -105,12 +107,12 @@ verdict=$([[ $changes -eq 0 && $promotions -eq 0 && $fences -eq 0 ]] && echo pas
   echo "Load for $minutes min: pgbench tpcb-like 8 clients unthrottled through PgBouncer, physical backups back to back,"
   echo "a disk writer (256 MB with fsync, in a loop, beside etcd's data), one busy loop per CPU."
   echo
-  echo "| leader changes (sampled every 1 s) | promotions in agent logs | fence/demote events | status unreadable | pgbench tps | physical backups (failed) | verdict |"
+  echo "| leader changes (\`status\` sampled back to back) | promotions in agent logs | fence/demote events | status unreadable | pgbench tps (errors) | physical backups (failed) | verdict |"
   echo "|---|---|---|---|---|---|---|"
-  echo "| $changes ($first → ${last:-?}, $samples samples) | $promotions | $fences | $unknown | ${tps:-?} | $backups ($backups_failed) | $verdict |"
+  echo "| $changes ($first → ${last:-?}, $samples samples) | $promotions | $fences | $unknown | ${tps:-?} ($aborted) | $backups ($backups_failed) | $verdict |"
 } >"$out/soak.md"
 cat >"$out/soak.json" <<JSON
-{"when": "$when", "minutes": $minutes, "leader_changes": $changes, "promotions": $promotions, "fence_events": $fences, "status_unreadable": $unknown, "samples": $samples, "pgbench_tps": ${tps:-null}, "physical_backups": $backups, "physical_backups_failed": $backups_failed, "verdict": "$verdict"}
+{"when": "$when", "minutes": $minutes, "leader_changes": $changes, "promotions": $promotions, "fence_events": $fences, "status_unreadable": $unknown, "samples": $samples, "pgbench_tps": ${tps:-null}, "pgbench_errors": $aborted, "physical_backups": $backups, "physical_backups_failed": $backups_failed, "verdict": "$verdict"}
 JSON
 cat "$out/soak.md"
 [[ $verdict == pass ]]

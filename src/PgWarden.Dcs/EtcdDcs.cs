@@ -152,7 +152,16 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         }
         await RevokeQuietlyAsync(lease, deadline, cancellationToken).ConfigureAwait(false);
         var held = Interlocked.Read(ref _leaderLease);
-        return held != 0 && holder is not null && holder.Value.ToStringUtf8() == node && holder.Lease == held;
+        if (held == 0 || holder is null || holder.Value.ToStringUtf8() != node || holder.Lease != held)
+        {
+            return false;
+        }
+        // The key still hangs on this process's lease (e.g. after a demotion it could not release):
+        // adopt it only with a keepalive sent now, so etcd counts the TTL from after the caller's start
+        // and the fence the caller arms from that start cannot outlast the key.
+        return await _endpoints.CallAsync("renewing the adopted leader lease", deadline,
+            async (client, d, token) => await KeepAliveOnceAsync(client, held, d, token).ConfigureAwait(false) > 0,
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RenewLeaderAsync(string node, CancellationToken cancellationToken)
@@ -193,9 +202,10 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(node) });
         txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(_keys.Leader), PrevKv = true } });
+        // Forgotten before the call: a release that fails must not leave a lease this process could adopt later.
+        var held = Interlocked.Exchange(ref _leaderLease, 0);
         var response = await _endpoints.CallAsync("releasing the leader key",
             deadline, (client, d, token) => client.TransactionAsync(txn, null, d, token), cancellationToken).ConfigureAwait(false);
-        var held = Interlocked.Exchange(ref _leaderLease, 0);
         var deletedLease = response.Succeeded ? response.Responses[0].ResponseDeleteRange.PrevKvs.FirstOrDefault()?.Lease ?? 0 : 0;
         foreach (var lease in new[] { held, deletedLease }.Where(l => l != 0).Distinct())
         {

@@ -48,9 +48,15 @@ public sealed class InMemoryDcs(FakeClock clock) : IDcs
     public Task<bool> TryAcquireLeaderAsync(string node, TimeSpan ttl, CancellationToken cancellationToken) => Call(() =>
     {
         Expire();
-        if (_leader is not null)
+        if (_leader is { } held)
         {
-            return _leader.Value.Node == node;
+            if (held.Node != node)
+            {
+                return false;
+            }
+            // Adopting this node's key sends a keepalive, as EtcdDcs does.
+            _leader = (node, clock.GetUtcNow() + held.Ttl, held.Ttl);
+            return true;
         }
         _leader = (node, clock.GetUtcNow() + ttl, ttl);
         _leaseId++;
@@ -91,6 +97,9 @@ public sealed class InMemoryDcs(FakeClock clock) : IDcs
 
     /// <summary>The TTL the leader key's lease was granted with (null: no leader).</summary>
     public TimeSpan? LeaderTtl => _leader?.Ttl;
+
+    /// <summary>When the leader key goes unless renewed (the fake clock's wall time).</summary>
+    public DateTimeOffset? LeaderExpiresAt => _leader?.Expires;
 
     /// <summary>The in-memory lease id is the key's creation count (1, 2 …).</summary>
     public long HeldLeaderLease => _leader is null ? 0 : _leaseId;

@@ -85,7 +85,9 @@ public class EligibilityTests
     public void DcsConfigRulesMatchTheConfigurationFile()
     {
         Assert.Null(DcsConfigRules.Validate(new DcsConfig()));
-        Assert.Contains("twice per ttl", DcsConfigRules.Validate(new DcsConfig { Ttl = 10, LoopWait = 6 }));
+        Assert.Contains("too long for a ttl of 10 s", DcsConfigRules.Validate(new DcsConfig { Ttl = 10, LoopWait = 6 }));
+        Assert.Null(DcsConfigRules.Validate(new DcsConfig { Ttl = 10, LoopWait = 3 }));
+        Assert.Contains("too long for a ttl of 4 s", DcsConfigRules.Validate(new DcsConfig { Ttl = 4, LoopWait = 1 }));
         Assert.Contains("out of range", DcsConfigRules.Validate(new DcsConfig { Ttl = 1 }));
         Assert.Contains("negative", DcsConfigRules.Validate(new DcsConfig { MaximumLagOnFailover = -1 }));
         Assert.Equal(["ttl 5 → 20", "synchronous_mode False → True"], DcsConfigRules.Differences(new DcsConfig(), new DcsConfig { Ttl = 20, SynchronousMode = true }));

@@ -6,7 +6,7 @@ namespace PgWarden.Agent.Ha;
 /// action is reported when the loop collects it; the next cycle decides again.
 /// </summary>
 /// <param name="failed">Reports an action that threw.</param>
-/// <param name="finished">Called when an action ends either way (the loop wakes to act on the result at once instead of after loop_wait).</param>
+/// <param name="finished">Called when an action succeeds (the loop acts on the result at once instead of after loop_wait); a failed one is retried no sooner than the next loop, never in a hot loop.</param>
 public sealed class ActionRunner(Action<string, Exception> failed, Action? finished = null)
 {
     private Task? _task;
@@ -26,14 +26,8 @@ public sealed class ActionRunner(Action<string, Exception> failed, Action? finis
         _name = name;
         _task = Task.Run(async () =>
         {
-            try
-            {
-                await action(ct);
-            }
-            finally
-            {
-                finished?.Invoke();
-            }
+            await action(ct);
+            finished?.Invoke();
         }, CancellationToken.None);
         return true;
     }

@@ -104,6 +104,8 @@ public sealed class NodeAgent
         if (view is not null && view.Leader?.Name != _node.Name)
         {
             Lease.Forget();
+            // A hand-over owed after crashes belongs to the leadership it was set in.
+            Roles.HandOverAfterCrashesSince = null;
         }
         LocalState local;
         try
@@ -416,7 +418,8 @@ public sealed class NodeAgent
         {
             if (Postmaster.State is PostmasterState.Stopped or PostmasterState.Crashed && !Postmaster.Failed)
             {
-                Start("restarting the primary in place", Roles.RestartPrimaryInPlaceAsync, ct);
+                var paused = view.Config.Paused;
+                Start("restarting the primary in place", c => Roles.RestartPrimaryInPlaceAsync(paused, c), ct);
             }
             return;
         }
@@ -435,7 +438,7 @@ public sealed class NodeAgent
         {
             await _dcs.ClearFailoverAsync(ct);
         }
-        else if (Roles.HandOverAfterCrashesSince is not null && view.Failover is null)
+        else if (Roles.HandOverAfterCrashesSince is not null && view.Failover is null && !view.Config.Paused)
         {
             await RequestHandOverAfterCrashesAsync(view, ct);
         }
@@ -448,14 +451,15 @@ public sealed class NodeAgent
     /// </summary>
     private async Task RequestHandOverAfterCrashesAsync(ClusterView view, CancellationToken ct)
     {
+        if (_clock.GetElapsedTime(Roles.HandOverAfterCrashesSince!.Value) > PostmasterSupervisor.PrimaryRestartWindow)
+        {
+            Roles.HandOverAfterCrashesSince = null;
+            _events.Failed($"no replica streamed within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s of the repeated crashes: this node stays the primary");
+            return;
+        }
         var target = SwitchoverRules.BestCandidate(view, _node.Name, [.. _cluster.Nodes.Select(n => n.Name)]);
         if (target is null)
         {
-            if (_clock.GetElapsedTime(Roles.HandOverAfterCrashesSince!.Value) > PostmasterSupervisor.PrimaryRestartWindow)
-            {
-                Roles.HandOverAfterCrashesSince = null;
-                _events.Failed($"no replica streamed within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s of the repeated crashes: this node stays the primary");
-            }
             return;
         }
         await _dcs.RequestFailoverAsync(new FailoverRequest(FailoverKind.Switchover, _node.Name, target, _clock.GetUtcNow()), ct);
@@ -494,7 +498,12 @@ public sealed class NodeAgent
             _events.Failed("the fence watchdog is not running: not taking the leader lease");
             return false;
         }
-        return await Lease.TryAcquireAsync(Ttl, ct);
+        if (!await Lease.TryAcquireAsync(Ttl, ct))
+        {
+            return false;
+        }
+        Postmaster.ResetPrimaryRestarts();
+        return true;
     }
 
     private void Start(string name, Func<CancellationToken, Task> action, CancellationToken ct) => _actions.TryStart(name, action, ct);

@@ -54,8 +54,10 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
     /// <summary>The running postmaster's PID.</summary>
     public int? Pid => _process is { HasExited: false } p ? p.Pid : null;
 
-    /// <summary>Completes when the current postmaster exits (never, when none runs).</summary>
-    public Task Exited => _process?.Exited ?? Task.Delay(Timeout.Infinite);
+    /// <summary>Completes when the running postmaster exits; never when none runs (an exit already seen must not wake the loop again and again).</summary>
+    public Task Exited => _process is { HasExited: false } p ? p.Exited : Never;
+
+    private static readonly Task Never = new TaskCompletionSource().Task;
 
     public bool IsPrimary => State == PostmasterState.Running && Status is { InRecovery: false };
 
@@ -251,6 +253,13 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
                 Failed = true;
                 return PrimaryRestart.Refused;
         }
+    }
+
+    /// <summary>A node that takes the lease starts with a clean crash count (crashes as an earlier leader do not count).</summary>
+    public void ResetPrimaryRestarts()
+    {
+        _lastPrimaryRestart = null;
+        _primaryRestartsInWindow = 0;
     }
 
     /// <summary>Marks the node failed (a primary that did not come back within its budget).</summary>

@@ -85,9 +85,10 @@ public sealed class RoleTransitions(
     /// within the window restarts it to hand over, a third or a restart that fails marks the node failed
     /// (the loop releases the lease).
     /// </summary>
-    public async Task RestartPrimaryInPlaceAsync(CancellationToken ct)
+    /// <param name="paused">While paused nothing moves the lease automatically: every crash is restarted in place.</param>
+    public async Task RestartPrimaryInPlaceAsync(bool paused, CancellationToken ct)
     {
-        switch (postmaster.TryUsePrimaryRestart())
+        switch (paused ? PrimaryRestart.KeepLeading : postmaster.TryUsePrimaryRestart())
         {
             case PrimaryRestart.Refused:
                 events.Failed($"the primary's PostgreSQL crashed a third time within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s: releasing the lease");

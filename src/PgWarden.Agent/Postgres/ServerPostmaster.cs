@@ -23,13 +23,20 @@ public sealed class ServerPostmaster(ServerProcess process) : IPostmaster
             ShutdownMode.Fast => Libc.SIGINT,
             _ => Libc.SIGQUIT,
         };
-        var stopped = await process.StopAsync(signal, grace);
-        if (!stopped)
+        if (process.HasExited)
         {
-            // The postmaster was killed; its backends must not live on.
-            ProcessTree.KillTree(process.Pid);
+            return true;
         }
-        return stopped;
+        process.Signal(signal);
+        if (await Task.WhenAny(process.Exited, Task.Delay(grace)) == process.Exited)
+        {
+            return true;
+        }
+        // Not stopped within the grace: freeze and kill the whole tree while the postmaster is still
+        // its root (killed first, its backends would be re-parented and out of reach, finishing their statements).
+        ProcessTree.KillTree(process.Pid);
+        await Task.WhenAny(process.Exited, Task.Delay(TimeSpan.FromSeconds(5)));
+        return false;
     }
 
     public void Reload() => process.Signal(Libc.SIGHUP);

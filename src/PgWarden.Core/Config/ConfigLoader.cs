@@ -226,9 +226,9 @@ public static partial class ConfigLoader
         var peer = embedded ? map?.OptString("peer_url") ?? $"http://{host}:2480" : null;
         var ttl = map?.Int("ttl", defaults.Ttl, 2, 300) ?? defaults.Ttl;
         var loopWait = map?.Int("loop_wait", defaults.LoopWait, 1, 60) ?? defaults.LoopWait;
-        if (loopWait * 2 > ttl)
+        if (Dcs.DcsConfigRules.WhyLoopTooSlow(ttl, loopWait) is { } why)
         {
-            throw map!.Error("loop_wait", $"{loopWait} s is too long for a ttl of {ttl} s: the leader must renew at least twice per ttl");
+            throw map!.Error(map.OptString("loop_wait") is not null ? "loop_wait" : "ttl", $"loop_wait {loopWait} s {why}");
         }
         var lagText = map?.OptString("maximum_lag_on_failover");
         var maxLag = defaults.MaximumLagOnFailover;
