@@ -61,8 +61,15 @@ public static class SwitchoverCommand
             var db = cluster.Database.Name;
             var sentPause = new List<PoolerConfig>();
             await CheckpointBeforePauseAsync(cluster, leader!, ct);
-            // The request path warmed up (connection to the leader's agent, JIT) before clients wait on it.
-            await api.SendAsync(HttpMethod.Get, "/cluster", null, cluster.Node(leader!), ct);
+            // The request path warmed up (connection to the leader's agent, JIT) before clients wait on it;
+            // best effort: the request itself says what is wrong if the agent does not answer.
+            try
+            {
+                await api.SendAsync(HttpMethod.Get, "/cluster", null, cluster.Node(leader!), ct);
+            }
+            catch (PgWardenException)
+            {
+            }
             var clock = Stopwatch.StartNew();
             try
             {
@@ -77,8 +84,17 @@ public static class SwitchoverCommand
                     throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
                 }
                 var address = cluster.Node(target).Address;
-                await Task.WhenAll(cluster.Poolers.Select(pooler => WaitAsync(TimeSpan.FromSeconds(15), $"PgBouncer {pooler.Name} to route to {target}",
-                    async () => await admin.RouteAsync(pooler, db, ct) == address, ct)));
+                // Each PgBouncer is resumed as soon as it routes to the target: one slow pooler keeps only its own clients waiting.
+                await Task.WhenAll(cluster.Poolers.Select(async pooler =>
+                {
+                    await WaitAsync(TimeSpan.FromSeconds(15), $"PgBouncer {pooler.Name} to route to {target}",
+                        async () => await admin.RouteAsync(pooler, db, ct) == address, ct);
+                    await ResumeAsync(admin, [pooler], db);
+                    lock (sentPause)
+                    {
+                        sentPause.Remove(pooler);
+                    }
+                }));
             }
             finally
             {
@@ -131,14 +147,27 @@ public static class SwitchoverCommand
         }
     }
 
+    /// <summary>Polls <paramref name="done"/> every 50 ms; a failed poll (a psql that could not connect for a moment) is retried until the timeout.</summary>
     private static async Task WaitAsync(TimeSpan timeout, string what, Func<Task<bool>> done, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!await done())
+        string? lastError = null;
+        while (true)
         {
+            try
+            {
+                if (await done())
+                {
+                    return;
+                }
+            }
+            catch (PgWardenException e)
+            {
+                lastError = e.Message;
+            }
             if (DateTime.UtcNow > deadline)
             {
-                throw new PgWardenException(ExitCodes.Timeout, $"timed out after {timeout.TotalSeconds:0} s waiting for {what}; PgBouncers resumed, see `pgwarden status`");
+                throw new PgWardenException(ExitCodes.Timeout, $"timed out after {timeout.TotalSeconds:0} s waiting for {what}{(lastError is null ? "" : $" (last error: {lastError})")}; PgBouncers resumed, see `pgwarden status`");
             }
             await Task.Delay(50, ct);
         }
