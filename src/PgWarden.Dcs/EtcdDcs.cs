@@ -202,10 +202,11 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(node) });
         txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(_keys.Leader), PrevKv = true } });
-        // Forgotten before the call: a release that fails must not leave a lease this process could adopt later.
-        var held = Interlocked.Exchange(ref _leaderLease, 0);
         var response = await _endpoints.CallAsync("releasing the leader key",
             deadline, (client, d, token) => client.TransactionAsync(txn, null, d, token), cancellationToken).ConfigureAwait(false);
+        // Forgotten only once etcd answered: a lease kept after a failed release can be adopted later,
+        // and adopting sends a keepalive first (TryAcquireLeaderAsync), so the fence never outlasts it.
+        var held = Interlocked.Exchange(ref _leaderLease, 0);
         var deletedLease = response.Succeeded ? response.Responses[0].ResponseDeleteRange.PrevKvs.FirstOrDefault()?.Lease ?? 0 : 0;
         foreach (var lease in new[] { held, deletedLease }.Where(l => l != 0).Distinct())
         {
