@@ -35,9 +35,8 @@ public sealed class HostileReview11Tests
         var dcsExpiry = renewedAt + 5 * Second;
 
         h.Dcs.Unreachable = true;
-        Assert.IsType<HaDecision.Wait>(await h.CycleAsync());                                   // r+1
-        Assert.IsType<HaDecision.Wait>(await h.CycleAsync(advance: TimeSpan.FromSeconds(1.4)));  // r+2
-        var demote = Assert.IsType<HaDecision.Demote>(await h.CycleAsync(advance: TimeSpan.FromSeconds(0.1))); // r+3.4: 1.6 s left < 35 %
+        // r+1: 4 s left, no more than the demote margin at ttl 5 (fence 1 s + loop 1 s + DCS call 2 s).
+        var demote = Assert.IsType<HaDecision.Demote>(await h.CycleAsync(advance: TimeSpan.FromSeconds(2.5)));
         Assert.True(demote.RestartReadOnly);
         Assert.True(h.Node.Running && h.Node.InRecovery);
         Assert.Null(h.Watchdog.Deadline);

@@ -38,7 +38,8 @@ public sealed class LeaseAndFencingTests
         var h = await AgentHarness.RunningLeaderAsync();
         h.Dcs.Unreachable = true;
         var fence = h.Watchdog.Deadline!.Value;
-        // ttl 10 s, renewed one loop ago; the demote margin is 35 % of the ttl (3.5 s), the fence's 1 s.
+        // ttl 10 s, renewed one loop ago; the demote margin is max(35 % of the ttl, fence margin 1 s + one
+        // loop 1 s + one DCS call 2 s) = 4 s, the fence's 1 s.
         var waits = 0;
         HaDecision d;
         while ((d = await h.CycleAsync()) is HaDecision.Wait)
@@ -47,7 +48,7 @@ public sealed class LeaseAndFencingTests
             Assert.True(h.Node.Running);
             Assert.False(h.Node.InRecovery);
         }
-        Assert.Equal(6, waits);
+        Assert.Equal(5, waits);
         // The agent demoted before the fence would have had to (the cycle ran one loop_wait before now).
         Assert.True(h.Now - TimeSpan.FromSeconds(1).Ticks < fence);
         var demote = Assert.IsType<HaDecision.Demote>(d);

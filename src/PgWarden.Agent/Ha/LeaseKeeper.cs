@@ -19,7 +19,7 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
     /// How long before the lease can expire the watchdog fences the primary: a tenth of the TTL,
     /// at least one second (killing a postmaster takes milliseconds; the margin absorbs scheduling).
     /// </summary>
-    public static TimeSpan FenceMargin(TimeSpan ttl) => TimeSpan.FromSeconds(Math.Max(1, ttl.TotalSeconds * 0.1));
+    public static TimeSpan FenceMargin(TimeSpan ttl) => PgWarden.Core.Ha.LeaseTiming.FenceMargin(ttl);
 
     /// <summary>How long the lease is still safe for (null: none held, or already past its deadline).</summary>
     public TimeSpan? Remaining

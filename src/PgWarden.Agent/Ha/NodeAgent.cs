@@ -121,7 +121,7 @@ public sealed class NodeAgent
             return wait;
         }
         // The demote margin is a fraction of the TTL the held lease really has (a changed ttl applies to the next lease).
-        var decision = HaDecider.Decide(view, local, _clock.GetUtcNow(), Lease.GrantedTtl ?? Ttl);
+        var decision = HaDecider.Decide(view, local, _clock.GetUtcNow(), Lease.GrantedTtl ?? Ttl, LoopWait);
         Decided(decision.Reason);
         try
         {

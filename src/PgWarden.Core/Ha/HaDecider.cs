@@ -15,14 +15,15 @@ namespace PgWarden.Core.Ha;
 /// </summary>
 public static class HaDecider
 {
-    /// <summary>Demote when the DCS is unreachable and the lease has less than this fraction of its TTL left.</summary>
+    /// <summary>Demote when the DCS is unreachable and the lease has less than this fraction of its TTL left (or less than <see cref="LeaseTiming.DemoteMargin"/>, whichever is more).</summary>
     public const double DemoteMarginFraction = 0.35;
 
-    public static HaDecision Decide(ClusterView? view, LocalState local, DateTimeOffset now, TimeSpan ttl)
+    /// <param name="loopWait">The time between cycles (1 s unless given): the demotion margin leaves room for one more cycle.</param>
+    public static HaDecision Decide(ClusterView? view, LocalState local, DateTimeOffset now, TimeSpan ttl, TimeSpan? loopWait = null)
     {
         if (view is null)
         {
-            return DcsUnavailable(local, ttl);
+            return DcsUnavailable(local, ttl, loopWait ?? TimeSpan.FromSeconds(1));
         }
         var request = view.Failover is { } f && f.IsActive(now) ? f : null;
         var leader = view.Leader?.Name;
@@ -47,7 +48,7 @@ public static class HaDecider
         return leader is null ? NoLeader(view, local, request) : OtherLeader(view, local, leader);
     }
 
-    private static HaDecision DcsUnavailable(LocalState local, TimeSpan ttl)
+    private static HaDecision DcsUnavailable(LocalState local, TimeSpan ttl, TimeSpan loopWait)
     {
         if (local.PostgresRunning && local.Role == NodeRole.Primary)
         {
@@ -55,7 +56,7 @@ public static class HaDecider
             {
                 return new HaDecision.Demote(true, "the DCS is unreachable and this primary holds no lease: stopping writes");
             }
-            if (left <= ttl * DemoteMarginFraction)
+            if (left <= LeaseTiming.DemoteMargin(ttl, loopWait))
             {
                 return new HaDecision.Demote(true, $"the DCS is unreachable and the lease could expire in {Math.Max(0, left.TotalSeconds):0.0} s: demoting to read-only before it can");
             }
