@@ -42,7 +42,7 @@ public sealed class SwitchoverTests
         receivedCheckpoint.SetResult();
         await h.Agent.WhenIdleAsync();
         Assert.Null(h.Dcs.Leader);
-        Assert.Equal(["checkpoint", "stop Fast"], h.Node.TakeActions());
+        Assert.Equal(["stop Fast"], h.Node.TakeActions());
         Assert.Null(h.Watchdog.Deadline);
     }
 
@@ -63,7 +63,7 @@ public sealed class SwitchoverTests
         // The old leader restarted as primary.
         Assert.Equal("pg1", h.Dcs.Leader);
         Assert.True(h.Node.Running && !h.Node.InRecovery);
-        Assert.Equal(["checkpoint", "stop Fast", "start primary", "bootstrap"], h.Node.TakeActions());
+        Assert.Equal(["stop Fast", "start primary", "bootstrap"], h.Node.TakeActions());
         Assert.Null(h.Dcs.Failover);
         Assert.Contains(h.Events.Failures, f => f.Contains("switchover to pg2 abandoned") && f.Contains("shutdown checkpoint"));
         Assert.IsType<HaDecision.Lead>(await h.CycleAsync());

@@ -287,15 +287,8 @@ public sealed class RoleTransitions(
             await AbandonHandOverAsync(target, $"{target} did not receive this primary's WAL up to {Lsn.Format(snapshot ?? 0)} within {CatchUpLimit.TotalSeconds:0} s (its WAL receiver is stalled or too far behind)", restart: false, ct);
             return;
         }
-        // 2. A checkpoint now leaves the shutdown checkpoint little to write (PgBouncers hold new transactions meanwhile).
-        try
-        {
-            await pg.CheckpointAsync(ct);
-        }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
-        {
-            events.Failed($"checkpoint before the switchover failed: {e.Message}");
-        }
+        // 2. No CHECKPOINT here: clients already wait in PgBouncer, and the shutdown checkpoint writes the
+        //    same buffers; `pgwarden switchover` checkpoints before it pauses the PgBouncers instead.
         // 3. Clean stop: the WAL senders send everything up to the shutdown checkpoint.
         await postmaster.StopAsync(ShutdownMode.Fast, Left() > TimeSpan.FromSeconds(1) ? Left() : TimeSpan.FromSeconds(1));
         SlotsReady = false;
