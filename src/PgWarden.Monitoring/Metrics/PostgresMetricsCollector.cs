@@ -48,8 +48,13 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
 
     public async Task CollectAsync(CancellationToken ct)
     {
-        await _gate.WaitAsync(ct);
         var clock = Stopwatch.StartNew();
+        // A scrape waiting behind another (two scrapers, a frozen server) still answers within ScrapeTimeout in all.
+        if (!await _gate.WaitAsync(ScrapeTimeout, ct))
+        {
+            _m.Up.Set(0);
+            return;
+        }
         try
         {
             // Npgsql stops a query at the deadline by asking PostgreSQL to cancel it, then waits
@@ -57,7 +62,8 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
             // The scrape does not wait for that; the abandoned read ends on its own.
             var read = ReadAsync(ct);
             _ = read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            var samples = await read.WaitAsync(ScrapeTimeout, ct);
+            var left = ScrapeTimeout - clock.Elapsed;
+            var samples = await read.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, ct);
             samples.Apply();
             foreach (var g in _m.Labelled)
             {
