@@ -183,9 +183,13 @@ public static class SwitchoverCommand
             {
                 await admin.RunAsync(pooler, $"RESUME {db}", TimeSpan.FromSeconds(10), CancellationToken.None);
             }
-            catch (PgWardenException e) when (!e.Message.Contains("is not paused", StringComparison.Ordinal))
+            catch (PgWardenException e)
             {
-                failed.Add($"{pooler.Name} ({e.Message})");
+                // "is not paused": its pooler resumed it already, on routing to the new primary.
+                if (!e.Message.Contains("is not paused", StringComparison.Ordinal))
+                {
+                    failed.Add($"{pooler.Name} ({e.Message})");
+                }
             }
         }));
         if (failed.Count > 0)
