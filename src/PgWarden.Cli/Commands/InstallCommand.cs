@@ -48,7 +48,7 @@ public static class InstallCommand
                 {
                     Console.WriteLine($"wrote {Path.Combine(target, f.FileName)}{(f.InstallPath.Length > 0 ? $"  (goes to {f.InstallPath})" : "")}");
                 }
-                Console.WriteLine($"nothing else was changed; {Path.Combine(target, InstallReadme.FileName)} says what to run on the host");
+                Console.WriteLine($"nothing else was changed; {Path.Combine(target, InstallReadme.FileName(request))} says what to run on the host");
             }
             return 0;
         });

@@ -3,7 +3,8 @@ namespace PgWarden.Core.Install;
 /// <summary>The README written next to the files with --output: which file goes where on the host, and the commands to run.</summary>
 public static class InstallReadme
 {
-    public const string FileName = "INSTALL.txt";
+    /// <summary>UNIT.INSTALL.txt: one per unit, so several roles can share an --output directory.</summary>
+    public static string FileName(InstallRequest r) => $"{r.UnitName}.INSTALL.txt";
 
     internal static InstallFile Generate(InstallRequest r, IReadOnlyList<InstallFile> files)
     {
@@ -58,6 +59,6 @@ public static class InstallReadme
                 break;
         }
         lines.Add("");
-        return new InstallFile(InstallFileKind.Readme, FileName, "", string.Join('\n', lines), InstallFile.Readable);
+        return new InstallFile(InstallFileKind.Readme, FileName(r), "", string.Join('\n', lines), InstallFile.Readable);
     }
 }

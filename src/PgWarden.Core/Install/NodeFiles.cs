@@ -47,6 +47,8 @@ internal static class NodeFiles
             "A crashed or watchdog-killed agent comes back; a clean `systemctl stop` stays stopped.");
         unit.Set("RestartSec", ServiceTiming.RestartSeconds(ttl).ToString(),
             $"ttl ({ttl} s) + 1 s: the lease the dead agent may have held has expired before it starts again.");
+        unit.Set("SuccessExitStatus", "130",
+            "130 (interrupted) is how a SIGTERM during start-up ends it: a requested stop, not a failure.");
         unit.Set("RestartPreventExitStatus", "2 3 4 6 7 11",
             "Exit codes that a restart cannot fix (README, Exit codes): usage, configuration, already running, missing",
             "dependency, refused as unsafe (a data directory that is not this node's), not found. Fix, then start it.");

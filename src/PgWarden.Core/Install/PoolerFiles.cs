@@ -30,6 +30,8 @@ internal static class PoolerFiles
         unit.Set("Restart", "on-failure",
             "No lease hangs on a pooler: it comes back quickly (clients reconnect to PgBouncer's port).");
         unit.Set("RestartSec", "2");
+        unit.Set("SuccessExitStatus", "130",
+            "130 (interrupted) is how a SIGTERM during start-up ends it: a requested stop, not a failure.");
         unit.Set("RestartPreventExitStatus", "2 3 4 6 7 11",
             "Exit codes that a restart cannot fix (README, Exit codes). Fix, then start it.");
         unit.Set("LimitNOFILE", "65536",

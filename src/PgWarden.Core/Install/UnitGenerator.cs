@@ -110,11 +110,14 @@ public static class UnitGenerator
     internal static InstallFile Unit(InstallRequest r, UnitFile unit) =>
         new(InstallFileKind.Unit, r.UnitName + ".service", $"{UnitDir}/{r.UnitName}.service", unit.ToString(), InstallFile.Readable);
 
-    /// <summary>A tmpfiles.d path field: double-quoted (with C escapes) when it holds white space or quotes.</summary>
-    internal static string TmpFilesPath(string path) =>
-        path.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or '\\')
-            ? "\"" + path.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\""
-            : path;
+    /// <summary>A tmpfiles.d path field: '%' written '%%' (specifiers), double-quoted (with C escapes) when it holds white space or quotes.</summary>
+    internal static string TmpFilesPath(string path)
+    {
+        var escaped = path.Replace("%", "%%");
+        return path.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or '\\')
+            ? "\"" + escaped.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\""
+            : escaped;
+    }
 
     /// <summary>A logrotate path: double-quoted when it holds white space (logrotate(8) allows quoted names).</summary>
     internal static string LogrotatePath(string path) =>
