@@ -56,7 +56,7 @@ internal static class EtcdFiles
 
         var tmpfiles = string.Join('\n',
         [
-            .. UnitGenerator.Header(r, $"tmpfiles.d(5) rule of etcd member {member.Name}: its data directory, owned by {User}"),
+            .. UnitGenerator.CommentHeader(r, $"tmpfiles.d(5) rule of etcd member {member.Name}: its data directory, owned by {User}"),
             "# Type Path Mode User Group Age",
             $"d {UnitGenerator.TmpFilesPath(dataDir)} 0700 {User} {User} -",
             "",

@@ -60,7 +60,7 @@ internal static class NodeFiles
         unit.Set("WatchdogSignal", "SIGKILL",
             "Kill at once: the default SIGABRT would have the agent and then every backend dump core first.");
         unit.Set("LimitNOFILE", "65536",
-            "PostgreSQL keeps up to max_files_per_process (1000) open per backend; the agent's API and DCS clients need more.");
+            "PostgreSQL opens up to max_files_per_process (1000) files per backend besides its sockets: the usual soft limit of 1024 leaves no room.");
         UnitGenerator.Hardening(unit, UnitGenerator.WritablePaths(cluster, node.DataDir, repository));
         UnitGenerator.Logging(unit, r.UnitName);
         UnitGenerator.InstallSection(unit);
@@ -68,7 +68,7 @@ internal static class NodeFiles
         var q = UnitGenerator.TmpFilesPath;
         var tmpfiles = string.Join('\n',
         [
-            .. UnitGenerator.Header(r, $"tmpfiles.d(5) rules of node {node.Name}: the directories its agent writes, owned by {user}"),
+            .. UnitGenerator.CommentHeader(r, $"tmpfiles.d(5) rules of node {node.Name}: the directories its agent writes, owned by {user}"),
             "# Type Path Mode User Group Age",
             $"d {q(Path.Combine(cluster.BaseDir, "nodes"))} 0750 {user} {user} -",
             $"d {q(home)} 0700 {user} {user} -",
@@ -83,7 +83,7 @@ internal static class NodeFiles
         var lr = UnitGenerator.LogrotatePath;
         var logrotate = string.Join('\n',
         [
-            .. UnitGenerator.Header(r, $"logrotate(8) rules of node {node.Name}: the files PgWarden appends to (its own log goes to the journal)"),
+            .. UnitGenerator.CommentHeader(r, $"logrotate(8) rules of node {node.Name}: the files PgWarden appends to (its own log goes to the journal)"),
             "# postgres.log: PostgreSQL's output before its logging collector starts; backup-*.log: the scheduled backups' output.",
             $"{lr(Path.Combine(home, "postgres.log"))} {lr(Path.Combine(logs, $"backup-*-{node.Name}.log"))} {{",
             .. RotationRules(user),

@@ -43,7 +43,7 @@ internal static class PoolerFiles
         var q = UnitGenerator.TmpFilesPath;
         var tmpfiles = string.Join('\n',
         [
-            .. UnitGenerator.Header(r, $"tmpfiles.d(5) rules of pooler {pooler.Name}: the directories it writes, owned by {user}"),
+            .. UnitGenerator.CommentHeader(r, $"tmpfiles.d(5) rules of pooler {pooler.Name}: the directories it writes, owned by {user}"),
             "# Type Path Mode User Group Age",
             $"d {q(Path.Combine(cluster.BaseDir, "poolers"))} 0750 {user} {user} -",
             $"d {q(home)} 0700 {user} {user} -",
@@ -52,7 +52,7 @@ internal static class PoolerFiles
 
         var logrotate = string.Join('\n',
         [
-            .. UnitGenerator.Header(r, $"logrotate(8) rules of pooler {pooler.Name}: PgBouncer's log (the pooler's own goes to the journal)"),
+            .. UnitGenerator.CommentHeader(r, $"logrotate(8) rules of pooler {pooler.Name}: PgBouncer's log (the pooler's own goes to the journal)"),
             $"{UnitGenerator.LogrotatePath(Path.Combine(home, "pgbouncer.log"))} {{",
             .. NodeFiles.RotationRules(user),
             "}",

@@ -40,6 +40,9 @@ public static class UnitGenerator
         $"for cluster {r.Cluster.Name} ({r.Cluster.ConfigFile}). Re-run it after changing dcs.ttl: the timings follow the lease.",
     ];
 
+    /// <summary><see cref="Header"/> as comment lines ("# …") for tmpfiles.d and logrotate files.</summary>
+    internal static string[] CommentHeader(InstallRequest r, string what) => [.. Header(r, what).Select(l => "# " + l)];
+
     /// <summary>The ExecStart= line: the program and its arguments, each quoted for systemd.</summary>
     internal static string ExecStart(InstallRequest r, params string[] args) =>
         string.Join(' ', r.Program.Concat(args).Select(SystemdQuoting.CommandWord));

@@ -9,18 +9,18 @@ public sealed class UnitGeneratorTests
 {
     private const string Program = "/opt/pgwarden/current/pgwarden";
 
-    private static string Yaml(string dcs = "", string nodeExtra = "") => $"""
+    private static string Yaml(string dcs = "", string nodeExtra = "") => $$"""
         cluster: prod
         nodes:
-          - {{ name: pg1, address: 10.20.0.11, port: 5432, api_port: 8008, data_dir: /var/lib/postgresql/15/pgwarden{nodeExtra} }}
-          - {{ name: pg2, address: 10.20.0.12, port: 5432, api_port: 8008, data_dir: /var/lib/postgresql/15/pgwarden }}
-          - {{ name: pg3, address: 10.20.0.13, port: 5432, api_port: 8008, data_dir: /var/lib/postgresql/15/pgwarden }}
+          - { name: pg1, address: 10.20.0.11, port: 5432, api_port: 8008, data_dir: /var/lib/postgresql/15/pg1{{nodeExtra}} }
+          - { name: pg2, address: 10.20.0.12, port: 5432, api_port: 8008, data_dir: /var/lib/postgresql/15/pg2 }
+          - { name: pg3, address: 10.20.0.13, port: 5432, api_port: 8008, data_dir: /var/lib/postgresql/15/pg3 }
         poolers:
-          - {{ name: pgb1, address: 10.20.0.11, port: 6432 }}
+          - { name: pgb1, address: 10.20.0.11, port: 6432 }
         dcs:
           embedded: false
           endpoints: [http://10.20.0.11:2379, http://10.20.0.12:2379, http://10.20.0.13:2379]
-        {dcs}
+        {{dcs}}
         """;
 
     private static ClusterConfig Cluster(string yaml, string baseDir = "/etc/pgwarden") =>
@@ -156,14 +156,14 @@ public sealed class UnitGeneratorTests
         Assert.Equal("\"/srv/pg warden/prod\"", unit.One("Service", "ReadWritePaths"));
         var tmpfiles = Of(files, InstallFileKind.TmpFiles).Content;
         Assert.Contains("d \"/srv/pg warden/prod/nodes/pg1\" 0700 postgres postgres -", tmpfiles);
-        Assert.Contains("e \"/var/lib/postgresql/15/pgwarden 50%%/log\" - - - 30d", tmpfiles);
+        Assert.Contains("e \"/var/lib/postgresql/15/pg1 50%%/log\" - - - 30d", tmpfiles);
         Assert.Contains("\"/srv/pg warden/prod/nodes/pg1/postgres.log\" \"/srv/pg warden/prod/logs/backup-*-pg1.log\" {", Of(files, InstallFileKind.Logrotate).Content);
     }
 
     [Fact]
     public void AWritableDataDirectoryUnderAProtectedTreeIsListed()
     {
-        var cluster = Cluster(Yaml().Replace("data_dir: /var/lib/postgresql/15/pgwarden }", "data_dir: /etc/pgdata }"));
+        var cluster = Cluster(Yaml().Replace("data_dir: /var/lib/postgresql/15/pg2 }", "data_dir: /etc/pgdata }"));
         // pg1's data directory stays under /var; pg2's is under /etc, which ProtectSystem=full makes read-only.
         Assert.Equal("/etc/pgwarden", UnitOf(Files(cluster, InstallRole.Node, "pg1")).One("Service", "ReadWritePaths"));
         Assert.Equal("/etc/pgwarden -/etc/pgdata", UnitOf(Files(cluster, InstallRole.Node, "pg2")).One("Service", "ReadWritePaths"));
@@ -245,8 +245,8 @@ public sealed class UnitGeneratorTests
             "d /etc/pgwarden/nodes/pg1 0700 postgres postgres -",
             "d /etc/pgwarden/logs 0750 postgres postgres -",
             "d /etc/pgwarden/state 0750 postgres postgres -",
-            "d /var/lib/postgresql/15/pgwarden 0700 postgres postgres -",
-            "e /var/lib/postgresql/15/pgwarden/log - - - 30d",
+            "d /var/lib/postgresql/15/pg1 0700 postgres postgres -",
+            "e /var/lib/postgresql/15/pg1/log - - - 30d",
         ], rules);
     }
 
