@@ -47,8 +47,13 @@ public static class AgentHost
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var metrics = new AgentMetrics(registry, state);
         var events = new LoggingAgentEvents(node.Name, LoggerFactory.Create(ConfigureLogging).CreateLogger("PgWarden.Agent.NodeAgent"), metrics);
+        // Taken from the environment before any child starts (the fence watchdog, PostgreSQL, PgBouncer).
+        using var systemd = SystemdNotifier.FromEnvironment();
         await using var watchdog = WatchdogProcess.Start(node.Name, cluster.ConfigFile, events.Info, events.Failed);
-        var agent = new NodeAgent(cluster, node, dcs, new LocalPostgresNode(context), new PeerNodes(cluster, secrets), watchdog, TimeProvider.System, state, events);
+        var backstop = new SystemdBackstop(watchdog, systemd);
+        var agent = new NodeAgent(cluster, node, dcs, new LocalPostgresNode(context), new PeerNodes(cluster, secrets), backstop, TimeProvider.System, state, events);
+        builder.Services.AddSingleton(systemd);
+        builder.Services.AddSingleton(backstop);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(agent);

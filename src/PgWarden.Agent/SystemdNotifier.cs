@@ -34,9 +34,22 @@ public sealed class SystemdNotifier : IDisposable
     public static SystemdNotifier FromEnvironment()
     {
         var socket = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
-        Environment.SetEnvironmentVariable("NOTIFY_SOCKET", null);
-        return new SystemdNotifier(socket);
+        var watchdogUsec = Environment.GetEnvironmentVariable("WATCHDOG_USEC");
+        foreach (var name in new[] { "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID" })
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+        return new SystemdNotifier(socket)
+        {
+            WatchdogTimeout = long.TryParse(watchdogUsec, out var usec) && usec > 0 ? TimeSpan.FromMicroseconds(usec) : null,
+        };
     }
+
+    /// <summary>The unit's WatchdogSec= as systemd passed it (WATCHDOG_USEC), or null when the unit has no watchdog.</summary>
+    public TimeSpan? WatchdogTimeout { get; init; }
+
+    /// <summary>Changes the unit's watchdog timeout from now on (WATCHDOG_USEC=, systemd 236 and later), with a ping.</summary>
+    public void SetWatchdogTimeout(TimeSpan timeout) => Send($"WATCHDOG=1\nWATCHDOG_USEC={(long)timeout.TotalMicroseconds}");
 
     public bool Enabled => _socket is not null;
 

@@ -23,7 +23,7 @@ internal static class NodeFiles
 
         unit.Section("Service");
         unit.Set("Type", "notify",
-            "The agent speaks sd_notify(3): READY=1 once its HA loop runs, WATCHDOG=1 after every completed HA cycle.");
+            "The agent speaks sd_notify(3): READY=1 once its HA loop runs; WATCHDOG=1 on each lease renewal while primary, after each HA cycle (30 s timeout) otherwise.");
         unit.Set("NotifyAccess", "main",
             "Only the agent: PostgreSQL and PgBouncer are built with systemd support and would otherwise report their own",
             "READY=1/STOPPING=1 as the unit's (the agent also removes NOTIFY_SOCKET from what it passes on).");

@@ -10,11 +10,11 @@ public static class ServiceTiming
 {
     /// <summary>
     /// WatchdogSec= in whole seconds: the fence watchdog's deadline (ttl − max(1 s, ttl/10), counted from
-    /// the renewal) minus 1 s, at least 1 — 3 s at the default ttl of 5 s, 8 s at ttl 10. The agent sends
-    /// WATCHDOG=1 after each completed HA cycle, which comes after that cycle's renewal, so a stalled agent's
-    /// unit is killed before its lease can expire. The loop_wait rule (DcsConfigRules: ttl − margin covers two
-    /// loops + 2 s) keeps this at least one loop plus one DCS call at its 2 s timeout, so a healthy cycle never
-    /// trips it.
+    /// the renewal) minus 1 s, at least 1 — 3 s at the default ttl of 5 s, 8 s at ttl 10. While the node is a
+    /// writable primary the agent pings (WATCHDOG=1) only when it renews the lease (SystemdBackstop), so a
+    /// stalled agent's unit is killed before its lease can expire even if its fence watchdog is gone too; while
+    /// it is not, it pings after each HA cycle and relaxes the timeout to 30 s (WATCHDOG_USEC=), so a replica
+    /// waiting on a slow DCS is not restarted.
     /// </summary>
     public static int WatchdogSeconds(int ttlSeconds)
     {
