@@ -15,7 +15,7 @@ public sealed class FenceProbe : IAsyncDisposable
 {
     public sealed record Write(string Node, long Timeline, int Seq, TimeSpan Started, TimeSpan Acked);
 
-    private readonly TestCluster _cluster;
+    private readonly IProbeTarget _cluster;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<Write> _acked = new();
     private readonly Stopwatch _clock;
@@ -23,7 +23,7 @@ public sealed class FenceProbe : IAsyncDisposable
     private int _seq;
 
     /// <param name="clock">Share a <see cref="WriteProbe"/>'s clock to compare their times.</param>
-    public FenceProbe(TestCluster cluster, Stopwatch? clock = null)
+    public FenceProbe(IProbeTarget cluster, Stopwatch? clock = null)
     {
         _cluster = cluster;
         _clock = clock ?? Stopwatch.StartNew();
@@ -40,20 +40,18 @@ public sealed class FenceProbe : IAsyncDisposable
             await using var cmd = new NpgsqlCommand("CREATE TABLE IF NOT EXISTS fence_probe (seq int PRIMARY KEY, node text, at timestamptz DEFAULT now())", conn);
             await cmd.ExecuteNonQueryAsync();
         }
-        var password = _cluster.ReadSecrets().Superuser;
         for (var node = 1; node <= _cluster.NodeCount; node++)
         {
             var n = node;
-            _loops.Add(Task.Run(() => RunAsync(n, password)));
+            _loops.Add(Task.Run(() => RunAsync(n)));
         }
     }
 
-    private async Task RunAsync(int node, string password)
+    private async Task RunAsync(int node)
     {
         var name = _cluster.NodeName(node);
-        var cs = new NpgsqlConnectionStringBuilder
+        var cs = new NpgsqlConnectionStringBuilder(_cluster.Direct(node).ConnectionString)
         {
-            Host = _cluster.Address(node), Port = TestCluster.PgPort, Username = "postgres", Password = password, Database = "bookreader",
             Timeout = 1, CommandTimeout = 2, Pooling = false, ApplicationName = "fence-probe",
         }.ConnectionString;
         while (!_stop.IsCancellationRequested)

@@ -11,7 +11,7 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class WriteProbe : IAsyncDisposable
 {
-    private readonly TestCluster _cluster;
+    private readonly IProbeTarget _cluster;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<(int Id, TimeSpan At)> _acked = new();
     private readonly ConcurrentDictionary<int, TimeSpan> _started = new();
@@ -19,7 +19,7 @@ public sealed class WriteProbe : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Task? _loop;
 
-    public WriteProbe(TestCluster cluster)
+    public WriteProbe(IProbeTarget cluster)
     {
         _cluster = cluster;
     }
@@ -47,7 +47,7 @@ public sealed class WriteProbe : IAsyncDisposable
     private async Task RunAsync()
     {
         var id = 0;
-        var cs = new NpgsqlConnectionStringBuilder(_cluster.ThroughPooler(1).ConnectionString) { Timeout = 2, CommandTimeout = 3, Pooling = false, Password = _cluster.ReadSecrets().App };
+        var cs = new NpgsqlConnectionStringBuilder(_cluster.ThroughPooler(1).ConnectionString) { Timeout = 2, CommandTimeout = 3, Pooling = false };
         while (!_stop.IsCancellationRequested)
         {
             id++;

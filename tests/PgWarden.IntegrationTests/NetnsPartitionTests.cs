@@ -1,0 +1,152 @@
+using PgWarden.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PgWarden.IntegrationTests;
+
+/// <summary>
+/// Network partitions across hosts (issue 12, item 1): every node, PgBouncer and etcd member in its
+/// own network namespace (<see cref="NetnsBed"/>), a 3-member etcd, synchronous mode. Each scenario
+/// cuts links (never processes), holds the cut, heals it, and runs the HA-safety checker: (a) no
+/// acknowledged write lost — through PgBouncer (<see cref="WriteProbe"/>) and direct
+/// (<see cref="FenceProbe"/>); (b) never two writable primaries — the fence probe writes to every
+/// node every ~100 ms through its Unix socket, so a cut does not hide a writable node from it;
+/// (c) convergence within 60 s of the heal — one primary, every replica streaming and caught up.
+/// Each scenario also asserts what the cluster must do while cut (fail over, keep its leader, or
+/// stop writing). Outcomes are printed as a table row (docs/ha-safety.md, "Partitions across hosts").
+/// </summary>
+public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelper output) : IClassFixture<NetnsBedFixture>
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(60);
+
+    private NetnsBed Bed => fixture.Bed;
+
+    private static string Host(int node) => $"n{node}";
+
+    private static string[] OtherNodes(int node) => [.. Enumerable.Range(1, 3).Where(n => n != node).Select(Host)];
+
+    private static readonly string[] EtcdMembers = ["e1", "e2", "e3"];
+
+    [Fact]
+    public Task IsolatingThePrimaryEntirelyFailsOverAndTheOldPrimaryRejoins() =>
+        RunAsync("primary isolated entirely", TimeSpan.FromSeconds(15),
+            primary => Bed.IsolateAsync(Host(primary)),
+            async (primary, _) => await ExpectFailoverAsync(primary));
+
+    [Fact]
+    public Task CuttingThePrimaryFromEtcdOnlyFailsOverWhileItsClientsAndReplicasStillReachIt() =>
+        RunAsync("primary cut from etcd only", TimeSpan.FromSeconds(15),
+            primary => Bed.CutAsync(Host(primary), EtcdMembers),
+            async (primary, _) => await ExpectFailoverAsync(primary));
+
+    [Fact]
+    public Task APrimaryThatReachesEtcdButNotItsReplicasKeepsTheLease() =>
+        RunAsync("primary cut from its replicas only (reaches etcd)", TimeSpan.FromSeconds(12),
+            primary => Bed.CutAsync(Host(primary), OtherNodes(primary)),
+            async (primary, hold) =>
+            {
+                await Task.Delay(hold);
+                var writable = await ClusterFacts.WritableNodesAsync(Bed);
+                Assert.True(writable.SequenceEqual([Bed.NodeName(primary)]),
+                    $"the primary still holds the lease (it reaches etcd), so it alone may be writable; writable: {string.Join(", ", writable)}");
+            });
+
+    [Fact]
+    public Task AnOldPrimaryThatClientsReachButEtcdAndItsReplicasDoNotStopsWriting() =>
+        RunAsync("primary reached by clients and PgBouncers but not by etcd nor its replicas", TimeSpan.FromSeconds(15),
+            primary => Bed.CutAsync(Host(primary), [.. EtcdMembers, .. OtherNodes(primary)]),
+            async (primary, _) => await ExpectFailoverAsync(primary));
+
+    [Fact]
+    public Task LosingEtcdQuorumStopsEveryWriteAndTheClusterComesBackWithIt() =>
+        RunAsync("etcd quorum lost (2 of 3 members isolated) and returned", TimeSpan.FromSeconds(12),
+            async _ =>
+            {
+                await Bed.IsolateAsync("e1");
+                await Bed.IsolateAsync("e2");
+            },
+            async (_, hold) =>
+            {
+                // The lease (5 s) cannot be renewed: the primary must have stopped writing before it could expire.
+                await Task.Delay(hold);
+                var writable = await ClusterFacts.WritableNodesAsync(Bed);
+                Assert.True(writable.Count == 0, $"without etcd quorum no node may accept writes; writable: {string.Join(", ", writable)}");
+            });
+
+    [Fact]
+    public Task IsolatingTheEtcdLeaderMemberKeepsTheInvariants() =>
+        RunAsync("etcd raft leader's member isolated", TimeSpan.FromSeconds(12),
+            async _ =>
+            {
+                var leader = await Bed.EtcdLeaderAsync();
+                output.WriteLine($"isolating etcd member {leader} (the raft leader)");
+                await Bed.IsolateAsync(leader);
+            },
+            async (_, hold) => await Task.Delay(hold));
+
+    /// <summary>Within the hold a node other than the old primary must become the only writable one.</summary>
+    private async Task ExpectFailoverAsync(int oldPrimary)
+    {
+        var name = Bed.NodeName(oldPrimary);
+        var successor = await TestCluster.WaitForAsync(async () =>
+        {
+            var writable = await ClusterFacts.WritableNodesAsync(Bed);
+            return writable.Count == 1 && writable[0] != name ? writable[0] : null;
+        }, TimeSpan.FromSeconds(14), $"a node other than {name} to be the only writable one");
+        // The cut stays a while longer: the old primary must not come back as a writer while cut.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var still = await ClusterFacts.WritableNodesAsync(Bed);
+        Assert.True(still.SequenceEqual([successor]), $"{successor} took over, but 3 s later the writable nodes are: {string.Join(", ", still)}");
+    }
+
+    /// <summary>
+    /// One scenario on the converged bed: probes start, <paramref name="inject"/> cuts links,
+    /// <paramref name="during"/> checks what must happen while cut (within about <paramref name="hold"/>),
+    /// the cut is healed (also on failure), then the invariants are checked.
+    /// </summary>
+    private async Task RunAsync(string scenario, TimeSpan hold, Func<int, Task> inject, Func<int, TimeSpan, Task> during)
+    {
+        var before = await ClusterFacts.WaitConvergedAsync(Bed, TimeSpan.FromSeconds(90));
+        await Bed.ResetProbeTablesAsync();
+        await using var probe = new WriteProbe(Bed);
+        await probe.StartAsync();
+        await using var fence = new FenceProbe(Bed, probe.Clock);
+        await fence.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var faultAt = probe.Now;
+        output.WriteLine($"{scenario}: primary before pg{before}, fault at {faultAt.TotalSeconds:0.0} s");
+        try
+        {
+            await inject(before);
+            await during(before, hold);
+        }
+        catch (Exception)
+        {
+            output.WriteLine($"while cut:\n{Bed.Logs(25)}");
+            throw;
+        }
+        finally
+        {
+            await Bed.HealAsync();
+        }
+        var healed = probe.Now;
+        int after;
+        try
+        {
+            after = await ClusterFacts.WaitConvergedAsync(Bed, Converge);
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine($"did not converge within {Converge.TotalSeconds:0} s of the heal:\n{Bed.Logs(40)}");
+            throw;
+        }
+        var converged = probe.Now - healed;
+        await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
+        var unavailable = probe.UnavailableAfter(faultAt);
+        var violations = fence.Violations();
+        var lost = await probe.LostAsync();
+        var lostDirect = await fence.LostAsync();
+        output.WriteLine($"| {scenario} | pg{before} → pg{after} | {(unavailable == TimeSpan.MaxValue ? "—" : $"{unavailable.TotalSeconds:0.0} s")} | {converged.TotalSeconds:0.0} s | {probe.Acked.Count} / {lost.Count} | {fence.Acked.Count} / {lostDirect.Count} | {violations.Count} |");
+        Assert.True(violations.Count == 0, $"two writable primaries: {fence.Describe(violations)}");
+        Assert.True(lost.Count == 0 && lostDirect.Count == 0, $"synchronous mode lost acknowledged writes: through PgBouncer {string.Join(",", lost)}, direct {string.Join(",", lostDirect)}");
+    }
+}
