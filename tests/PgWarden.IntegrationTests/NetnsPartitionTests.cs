@@ -145,7 +145,20 @@ public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelp
         var violations = fence.Violations();
         var lost = await probe.LostAsync();
         var lostDirect = await fence.LostAsync();
-        output.WriteLine($"| {scenario} | pg{before} → pg{after} | {(unavailable == TimeSpan.MaxValue ? "—" : $"{unavailable.TotalSeconds:0.0} s")} | {converged.TotalSeconds:0.0} s | {probe.Acked.Count} / {lost.Count} | {fence.Acked.Count} / {lostDirect.Count} | {violations.Count} |");
+        var cancelledWaits = probe.SyncWaitCancelled().Select(c => (Id: c.Id, c.Present)).Concat(fence.SyncWaitCancelled().Select(c => (Id: c.Write.Seq, c.Present))).ToList();
+        foreach (var w in fence.SyncWaitCancelled())
+        {
+            output.WriteLine($"direct write acknowledged with PostgreSQL's cancelled-synchronous-wait warning: seq {w.Write.Seq} on {w.Write.Node} (timeline {w.Write.Timeline}) started {w.Write.Started.TotalSeconds:0.00} s, answered {w.Write.Acked.TotalSeconds:0.00} s, {(w.Present ? "kept" : "lost")}");
+        }
+        output.WriteLine($"| {scenario} | pg{before} → pg{after} | {(unavailable == TimeSpan.MaxValue ? "—" : $"{unavailable.TotalSeconds:0.0} s")} | {converged.TotalSeconds:0.0} s | {probe.Acked.Count} / {lost.Count} | {fence.Acked.Count} / {lostDirect.Count} | {cancelledWaits.Count} / {cancelledWaits.Count(c => !c.Present)} | {violations.Count} |");
+        foreach (var w in fence.Acked.Where(a => lostDirect.Contains(a.Seq)))
+        {
+            output.WriteLine($"lost direct write: seq {w.Seq} on {w.Node} (timeline {w.Timeline}) started {w.Started.TotalSeconds:0.00} s, acknowledged {w.Acked.TotalSeconds:0.00} s");
+        }
+        if (lost.Count + lostDirect.Count > 0)
+        {
+            output.WriteLine(Bed.Logs(60));
+        }
         Assert.True(violations.Count == 0, $"two writable primaries: {fence.Describe(violations)}");
         Assert.True(lost.Count == 0 && lostDirect.Count == 0, $"synchronous mode lost acknowledged writes: through PgBouncer {string.Join(",", lost)}, direct {string.Join(",", lostDirect)}");
     }

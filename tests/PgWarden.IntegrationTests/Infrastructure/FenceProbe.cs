@@ -13,7 +13,8 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class FenceProbe : IAsyncDisposable
 {
-    public sealed record Write(string Node, long Timeline, int Seq, TimeSpan Started, TimeSpan Acked);
+    /// <param name="SyncWaitCancelled">Acknowledged with PostgreSQL's warning that the wait for a synchronous standby was cancelled (<see cref="SyncWaitCancellation"/>): not durable.</param>
+    public sealed record Write(string Node, long Timeline, int Seq, TimeSpan Started, TimeSpan Acked, bool SyncWaitCancelled = false);
 
     private readonly IProbeTarget _cluster;
     private readonly CancellationTokenSource _stop = new();
@@ -61,13 +62,15 @@ public sealed class FenceProbe : IAsyncDisposable
             try
             {
                 await using var conn = new NpgsqlConnection(cs);
+                var syncWaitCancelled = false;
+                conn.Notice += (_, e) => syncWaitCancelled |= SyncWaitCancellation.Is(e.Notice);
                 await conn.OpenAsync(_stop.Token);
                 await using var cmd = new NpgsqlCommand(
                     "INSERT INTO fence_probe (seq, node) VALUES ($1, $2) RETURNING ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint", conn);
                 cmd.Parameters.Add(new NpgsqlParameter { Value = seq });
                 cmd.Parameters.Add(new NpgsqlParameter { Value = name });
                 var timeline = (long)(await cmd.ExecuteScalarAsync(_stop.Token))!;
-                _acked.Enqueue(new Write(name, timeline, seq, started, _clock.Elapsed));
+                _acked.Enqueue(new Write(name, timeline, seq, started, _clock.Elapsed, syncWaitCancelled));
             }
             catch (Exception) when (!_stop.IsCancellationRequested)
             {
@@ -99,13 +102,19 @@ public sealed class FenceProbe : IAsyncDisposable
         return found;
     }
 
-    /// <summary>Acknowledged fence writes that are not in the table on the current primary now.</summary>
+    /// <summary>Acknowledged fence writes that are not in the table on the current primary now (not counting <see cref="Write.SyncWaitCancelled"/> ones).</summary>
     public async Task<IReadOnlyList<int>> LostAsync()
     {
         await StopAsync();
-        var present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "fence_probe", "seq");
-        return _acked.Select(a => a.Seq).Where(s => !present.Contains(s)).ToList();
+        _present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "fence_probe", "seq");
+        return _acked.Where(a => !a.SyncWaitCancelled).Select(a => a.Seq).Where(s => !_present.Contains(s)).ToList();
     }
+
+    private HashSet<int>? _present;
+
+    /// <summary>After <see cref="LostAsync"/>: the writes acknowledged with the cancelled-synchronous-wait warning, and whether each is still there.</summary>
+    public IReadOnlyList<(Write Write, bool Present)> SyncWaitCancelled() =>
+        [.. _acked.Where(a => a.SyncWaitCancelled).Select(a => (a, _present?.Contains(a.Seq) ?? throw new InvalidOperationException("call LostAsync first")))];
 
     public string Describe(IEnumerable<(Write Late, Write Newer)> violations) =>
         string.Join("; ", violations.Take(5).Select(v =>
