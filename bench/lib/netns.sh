@@ -32,6 +32,7 @@ shift 3
 ns() { echo "pgwn-$id-$1"; }
 hosts=(n1 n2 n3 e1 e2 e3 p1 p2)
 state="$dir/netns.env"
+# shellcheck source=/dev/null
 [[ -f $state ]] && source "$state"
 addr() { # host -> address
   case $1 in
@@ -47,7 +48,8 @@ ipt() { local h=$1; shift; in_ns "$h" iptables -w "$@"; }
 
 start_etcd() { # e<k>
   local h=$1 k=${1#e} a; a=$(addr "$1")
-  local cluster="e1=http://$(addr e1):2380,e2=http://$(addr e2):2380,e3=http://$(addr e3):2380"
+  local cluster
+  cluster="e1=http://$(addr e1):2380,e2=http://$(addr e2):2380,e3=http://$(addr e3):2380"
   mkdir -p "$dir/etcd/$h"; chown postgres: "$dir/etcd" "$dir/etcd/$h"; chmod 700 "$dir/etcd/$h"
   local st=new; [[ -d $dir/etcd/$h/member ]] && st=existing
   # As the unprivileged postgres user; setpriv execs, so $! is etcd itself.
@@ -172,7 +174,7 @@ kill-host)
   h=${1:?host n1..n3}; k=${h#n}
   pids=()
   ap=$(pid_of "$dir/nodes/pg$k/agent.pid"); [[ -n $ap ]] && alive "$ap" && mapfile -t -O 0 pids < <(tree "$ap")
-  pm=$(pid_of "$dir/nodes/pg$k/data/postmaster.pid"); [[ -n $pm ]] && alive "$pm" && pids+=($(tree "$pm"))
+  pm=$(pid_of "$dir/nodes/pg$k/data/postmaster.pid"); [[ -n $pm ]] && alive "$pm" && mapfile -t -O "${#pids[@]}" pids < <(tree "$pm")
   ep=$(pid_of "$dir/pids/etcd-e$k.pid"); [[ -n $ep ]] && alive "$ep" && pids+=("$ep")
   ((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null || true
   ip -n "$(ns "$h")" link set eth0 down
