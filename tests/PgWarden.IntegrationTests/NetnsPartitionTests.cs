@@ -51,6 +51,22 @@ public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelp
             });
 
     [Fact]
+    public Task AReplicaCutFromTheOtherNodesLeavesThePrimaryWritingThroughTheOtherReplica() =>
+        RunAsync("a replica cut from the other nodes only (reaches etcd)", TimeSpan.FromSeconds(12),
+            primary => Bed.CutAsync(Host(primary % 3 + 1), OtherNodes(primary % 3 + 1)),
+            async (primary, hold) =>
+            {
+                // Synchronous mode needs ANY 1 of the replicas: the one still connected keeps commits going.
+                await Task.Delay(hold);
+                var writable = await ClusterFacts.WritableNodesAsync(Bed);
+                Assert.True(writable.SequenceEqual([Bed.NodeName(primary)]), $"the primary must stay the only writable node; writable: {string.Join(", ", writable)}");
+                await using var conn = Bed.ThroughPooler(1);
+                await conn.OpenAsync();
+                await using var cmd = new Npgsql.NpgsqlCommand("CREATE TABLE IF NOT EXISTS netns_during (at timestamptz); INSERT INTO netns_during VALUES (now())", conn) { CommandTimeout = 5 };
+                await cmd.ExecuteNonQueryAsync();
+            });
+
+    [Fact]
     public Task AnOldPrimaryThatClientsReachButEtcdAndItsReplicasDoNotStopsWriting() =>
         RunAsync("primary reached by clients and PgBouncers but not by etcd nor its replicas", TimeSpan.FromSeconds(15),
             primary => Bed.CutAsync(Host(primary), [.. EtcdMembers, .. OtherNodes(primary)]),
