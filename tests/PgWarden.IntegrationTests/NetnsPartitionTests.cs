@@ -166,6 +166,9 @@ public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelp
         {
             output.WriteLine($"direct write acknowledged with PostgreSQL's cancelled-synchronous-wait warning: seq {w.Write.Seq} on {w.Write.Node} (timeline {w.Write.Timeline}) started {w.Write.Started.TotalSeconds:0.00} s, answered {w.Write.Acked.TotalSeconds:0.00} s, {(w.Present ? "kept" : "lost")}");
         }
+        // How long the old primary went on accepting writes while cut (the fence's view; writes answered after the heal excluded).
+        var lastOld = fence.Acked.Where(w => w.Node == Bed.NodeName(before) && w.Started >= faultAt && w.Acked < healed).Select(w => (TimeSpan?)w.Acked).Max();
+        output.WriteLine($"last write pg{before} acknowledged while cut: {(lastOld is { } l ? $"{(l - faultAt).TotalSeconds:0.00} s after the cut" : "none")}, cut healed {(healed - faultAt).TotalSeconds:0.00} s after it");
         output.WriteLine($"| {scenario} | pg{before} → pg{after} | {(unavailable == TimeSpan.MaxValue ? "—" : $"{unavailable.TotalSeconds:0.0} s")} | {converged.TotalSeconds:0.0} s | {probe.Acked.Count} / {lost.Count} | {fence.Acked.Count} / {lostDirect.Count} | {cancelledWaits.Count} / {cancelledWaits.Count(c => !c.Present)} | {violations.Count} |");
         foreach (var w in fence.Acked.Where(a => lostDirect.Contains(a.Seq)))
         {
