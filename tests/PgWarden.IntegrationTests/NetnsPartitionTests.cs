@@ -10,7 +10,7 @@ namespace PgWarden.IntegrationTests;
 /// acknowledged write lost — through PgBouncer (<see cref="WriteProbe"/>) and direct
 /// (<see cref="FenceProbe"/>); (b) never two writable primaries — the fence probe writes to every
 /// node every ~100 ms through its Unix socket, so a cut does not hide a writable node from it;
-/// (c) convergence within 60 s of the heal — one primary, every replica streaming and caught up.
+/// (c) convergence within 60 s of the heal — one primary, every replica streaming and caught up, no PgBouncer paused.
 /// Each scenario also asserts what the cluster must do while cut (fail over, keep its leader, or
 /// stop writing). Outcomes are printed as a table row (docs/ha-safety.md, "Partitions across hosts").
 /// </summary>
@@ -157,6 +157,10 @@ public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelp
         }
         var converged = probe.Now - healed;
         await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
+        // No PgBouncer left paused (TESTING.md, convergence: every pooler resumed).
+        var status = System.Text.Json.JsonDocument.Parse((await Bed.CliAsync("status", "--json")).Stdout).RootElement;
+        var paused = status.GetProperty("poolers").EnumerateArray()
+            .Where(p => p.GetProperty("paused").ValueKind == System.Text.Json.JsonValueKind.True).Select(p => p.GetProperty("name").GetString()).ToList();
         var unavailable = probe.UnavailableAfter(faultAt);
         var violations = fence.Violations();
         var lost = await probe.LostAsync();
@@ -179,6 +183,7 @@ public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelp
             output.WriteLine(Bed.Logs(60));
         }
         Assert.True(violations.Count == 0, $"two writable primaries: {fence.Describe(violations)}");
+        Assert.True(paused.Count == 0, $"PgBouncers left paused: {string.Join(", ", paused)}");
         Assert.True(lost.Count == 0 && lostDirect.Count == 0, $"synchronous mode lost acknowledged writes: through PgBouncer {string.Join(",", lost)}, direct {string.Join(",", lostDirect)}");
     }
 }
