@@ -10,13 +10,15 @@ namespace PgWarden.IntegrationTests;
 /// acknowledged write lost — through PgBouncer (<see cref="WriteProbe"/>) and direct
 /// (<see cref="FenceProbe"/>); (b) never two writable primaries — the fence probe writes to every
 /// node every ~100 ms through its Unix socket, so a cut does not hide a writable node from it;
-/// (c) convergence within 60 s of the heal — one primary, every replica streaming and caught up, no PgBouncer paused.
+/// (c) convergence within 60 s of the heal — one primary, every replica streaming and caught up, still the
+/// only writable node 8 s later, no PgBouncer paused.
 /// Each scenario also asserts what the cluster must do while cut (fail over, keep its leader, or
 /// stop writing). Outcomes are printed as a table row (docs/ha-safety.md, "Partitions across hosts").
 /// </summary>
 public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelper output) : IClassFixture<NetnsBedFixture>
 {
     private static readonly TimeSpan Converge = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(8);
 
     private NetnsBed Bed => fixture.Bed;
 
@@ -156,6 +158,15 @@ public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelp
             throw;
         }
         var converged = probe.Now - healed;
+        // Converged must mean settled: the same node stays the only writable one for a while (an
+        // aftermath — a lease lost after etcd came back, say — must fail this scenario, not the next).
+        await Task.Delay(Settle);
+        var settled = await ClusterFacts.WritableNodesAsync(Bed);
+        if (!settled.SequenceEqual([Bed.NodeName(after)]))
+        {
+            output.WriteLine($"not settled {Settle.TotalSeconds:0} s after converging on pg{after}:\n{Bed.Logs(40)}");
+        }
+        Assert.True(settled.SequenceEqual([Bed.NodeName(after)]), $"converged on pg{after}, but {Settle.TotalSeconds:0} s later the writable nodes are: {string.Join(", ", settled)}");
         await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
         // No PgBouncer left paused (TESTING.md, convergence: every pooler resumed).
         var status = System.Text.Json.JsonDocument.Parse((await Bed.CliAsync("status", "--json")).Stdout).RootElement;
