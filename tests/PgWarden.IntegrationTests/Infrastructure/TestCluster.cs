@@ -10,7 +10,7 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 /// 127.0.N.0/24 (nodes on .1/.2/.3, PgBouncers on .1), so no port is shared with anything else.
 /// Disposing runs `pgwarden down` and then kills by PID whatever it started that is still alive.
 /// </summary>
-public sealed partial class TestCluster : IAsyncDisposable
+public sealed partial class TestCluster : IProbeTarget, IAsyncDisposable
 {
     public const int PgPort = 5532;
     public const int ApiPort = 8008;
@@ -103,6 +103,13 @@ public sealed partial class TestCluster : IAsyncDisposable
     {
         Host = Address(node), Port = PgPort, Username = "postgres", Password = ReadSecrets().Superuser,
         Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
+    }.ConnectionString);
+
+    /// <inheritdoc />
+    public NpgsqlConnection Direct(int node, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    {
+        Host = Address(node), Port = PgPort, Username = "postgres", Password = ReadSecrets().Superuser,
+        Database = database, Timeout = 2, CommandTimeout = 5, Pooling = false,
     }.ConnectionString);
 
     /// <summary>The app's connection through a PgBouncer.</summary>
