@@ -53,10 +53,10 @@ public class TlsConfigTests
     [InlineData("tls: false", "tls: 'false' must be disabled, generated")]
     [InlineData("tls: { mode: plain }", "tls.mode: 'plain' must be generated, files or disabled")]
     [InlineData("tls: { mode: disabled, ca_file: /x/ca.crt }", "tls.mode: is disabled, but certificate files are given")]
-    [InlineData("tls: { ca_file: /x/ca.crt, cert_file: /x/{name}.crt }", "tls.key_file: is required with your own certificates")]
-    [InlineData("tls: { mode: generated, cert_file: /x/{name}.crt }", "tls.mode: is generated")]
+    [InlineData("tls: { ca_file: /x/ca.crt, cert_file: '/x/{name}.crt' }", "tls.key_file: is required with your own certificates")]
+    [InlineData("tls: { mode: generated, cert_file: '/x/{name}.crt' }", "tls.mode: is generated")]
     [InlineData("tls: { pooler_client_sslmode: prefer }", "tls.pooler_client_sslmode: 'prefer' must be require, verify-ca or verify-full")]
-    [InlineData("tls: { admin_cert_file: /x/a.crt }", "tls.admin_cert_file: admin_cert_file and admin_key_file go together")]
+    [InlineData("tls: { admin_cert_file: /x/a.crt }", "tls.admin_key_file: admin_cert_file and admin_key_file go together")]
     [InlineData("tls: { cafile: /x }", "tls.cafile: unknown key")]
     [InlineData("api: { allowlist: [10.0.0.300/8] }", "api.allowlist: '10.0.0.300/8' is not a network in CIDR form")]
     [InlineData("tls: disabled\napi: { require_client_cert: true }", "api.require_client_cert: needs TLS, but tls is disabled")]
@@ -69,7 +69,14 @@ public class TlsConfigTests
     [Fact]
     public void OwnCertificatesPerHostThroughTheNamePlaceholder()
     {
-        var c = Parse("tls: { ca_file: /etc/pgwarden/tls/ca.crt, cert_file: /etc/pgwarden/tls/{name}.crt, key_file: keys/{name}.key, pooler_client_sslmode: verify-full }");
+        // Block style: {name} needs no quotes there (in a flow mapping { … } it does: '…/{name}.crt').
+        var c = Parse("""
+            tls:
+              ca_file: /etc/pgwarden/tls/ca.crt
+              cert_file: /etc/pgwarden/tls/{name}.crt
+              key_file: keys/{name}.key
+              pooler_client_sslmode: verify-full
+            """);
 
         Assert.Equal(TlsMode.Files, c.Tls.Mode);
         Assert.Equal("/etc/pgwarden/tls/pg3.crt", c.Tls.CertFile("pg3"));
@@ -91,7 +98,7 @@ public class TlsConfigTests
         var c = Parse("api: { require_client_cert: true, allowlist: [10.1.0.0/16, 192.0.2.7/32] }");
 
         Assert.True(c.Api.RequireClientCert);
-        Assert.Equal(["10.1.0.0/16", "192.0.2.7/32"], c.Api.Allowlist);
+        Assert.Equal(["10.1.0.0/16", "192.0.2.7/32"], c.Api.Allowlist.ToArray());
         Assert.Equal(ApiAccessSettings.Open, TestClusters.Demo().Api);
     }
 }

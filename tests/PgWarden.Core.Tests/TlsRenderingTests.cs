@@ -36,7 +36,7 @@ public class TlsRenderingTests
         Assert.Equal("'/tmp/base/tls/pg2.crt'", s["ssl_cert_file"]);
         Assert.Equal("'/tmp/base/tls/pg2.key'", s["ssl_key_file"]);
         Assert.Equal("'/tmp/base/tls/ca.crt'", s["ssl_ca_file"]);
-        Assert.Equal("TLSv1.2", s["ssl_min_protocol_version"]);
+        Assert.Equal("'TLSv1.2'", s["ssl_min_protocol_version"]);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public class TlsRenderingTests
     [Fact]
     public void OwnCertificateFilesAreRenderedPerHost()
     {
-        var c = TestClusters.Parse(TestClusters.ThreeNodes + "\ntls: { ca_file: /etc/pki/ca.pem, cert_file: /etc/pki/{name}.pem, key_file: /etc/pki/{name}-key.pem }\n");
+        var c = TestClusters.Parse(TestClusters.ThreeNodes + "\ntls:\n  ca_file: /etc/pki/ca.pem\n  cert_file: /etc/pki/{name}.pem\n  key_file: /etc/pki/{name}-key.pem\n");
 
         Assert.Equal("'/etc/pki/pg3-key.pem'", Conf(c, "pg3", null)["ssl_key_file"]);
         Assert.Equal("/etc/pki/pgb2.pem", Ini(c)["client_tls_cert_file"]);
