@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TLS cost through PgBouncer: pgbench select-only and tpcb-like (and select-only with a new
 # connection per transaction, -C, where the TLS handshake is paid every time) through PgBouncer,
-# with TLS (the default: client TLS to PgBouncer, verify-full from PgBouncer to PostgreSQL) and in
+# with TLS (the default: client TLS to PgBouncer, verify-ca from PgBouncer to PostgreSQL) and in
 # plain text (tls: disabled), in the same run on the same cluster, reconfigured between modes with
 # `pgwarden down` / `up`. Rounds alternate the order (tls, plain | plain, tls | …) so that drift of
 # the shared machine does not favour one mode. Medians per mode; loss = (plain - tls) / plain.
@@ -110,7 +110,7 @@ json="$out/tls.json"
   echo "(load average $load_start before, $load_end after). pgbench scale 10, $clients clients, \`-j 2\`, $duration s per run"
   echo "($(( (duration + 1) / 2 )) s with \`-C\`), through PgBouncer (pool_mode = transaction). TLS: client → PgBouncer with"
   echo "\`sslmode=verify-full\` against the cluster CA (ECDSA P-256 certificates), PgBouncer → PostgreSQL with"
-  echo "\`server_tls_sslmode = verify-full\`; plain: the same cluster with \`tls: disabled\` (down / up between modes,"
+  echo "\`server_tls_sslmode = verify-ca\`; plain: the same cluster with \`tls: disabled\` (down / up between modes,"
   echo "$rounds rounds in alternating order). Median of the rounds; loss = (plain − TLS) / plain."
   echo
   echo "| workload | plain tps (median) | TLS tps (median) | TLS loss | runs plain | runs TLS |"

@@ -27,6 +27,8 @@ public static class ApiEndpoint
         }
         var certificate = PemFiles.ReadWithKey(cluster.Tls.CertFile(node.Name), cluster.Tls.KeyFile(node.Name));
         var trust = CaTrust.Load(cluster.Tls.CaFile);
+        // The slim builder leaves out Kestrel's HTTPS wiring; https:// addresses need it.
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.UseUrls($"https://{host}:{node.ApiPort}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
         {

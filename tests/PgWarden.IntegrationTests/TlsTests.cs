@@ -49,13 +49,15 @@ public sealed class TlsTests(TlsClusterFixture fixture) : IClassFixture<TlsClust
             var e = await Assert.ThrowsAnyAsync<Exception>(() => plain.OpenAsync());
             Assert.Contains("SSL required", e.Message);
         }
-        await using (var tls = Cluster.ThroughPooler(1))
+        foreach (var database in new[] { "bookreader", "bookreader_ro" })
         {
+            // The read-only route lists both replicas: PgBouncer's server TLS must cope with a host list.
+            await using var tls = Cluster.ThroughPooler(1, database);
             await tls.OpenAsync();
             await using var marker = new NpgsqlCommand("SELECT 1", tls);
             await marker.ExecuteScalarAsync();
         }
-        // PgBouncer's own connections to the primary (server_tls_sslmode = verify-full).
+        // PgBouncer's own connections to the primary (server_tls_sslmode = verify-ca).
         await using var primary = Cluster.Superuser(1);
         await primary.OpenAsync();
         await using var cmd = new NpgsqlCommand(

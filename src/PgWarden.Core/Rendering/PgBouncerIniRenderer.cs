@@ -103,7 +103,11 @@ public static class PgBouncerIniRenderer
     /// <summary>
     /// PgBouncer 1.18's TLS keys (its docs, "TLS settings"): clients must use TLS
     /// (<c>client_tls_sslmode</c> as configured, default require) with the pooler's own certificate;
-    /// PgBouncer verifies the servers against the cluster CA and their addresses (verify-full).
+    /// PgBouncer verifies the servers' certificates against the cluster CA (<c>verify-ca</c>). Not
+    /// verify-full: PgBouncer up to 1.24 checks the whole comma-separated host list of a multi-host
+    /// entry (the read-only route) as one name, so every replica connection fails
+    /// (pgbouncer/pgbouncer#1300, fixed by #1303 in 2025). The cluster CA signs only the cluster's
+    /// own hosts, so verify-ca still refuses any server that is not one of them.
     /// With TLS disabled, both sides say disable.
     /// </summary>
     public static IEnumerable<KeyValuePair<string, string>> TlsSettings(ClusterConfig cluster, PoolerConfig pooler)
@@ -125,7 +129,7 @@ public static class PgBouncerIniRenderer
         yield return new("client_tls_key_file", tls.KeyFile(pooler.Name));
         yield return new("client_tls_ca_file", tls.CaFile);
         yield return new("client_tls_protocols", "secure");
-        yield return new("server_tls_sslmode", "verify-full");
+        yield return new("server_tls_sslmode", "verify-ca");
         yield return new("server_tls_ca_file", tls.CaFile);
         yield return new("server_tls_protocols", "secure");
     }
