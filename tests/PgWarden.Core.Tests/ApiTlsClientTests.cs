@@ -41,7 +41,16 @@ public sealed class ApiTlsClientTests : IDisposable
                 await using var tls = new SslStream(client.GetStream());
                 await tls.AuthenticateAsServerAsync(certificate);
                 var buffer = new byte[4096];
-                await tls.ReadAsync(buffer);
+                var request = "";
+                while (!request.Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    var read = await tls.ReadAsync(buffer);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+                    request += System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+                }
                 await tls.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray());
             }
             catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
