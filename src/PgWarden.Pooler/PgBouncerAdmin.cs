@@ -40,7 +40,10 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
             {
                 AsServerUser = false,
                 Timeout = timeout,
-                Environment = new Dictionary<string, string> { ["PGPASSFILE"] = passfile, ["PGCONNECT_TIMEOUT"] = "3" },
+                Environment = new Dictionary<string, string>(Postgres.Tls.ClientTls.LibpqEnvironment(cluster, clientCertificate: cluster.Tls.PoolerClientMode != PoolerClientTlsMode.Require))
+                {
+                    ["PGPASSFILE"] = passfile, ["PGCONNECT_TIMEOUT"] = "3",
+                },
             }, ct);
             if (!result.Succeeded)
             {

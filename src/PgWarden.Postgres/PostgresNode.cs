@@ -129,7 +129,7 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
             "-D", staging, "-Fp", "-Xs", "-R", "-S", node.SlotName, "--checkpoint=fast", "--no-password",
         ])
         {
-            Environment = new Dictionary<string, string> { ["PGPASSFILE"] = PassFile, ["PGAPPNAME"] = node.Name, ["PGCONNECT_TIMEOUT"] = "10" },
+            Environment = new Dictionary<string, string>(Tls.ClientTls.LibpqEnvironment(cluster)) { ["PGPASSFILE"] = PassFile, ["PGAPPNAME"] = node.Name, ["PGCONNECT_TIMEOUT"] = "10" },
             Timeout = TimeSpan.FromHours(12),
         }, ct);
         if (!result.Succeeded)
@@ -249,10 +249,12 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
     /// pg_rewind from <paramref name="source"/> (the new primary) after this node was stopped.
     /// PostgreSQL 13+ runs crash recovery itself first if it was not shut down cleanly; with a backup
     /// repository, WAL missing from pg_wal is fetched from the archive (--restore-target-wal).
+    /// With TLS on it connects with sslmode=verify-full against the cluster CA.
     /// </summary>
     public async Task<ToolResult> RewindAsync(NodeConfig source, CancellationToken ct)
     {
-        var conninfo = $"host={source.Address} port={source.Port} user={cluster.Database.Superuser} dbname=postgres passfile={PassFile} connect_timeout=5";
+        var conninfo = $"host={ConfValue.Conninfo(source.Address)} port={source.Port} user={cluster.Database.Superuser} dbname=postgres " +
+                       $"passfile={ConfValue.Conninfo(PassFile)} {cluster.Tls.LibpqOptions(ConfValue.Conninfo)} connect_timeout=5";
         List<string> args = ["--target-pgdata", DataDir, "--source-server", conninfo, "--progress"];
         if (cluster.Backup is not null)
         {

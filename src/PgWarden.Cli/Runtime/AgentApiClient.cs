@@ -11,7 +11,7 @@ namespace PgWarden.Cli.Runtime;
 /// <summary>Calls the agents' mutating API with the cluster's token; any agent will do, the first that answers.</summary>
 public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets)
 {
-    private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10));
+    private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10), cluster);
 
     public Task<JsonElement> PostAsync(string path, object? body, NodeConfig? node, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body, node, ct);
 

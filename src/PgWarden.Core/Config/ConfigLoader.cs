@@ -57,12 +57,16 @@ public static partial class ConfigLoader
         var poolers = ReadPoolers(root);
         var dcs = ReadDcs(root.OptMap("dcs"), nodes[0]);
         var backup = ReadBackup(root.OptMap("backup"), baseDir);
+        var tls = ReadTls(root, baseDir);
+        var api = ReadApi(root.OptMap("api"), tls);
         root.RejectUnknownKeys();
 
-        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, nodes, poolers, dcs)
+        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, [.. nodes.Select(n => n with { ApiTls = tls.Enabled })], poolers, dcs)
         {
             ConfigFile = fileName,
             Backup = backup,
+            Tls = tls,
+            Api = api,
         };
         CheckEndpointsUnique(config, fileName);
         return config;
@@ -100,6 +104,7 @@ public static partial class ConfigLoader
         "port", "listen_addresses", "unix_socket_directories", "cluster_name", "primary_conninfo",
         "primary_slot_name", "hba_file", "ident_file", "data_directory", "config_file", "hot_standby",
         "wal_level", "max_connections", "archive_mode", "archive_command", "restore_command",
+        "ssl", "ssl_cert_file", "ssl_key_file", "ssl_ca_file",
     ];
 
     private static HardwareHints? ReadHardware(YamlMap? map)

@@ -98,12 +98,29 @@ public sealed partial class TestCluster : IProbeTarget, IAsyncDisposable
 
     public sealed record Secrets(string Superuser, string App, string ApiToken);
 
-    /// <summary>A superuser connection straight to a node (SCRAM over TCP).</summary>
-    public NpgsqlConnection Superuser(int node, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    /// <summary>The generated cluster CA (TLS is on unless the test's configuration says tls: disabled).</summary>
+    public string CaFile => Path.Combine(Dir, "tls", "ca.crt");
+
+    /// <summary>Whether the cluster runs with TLS: `up` generated its CA.</summary>
+    public bool Tls => File.Exists(CaFile);
+
+    /// <summary>Verifies the server against the cluster CA (verify-full) when the cluster runs with TLS.</summary>
+    public NpgsqlConnectionStringBuilder WithTls(NpgsqlConnectionStringBuilder builder)
+    {
+        if (Tls)
+        {
+            builder.SslMode = SslMode.VerifyFull;
+            builder.RootCertificate = CaFile;
+        }
+        return builder;
+    }
+
+    /// <summary>A superuser connection straight to a node (SCRAM over TCP, TLS verified against the cluster CA).</summary>
+    public NpgsqlConnection Superuser(int node, string database = "bookreader") => new(WithTls(new NpgsqlConnectionStringBuilder
     {
         Host = Address(node), Port = PgPort, Username = "postgres", Password = ReadSecrets().Superuser,
         Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
-    }.ConnectionString);
+    }).ConnectionString);
 
     /// <inheritdoc />
     public NpgsqlConnection Direct(int node, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
@@ -113,11 +130,31 @@ public sealed partial class TestCluster : IProbeTarget, IAsyncDisposable
     }.ConnectionString);
 
     /// <summary>The app's connection through a PgBouncer.</summary>
-    public NpgsqlConnection ThroughPooler(int pooler, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    public NpgsqlConnection ThroughPooler(int pooler, string database = "bookreader") => new(WithTls(new NpgsqlConnectionStringBuilder
     {
         Host = Address(PoolerHost), Port = PoolerPort(pooler), Username = "bookreader_app", Password = ReadSecrets().App,
         Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
-    }.ConnectionString);
+    }).ConnectionString);
+
+    /// <summary>An agent's API base URL: https when the cluster runs with TLS.</summary>
+    public string ApiUrl(int node) => $"{(Tls ? "https" : "http")}://{Address(node)}:{ApiPort}";
+
+    /// <summary>An HTTP client for the agents' API that trusts the cluster CA only (and nothing when TLS is off).</summary>
+    public HttpClient ApiHttp(TimeSpan? timeout = null)
+    {
+        var handler = new SocketsHttpHandler { UseProxy = false };
+        if (Tls)
+        {
+            var policy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+            {
+                TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            };
+            policy.CustomTrustStore.Add(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(CaFile)));
+            handler.SslOptions.CertificateChainPolicy = policy;
+        }
+        return new HttpClient(handler) { Timeout = timeout ?? TimeSpan.FromSeconds(5) };
+    }
 
     public async Task<JsonElement> StatusJsonAsync()
     {
@@ -127,8 +164,8 @@ public sealed partial class TestCluster : IProbeTarget, IAsyncDisposable
 
     public async Task<JsonElement> NodeApiAsync(int node)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        return await http.GetFromJsonAsync<JsonElement>($"http://{Address(node)}:{ApiPort}/node");
+        using var http = ApiHttp();
+        return await http.GetFromJsonAsync<JsonElement>($"{ApiUrl(node)}/node");
     }
 
     public static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what)
@@ -194,8 +231,8 @@ public sealed partial class TestCluster : IProbeTarget, IAsyncDisposable
     /// <summary>GET an agent API path; the status code and the body.</summary>
     public async Task<(int Status, string Body)> ApiGetAsync(int node, string path)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        using var response = await http.GetAsync($"http://{Address(node)}:{ApiPort}{path}");
+        using var http = ApiHttp();
+        using var response = await http.GetAsync($"{ApiUrl(node)}{path}");
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
