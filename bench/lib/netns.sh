@@ -119,6 +119,7 @@ dcs:
   embedded: false
   endpoints: [http://$(addr e1):2379, http://$(addr e2):2379, http://$(addr e3):2379]
   synchronous_mode: $sync
+tls: disabled   # TLS has its own tests (TlsTests); this bed is about partitions
 YAML
   if [[ ! -f $dir/secrets.yaml ]]; then
     umask 077
