@@ -31,7 +31,8 @@ public static class SwitchoverCommand
         var to = new Option<string?>("--to") { Description = "the replica to promote (default: the most up-to-date one)" };
         var yes = CommandAction.YesOption("switch over");
         var timeout = new Option<int>("--timeout") { Description = "seconds the switchover has to complete (1..3600)", DefaultValueFactory = _ => 30 };
-        var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var seconds = p.GetValue(timeout);
@@ -60,48 +61,54 @@ public static class SwitchoverCommand
             var admin = new PgBouncerAdmin(cluster, secrets, new ToolRunner(new ProcessLauncher(OsUser.Current())));
             var db = cluster.Database.Name;
             var sentPause = new List<PoolerConfig>();
-            await CheckpointBeforePauseAsync(cluster, leader!, ct);
-            // The request path warmed up (connection to the leader's agent, JIT) before clients wait on it;
-            // best effort: the request itself says what is wrong if the agent does not answer.
-            try
+            var paused = await PhaseProgress.RunAsync($"checkpoint on {leader} before pausing PgBouncers", async phases =>
             {
-                await api.SendAsync(HttpMethod.Get, "/cluster", null, cluster.Node(leader!), ct);
-            }
-            catch (PgWardenException)
-            {
-            }
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                // Listed before the commands go out: a PAUSE that times out may still take effect.
-                sentPause.AddRange(cluster.Poolers);
-                await Task.WhenAll(cluster.Poolers.Select(pooler => admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct)));
-                Console.WriteLine($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); asking {leader} to hand over to {target}");
-                await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
-                var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
-                if (!done)
+                await CheckpointBeforePauseAsync(cluster, leader!, ct);
+                // The request path warmed up (connection to the leader's agent, JIT) before clients wait on it;
+                // best effort: the request itself says what is wrong if the agent does not answer.
+                try
                 {
-                    throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
+                    await api.SendAsync(HttpMethod.Get, "/cluster", null, cluster.Node(leader!), ct);
                 }
-                var address = cluster.Node(target).Address;
-                // Each PgBouncer is resumed as soon as it routes to the target: one slow pooler keeps only its own clients waiting.
-                await Task.WhenAll(cluster.Poolers.Select(async pooler =>
+                catch (PgWardenException)
                 {
-                    await WaitAsync(TimeSpan.FromSeconds(15), $"PgBouncer {pooler.Name} to route to {target}",
-                        async () => await admin.RouteAsync(pooler, db, ct) == address, ct);
-                    await ResumeAsync(admin, [pooler], db);
-                    lock (sentPause)
+                }
+                phases.Phase($"pausing {cluster.Poolers.Length} PgBouncer(s)");
+                var clock = Stopwatch.StartNew();
+                try
+                {
+                    // Listed before the commands go out: a PAUSE that times out may still take effect.
+                    sentPause.AddRange(cluster.Poolers);
+                    await Task.WhenAll(cluster.Poolers.Select(pooler => admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct)));
+                    phases.Phase($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); {leader} hands over to {target}");
+                    await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
+                    var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
+                    if (!done)
                     {
-                        sentPause.Remove(pooler);
+                        throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
                     }
-                }));
-            }
-            finally
-            {
-                await ResumeAsync(admin, sentPause, db);
-            }
-            Console.WriteLine($"switched over from {leader} to {target}; writes through PgBouncer were paused for {clock.Elapsed.TotalSeconds:0.00} s");
-            return 0;
+                    phases.Phase($"{target} leads; each PgBouncer is resumed once it routes to {target}");
+                    var address = cluster.Node(target).Address;
+                    // Each PgBouncer is resumed as soon as it routes to the target: one slow pooler keeps only its own clients waiting.
+                    await Task.WhenAll(cluster.Poolers.Select(async pooler =>
+                    {
+                        await WaitAsync(TimeSpan.FromSeconds(15), $"PgBouncer {pooler.Name} to route to {target}",
+                            async () => await admin.RouteAsync(pooler, db, ct) == address, ct);
+                        await ResumeAsync(admin, [pooler], db);
+                        lock (sentPause)
+                        {
+                            sentPause.Remove(pooler);
+                        }
+                    }));
+                }
+                finally
+                {
+                    await ResumeAsync(admin, sentPause, db);
+                }
+                return clock.Elapsed;
+            });
+            Console.WriteLine($"switched over from {leader} to {target}; writes through PgBouncer were paused for {paused.TotalSeconds:0.00} s");
+            return JsonOutput.Result(0, new { from = leader, to = target, paused_seconds = Math.Round(paused.TotalSeconds, 3) });
         });
         return cmd;
     }
