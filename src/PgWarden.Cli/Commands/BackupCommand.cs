@@ -187,7 +187,7 @@ public static class BackupCommand
                     : await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
             var report = await PhaseProgress.RunAsync($"verifying {manifest.Type} backup {manifest.Id}", phases =>
                 new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, phases.Note)
-                    .VerifyAsync(manifest, options, ct));
+                    .VerifyAsync(manifest, options, ct), announcePlain: false);
             JsonOutput.Result(0, new
             {
                 backup = manifest.Id, type = manifest.Type, ok = report.Ok, restore_tested = report.RestoreTested,

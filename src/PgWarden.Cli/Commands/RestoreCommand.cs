@@ -125,7 +125,7 @@ public static class RestoreCommand
             }
             var result = await PhaseProgress.RunAsync($"restoring backup {manifest.Id} into {Path.GetFullPath(p.GetValue(to)!)}", phases =>
                 new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, phases.Note)
-                    .RestoreAsync(manifest, target, p.GetValue(to)!, restorePort, p.GetValue(keep), recoveryTimeout, new RestoreOptions(mapping, p.GetValue(force)), ct));
+                    .RestoreAsync(manifest, target, p.GetValue(to)!, restorePort, p.GetValue(keep), recoveryTimeout, new RestoreOptions(mapping, p.GetValue(force)), ct), announcePlain: false);
             return JsonOutput.Result(0, new
             {
                 mode = "copy", backup = manifest.Id, target = target.Describe(), directory = Path.GetFullPath(p.GetValue(to)!),

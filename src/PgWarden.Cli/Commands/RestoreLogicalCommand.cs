@@ -38,7 +38,7 @@ public static class RestoreLogicalCommand
                 await new LogicalRestore(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, phases.Note)
                     .RestoreAsync(manifest, primary, database, options, ct);
                 return 0;
-            });
+            }, announcePlain: false);
             return JsonOutput.Result(0, new { backup = manifest.Id, source_database = manifest.Database, database, node = primary.Name });
         });
         return cmd;

@@ -33,12 +33,19 @@ public sealed class PhaseProgress
     public TimeSpan Elapsed => _clock.Elapsed;
 
     /// <summary>Runs <paramref name="work"/> with <paramref name="first"/> as its first phase.</summary>
-    public static async Task<T> RunAsync<T>(string first, Func<PhaseProgress, Task<T>> work)
+    /// <param name="announcePlain">
+    /// False for work that prints its own first line through <see cref="Note"/> (restore, verify): without a terminal
+    /// the first phase then adds no line, so such a command's output and its one-line errors stay as they were.
+    /// </param>
+    public static async Task<T> RunAsync<T>(string first, Func<PhaseProgress, Task<T>> work, bool announcePlain = true)
     {
         if (!Animated)
         {
             var plain = new PhaseProgress(null);
-            plain.Phase(first);
+            if (announcePlain)
+            {
+                plain.Phase(first);
+            }
             return await work(plain);
         }
         var console = JsonOutput.StderrConsole();
