@@ -5,13 +5,13 @@ using static PgWarden.IntegrationTests.ClusterLifecycleTests;
 namespace PgWarden.IntegrationTests;
 
 /// <summary>
-/// One single-node cluster (subnet 150) with a filesystem repository holding one logical and one physical backup,
+/// One two-node cluster (subnet 150) with a filesystem repository holding one logical and one physical backup,
 /// a table with an index (<c>jsont.items</c>) and an empty database <c>jsontest</c> for idle sessions: shared by every
 /// `--json` and progress test so they cost one `up`.
 /// </summary>
 public sealed class JsonOutputFixture : IAsyncLifetime
 {
-    public TestCluster Cluster { get; } = new(subnet: 150, nodes: 1, extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  archive_timeout: 60\n");
+    public TestCluster Cluster { get; } = new(subnet: 150, nodes: 2, extraYaml: "backup:\n  repository: { type: fs, path: repo }\n  archive_timeout: 60\n");
 
     public string LogicalId { get; private set; } = "";
 

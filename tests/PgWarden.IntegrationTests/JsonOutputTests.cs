@@ -32,7 +32,7 @@ public sealed class JsonOutputTests(JsonOutputFixture fixture) : IClassFixture<J
         Assert.Equal(JsonValueKind.Null, envelope.GetProperty("error").ValueKind);
         var data = envelope.GetProperty("data");
         Assert.Equal("healthy", data.GetProperty("health").GetString());
-        Assert.Equal("pg1", data.GetProperty("nodes").EnumerateArray().Single().GetProperty("name").GetString());
+        Assert.Equal(["pg1", "pg2"], data.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("name").GetString()));
 
         var tune = await PgWardenCli.RunAsync("tune", "--ram", "16GB", "--cpus", "4", "--storage", "ssd", "--json");
         Assert.True(tune.ExitCode == 0, tune.ToString());
@@ -96,6 +96,26 @@ public sealed class JsonOutputTests(JsonOutputFixture fixture) : IClassFixture<J
         Assert.Equal(0, data.GetProperty("terminated").GetArrayLength());
         await using var conn = await fixture.OpenAsync();
         Assert.Equal(1L, await Scalar<long>(conn, $"SELECT count(*) FROM pg_stat_activity WHERE pid = {idle.Pid}"));
+    }
+
+    [Fact]
+    public async Task ReinitWaitFollowsTheReplicaUntilItStreamsAgain()
+    {
+        var reinit = await Cluster.RunAsync("reinit", "pg2", "--yes", "--wait", "--timeout", "120", "--json");
+        Assert.True(reinit.ExitCode == 0, reinit.ToString() + Cluster.Logs());
+        var data = Envelope(reinit, "reinit").GetProperty("data");
+        Assert.True(data.GetProperty("waited").GetBoolean());
+        // Without a terminal each state it passed is a plain line on stderr, ending with streaming.
+        var phases = reinit.Stderr.Split('\n').Where(l => l.StartsWith("pgwarden: [", StringComparison.Ordinal) && l.Contains("] pg2: ", StringComparison.Ordinal)).ToList();
+        Assert.True(phases.Count >= 2, reinit.ToString());
+        Assert.EndsWith("pg2: streams from the leader", phases[^1], StringComparison.Ordinal);
+        Assert.Contains(phases, l => !l.EndsWith("streams from the leader", StringComparison.Ordinal));
+        // It returned when pg2 streams, after a real re-clone (its old data directory is set aside).
+        await using var conn = await fixture.OpenAsync();
+        await TestCluster.WaitForAsync(async () => await Scalar<long>(conn, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg2' AND state = 'streaming'") == 1 ? (object)true : null,
+            TimeSpan.FromSeconds(5), "pg2 to stream");
+        var pg2 = (await Cluster.StatusJsonAsync()).GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("name").GetString() == "pg2");
+        Assert.True(pg2.GetProperty("aside_copies").GetInt32() >= 1, pg2.ToString());
     }
 
     [Fact]
