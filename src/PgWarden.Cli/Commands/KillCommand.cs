@@ -43,10 +43,7 @@ public static class KillCommand
             await using var conn = await target.ConnectAsync(ct);
             var sessions = await SessionTerminator.FindAsync(conn, filter, ct);
             var what = kind == SessionKind.Idle ? $"idle for more than {DurationText.Format(age)}" : $"running a query for more than {DurationText.Format(age)}";
-            if (!p.GetValue(json))
-            {
-                Print(sessions);
-            }
+            Print(sessions); // on stderr with --json (JsonOutput), so a terminal still shows who is about to be terminated
             if (dry)
             {
                 Console.WriteLine($"dry run on {target.Node.Name}: would terminate {sessions.Count} session{Plural(sessions.Count)} {what}; nothing changed");

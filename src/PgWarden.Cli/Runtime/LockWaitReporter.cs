@@ -32,7 +32,7 @@ public static class LockWaitReporter
             {
                 blockers = await LockWaitProbe.BlockersAsync(observer, pid, ct);
             }
-            catch (NpgsqlException)
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)
             {
                 continue; // the report is a courtesy; the statement's own outcome decides
             }
