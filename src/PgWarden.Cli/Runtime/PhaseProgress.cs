@@ -106,7 +106,8 @@ public sealed class PhaseProgress
 
     /// <summary>
     /// A line of the command's own output (what it reports, not progress): on Console.Out as before
-    /// (stderr with --json); on a terminal printed above the status line so the animation stays intact.
+    /// (stderr with --json); on a terminal printed above the status line so the animation stays intact,
+    /// and shown on the status line as the current step.
     /// </summary>
     public void Note(string text)
     {
@@ -118,6 +119,8 @@ public sealed class PhaseProgress
                 return;
             }
             _console.WriteLine(text);
+            // The newest step is also the status line, so a finished byte count does not stay on screen.
+            _status!.Status(Markup.Escape(PhaseLine.Running(text.Trim(), _clock.Elapsed - _phaseStart)));
         }
     }
 
