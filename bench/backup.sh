@@ -62,7 +62,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}'; }
 median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) printf "%.2f", a[(NR+1)/2]; else printf "%.2f", (a[NR/2]+a[NR/2+1])/2 }'; }
 ready() { find "$data/pg_wal/archive_status" -name '*.ready' | wc -l; }
 latest() { # type field -> that field of the newest backup of the type
-  "$pgwbin" backup list --dir "$work/cluster" --json | python3 -c "import json,sys; b=[x for x in json.load(sys.stdin) if x['type']=='$1' and x.get('status', 'complete')=='complete']; print(b[-1]['$2'])"
+  "$pgwbin" backup list --dir "$work/cluster" --json | python3 -c "import json,sys; b=[x for x in json.load(sys.stdin)['data']['backups'] if x['type']=='$1' and x.get('status', 'complete')=='complete']; print(b[-1]['$2'])"
 }
 wait_archived() { # until no .ready file is left (max 300 s)
   for _ in $(seq 300); do [[ $(ready) -eq 0 ]] && return 0; sleep 1; done

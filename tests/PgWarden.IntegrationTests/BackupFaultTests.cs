@@ -161,7 +161,7 @@ public sealed class BackupFaultTests(BackupFaultFixture fixture, ITestOutputHelp
                 TimeSpan.FromSeconds(60), "the backup to wait for its WAL");
             killed.Kill();
             await killed.WaitForExitAsync();
-            var listing = JsonDocument.Parse((await Cluster.RunAsync("backup", "list", "--json")).Stdout).RootElement.EnumerateArray().ToList();
+            var listing = CliJson.Backups((await Cluster.RunAsync("backup", "list", "--json")).Stdout).ToList();
             var incomplete = listing.Single(b => b.GetProperty("status").GetString() == "incomplete");
             killedId = incomplete.GetProperty("id").GetString()!;
         }

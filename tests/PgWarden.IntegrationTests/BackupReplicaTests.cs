@@ -46,7 +46,7 @@ public sealed class BackupReplicaTests
             var problem = await ArchiveOutage.StatusProblemAsync(cluster, "pg2: WAL archiving is failing", TimeSpan.FromSeconds(90));
             Assert.Contains(failing, problem, StringComparison.Ordinal);
             var daily = await cluster.RunAsync("check", "daily", "--json");
-            var item = JsonDocument.Parse(daily.Stdout).RootElement.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "wal archiving");
+            var item = CliJson.Data(daily.Stdout).GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "wal archiving");
             Assert.Equal("fail", item.GetProperty("status").GetString());
             Assert.Contains("pg2", item.GetProperty("reason").GetString());
             using var http = cluster.ApiHttp(TimeSpan.FromSeconds(10));

@@ -101,7 +101,7 @@ public sealed class BackupS3Tests : IAsyncLifetime
         var before = await BucketAsync();
         Assert.Contains(before, k => k.EndsWith($"/backups/{firstId}/manifest.json", StringComparison.Ordinal));
         Assert.Contains(before, k => k.EndsWith($"/backups/{secondId}/manifest.json", StringComparison.Ordinal));
-        var secondStart = System.Text.Json.JsonDocument.Parse((await _cluster.RunAsync("backup", "list", "--json")).Stdout).RootElement.EnumerateArray()
+        var secondStart = CliJson.Backups((await _cluster.RunAsync("backup", "list", "--json")).Stdout)
             .Single(b => b.GetProperty("id").GetString() == secondId).GetProperty("start_lsn").GetString()!;
         var walBefore = before.Where(k => k.Contains("/wal/", StringComparison.Ordinal) && !k.EndsWith(".history.zst", StringComparison.Ordinal)).ToList();
         var prune = await _cluster.RunAsync("backup", "prune", "--keep-count", "1");

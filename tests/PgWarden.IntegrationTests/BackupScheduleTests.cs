@@ -31,7 +31,7 @@ public sealed class BackupScheduleTests
         Assert.Matches(@"scheduled logical backup: (succeeded|running) on pg1", status.Stdout);
 
         var daily = await cluster.RunAsync("check", "daily", "--json");
-        var backupsItem = JsonDocument.Parse(daily.Stdout).RootElement.GetProperty("items").EnumerateArray()
+        var backupsItem = CliJson.Data(daily.Stdout).GetProperty("items").EnumerateArray()
             .Single(i => i.GetProperty("name").GetString() == "backups");
         Assert.True(backupsItem.GetProperty("status").GetString() == "ok", backupsItem.ToString());
 
@@ -81,7 +81,7 @@ public sealed class BackupScheduleTests
     {
         var list = await cluster.RunAsync("backup", "list", "--json");
         Assert.True(list.ExitCode == 0, list.ToString());
-        return [.. JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray()
+        return [.. CliJson.Backups(list.Stdout)
             .Where(b => b.GetProperty("type").GetString() == "logical")
             .Select(b => (b.GetProperty("source_node").GetString()!, b.GetProperty("start_time").GetDateTimeOffset()))];
     }

@@ -60,8 +60,8 @@ public sealed class BackupVerifyFixture : IAsyncLifetime
     {
         var list = await Cluster.RunAsync("backup", "list", "--json");
         Assert.True(list.ExitCode == 0, list.ToString());
-        var backup = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Single(b => b.GetProperty("id").GetString() == id);
-        Assert.True(backup.TryGetProperty("verified", out var verified), $"backup {id} has no recorded verification: {backup}");
+        var backup = CliJson.Backups(list.Stdout).Single(b => b.GetProperty("id").GetString() == id);
+        Assert.True(backup.TryGetProperty("verified", out var verified) && verified.ValueKind == JsonValueKind.Object, $"backup {id} has no recorded verification: {backup}");
         return verified;
     }
 

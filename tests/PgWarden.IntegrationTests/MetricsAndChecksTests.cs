@@ -198,7 +198,7 @@ public sealed class MetricsAndChecksTests
 
         var daily = await cluster.RunAsync("check", "daily", "--json");
         Assert.Equal(1, daily.ExitCode);
-        var items = JsonDocument.Parse(daily.Stdout).RootElement.GetProperty("items").EnumerateArray()
+        var items = CliJson.Data(daily.Stdout).GetProperty("items").EnumerateArray()
             .ToDictionary(i => i.GetProperty("name").GetString()!, i => i.GetProperty("status").GetString());
         Assert.Equal("ok", items["replication pg2"]);
         Assert.Equal("ok", items["connections"]);
@@ -219,7 +219,7 @@ public sealed class MetricsAndChecksTests
                 }
                 var diagnosis = await cluster.RunAsync("diagnose", "replication-lag", "--json");
                 Assert.True(diagnosis.ExitCode == 0, diagnosis.ToString());
-                var findings = JsonDocument.Parse(diagnosis.Stdout).RootElement.GetProperty("findings").EnumerateArray().ToList();
+                var findings = CliJson.Data(diagnosis.Stdout).GetProperty("findings").EnumerateArray().ToList();
                 Assert.Contains(findings, f => f.GetProperty("subject").GetString() == "pg3" && f.GetProperty("observation").GetString()!.Contains("paused"));
                 Assert.DoesNotContain(findings, f => f.GetProperty("subject").GetString() == "pg2" && f.GetProperty("observation").GetString()!.Contains("paused"));
                 var metrics = await ScrapeAsync(cluster, 3);

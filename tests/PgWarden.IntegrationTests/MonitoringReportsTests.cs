@@ -15,7 +15,7 @@ public sealed class MonitoringReportsTests(MonitoringClusterFixture fixture)
     {
         var result = await cluster.RunAsync(["report", .. args, "--json", "--limit", "500"]);
         Assert.True(result.ExitCode == 0, result.ToString());
-        var doc = JsonDocument.Parse(result.Stdout).RootElement;
+        var doc = CliJson.Data(result.Stdout);
         Assert.Equal(args[0], doc.GetProperty("report").GetString());
         Assert.True(doc.GetProperty("columns").GetArrayLength() > 0);
         return doc.GetProperty("rows").EnumerateArray().ToList();
@@ -44,7 +44,7 @@ public sealed class MonitoringReportsTests(MonitoringClusterFixture fixture)
             await Task.Delay(1500); // table statistics reach pg_stat_user_tables within a second
             var weekly = await Cluster.RunAsync("check", "weekly", "--json");
             Assert.Equal(1, weekly.ExitCode);
-            var items = JsonDocument.Parse(weekly.Stdout).RootElement.GetProperty("items").EnumerateArray()
+            var items = CliJson.Data(weekly.Stdout).GetProperty("items").EnumerateArray()
                 .ToDictionary(i => i.GetProperty("name").GetString()!, i => (Status: i.GetProperty("status").GetString(), Reason: i.GetProperty("reason").GetString()!));
             Assert.Equal("warn", items["slow queries"].Status);
             Assert.Equal("warn", items["bloat"].Status);
@@ -52,7 +52,7 @@ public sealed class MonitoringReportsTests(MonitoringClusterFixture fixture)
 
             var monthly = await Cluster.RunAsync("check", "monthly", "--json");
             Assert.Equal(2, monthly.ExitCode);
-            var reindex = JsonDocument.Parse(monthly.Stdout).RootElement.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "reindex");
+            var reindex = CliJson.Data(monthly.Stdout).GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "reindex");
             Assert.Equal("fail", reindex.GetProperty("status").GetString());
             Assert.Contains("invalid", reindex.GetProperty("reason").GetString());
         }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using PgWarden.Backup.Physical;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Security;
@@ -29,7 +28,8 @@ public static class BackupCommand
         var dir = CommandAction.DirOption();
         var fromReplica = new Option<bool>("--from-replica") { Description = "copy from a streaming replica instead of the primary" };
         var wait = new Option<int>("--archive-wait") { Description = "seconds to wait for the WAL the backup needs to be archived", DefaultValueFactory = _ => 300 };
-        var cmd = new Command("physical", "stream a base backup (pg_basebackup) zstd-compressed and checksummed into the repository; completes when its WAL is archived") { config, dir, fromReplica, wait };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("physical", "stream a base backup (pg_basebackup) zstd-compressed and checksummed into the repository; completes when its WAL is archived") { config, dir, fromReplica, wait, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var archiveWait = TimeSpan.FromSeconds(ArgumentRules.AtLeast("--archive-wait", p.GetValue(wait), 1));
@@ -39,9 +39,9 @@ public static class BackupCommand
             await using (source.NodeSql)
             await using (source.PrimarySql)
             {
-                await new PhysicalBackup(env.Repository, env.Binaries, env.Launcher, Console.WriteLine).RunAsync(source, archiveWait, ct);
+                var manifest = await new PhysicalBackup(env.Repository, env.Binaries, env.Launcher, Console.WriteLine).RunAsync(source, archiveWait, ct);
+                return JsonOutput.Result(0, new { backup = BackupListEntry.From(manifest) });
             }
-            return 0;
         });
         return cmd;
     }
@@ -55,7 +55,8 @@ public static class BackupCommand
         format.AcceptOnlyFromAmong(Backup.Logical.LogicalBackup.Formats);
         var jobs = new Option<int>("--jobs", "-j") { Description = "parallel pg_dump jobs (directory format)", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
         var slice = new Option<int>("--slice-mb") { Description = "directory format: tables of at least this many MB are read in slices of this size over --jobs connections, beside pg_dump (0: pg_dump reads every table)", DefaultValueFactory = _ => 64 };
-        var cmd = new Command("logical", "pg_dump a database into the repository with the runbook's listings (\\l+, \\dt+)") { config, dir, db, format, jobs, slice };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("logical", "pg_dump a database into the repository with the runbook's listings (\\l+, \\dt+)") { config, dir, db, format, jobs, slice, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var sliceMb = ArgumentRules.AtLeast("--slice-mb", p.GetValue(slice), 0);
@@ -72,9 +73,9 @@ public static class BackupCommand
             env.SweepLocalStaging();
             var systemId = Backup.Wal.ControlFile.SystemIdentifier(primary.DataDir);
             await using var sql = PrimaryLocator.Superuser(env.Cluster, primary, secrets, database);
-            await new Backup.Logical.LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
+            var manifest = await new Backup.Logical.LogicalBackup(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
                 .RunAsync(primary, systemId, database, p.GetValue(format)!, jobCount, sql, sliceMb * (1L << 20), ct);
-            return 0;
+            return JsonOutput.Result(0, new { backup = BackupListEntry.From(manifest) });
         });
         return cmd;
     }
@@ -117,15 +118,11 @@ public static class BackupCommand
             var incomplete = await env.Catalog.ListIncompleteAsync(ct);
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(all.Select(m => (object)new
+                return JsonOutput.Result(0, new
                 {
-                    m.Id, m.Type, Status = "complete", m.SystemId, m.SourceNode, m.StartTime, m.StopTime, m.DurationSeconds, m.Timeline, m.StartLsn, m.StopLsn,
-                    m.Database, m.Format, m.Size, m.StoredSize, m.Verified,
-                }).Concat(incomplete.Select(b => (object)new
-                {
-                    b.Id, b.Type, Status = b.Running ? "running" : "incomplete", b.SystemId, Files = b.Files, b.StoredSize, b.LastModified,
-                })), Backup.Catalog.BackupManifest.Json));
-                return 0;
+                    cluster = env.Cluster.Name, repository = env.Repository.Description,
+                    backups = all.Select(BackupListEntry.From).Concat(incomplete.Select(BackupListEntry.From)),
+                });
             }
             foreach (var b in incomplete)
             {
@@ -162,9 +159,10 @@ public static class BackupCommand
         var type = new Option<string?>("--type") { Description = "with latest: the newest backup of this type (physical: the newest on the history of the newest archived timeline; logical)" };
         type.AcceptOnlyFromAmong("physical", "logical");
         var db = new Option<string?>("--db") { Description = "with latest --type logical: the newest logical backup of this database (default: the app database)" };
+        var json = CommandAction.JsonOption();
         var cmd = new Command("verify", "check a backup's checksums, the archived WAL it needs and pg_verifybackup; --restore-test restores and queries it; records the outcome for `backup list`")
         {
-            config, dir, id, restoreTest, scratch, timeout, jobs, type, db,
+            config, dir, id, restoreTest, scratch, timeout, jobs, type, db, json,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -187,8 +185,14 @@ public static class BackupCommand
                     // The newest backup that can restore the cluster as it runs now, not one of a branch a failover or rebuild left.
                     ? (await RestoreCommand.ChooseBackupAsync(env, "latest", new RecoveryTarget(null, null, null, null, false, "promote"), ct)).Backup
                     : await env.Catalog.FindAsync(p.GetValue(id)!, p.GetValue(type), ct);
-            var report = await new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine)
-                .VerifyAsync(manifest, options, ct);
+            var report = await PhaseProgress.RunAsync($"verifying {manifest.Type} backup {manifest.Id}", phases =>
+                new Backup.Verify.BackupVerifier(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, phases.Note)
+                    .VerifyAsync(manifest, options, ct), announcePlain: false);
+            JsonOutput.Result(0, new
+            {
+                backup = manifest.Id, type = manifest.Type, ok = report.Ok, restore_tested = report.RestoreTested,
+                passed = report.Passed, notes = report.Notes, problems = report.Problems,
+            });
             return report.Ok ? 0 : throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.OperationFailed, report.ErrorLine(manifest.Id));
         });
         return cmd;
@@ -201,7 +205,8 @@ public static class BackupCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "only print what would be removed" };
         var keepDays = new Option<int?>("--keep-days") { Description = "keep backups younger than N days (default: backup.retention_days, 30)" };
         var keepCount = new Option<int?>("--keep-count") { Description = "keep the newest N physical backups and the newest N logical backups of each database" };
-        var cmd = new Command("prune", "remove expired backups, incomplete backups that are not running, and the archived WAL no kept physical backup needs") { config, dir, dryRun, keepDays, keepCount };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("prune", "remove expired backups, incomplete backups that are not running, and the archived WAL no kept physical backup needs") { config, dir, dryRun, keepDays, keepCount, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             int? days = p.GetValue(keepDays);
@@ -218,8 +223,8 @@ public static class BackupCommand
                 days = backup.RetentionDays;
                 count = backup.RetentionCount;
             }
-            await new Backup.Catalog.Pruner(env.Repository, env.Catalog, env.Cluster.Name, Console.WriteLine).RunAsync(days, count, p.GetValue(dryRun), ct);
-            return 0;
+            var removed = await new Backup.Catalog.Pruner(env.Repository, env.Catalog, env.Cluster.Name, Console.WriteLine).RunAsync(days, count, p.GetValue(dryRun), ct);
+            return JsonOutput.Result(0, new { dry_run = p.GetValue(dryRun), keep_days = days, keep_count = count, removed_keys = removed });
         });
         return cmd;
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Api;
 using PgWarden.Core.Errors;
@@ -53,9 +52,8 @@ public static class CheckCommand
             var exit = CheckResult.ExitCode(results);
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { check = p.GetValue(period), status = ((CheckStatus)exit).ToString().ToLowerInvariant(), exit_code = exit, items = results }, Json.Options));
+                return JsonOutput.Result(exit, new { check = p.GetValue(period), status = ((CheckStatus)exit).ToString().ToLowerInvariant(), items = results });
             }
-            else
             {
                 var table = new Table().AddColumns("item", "status", "reason");
                 foreach (var r in results)

@@ -43,12 +43,18 @@ public static class ConfigCommand
             return Task.FromResult(0);
         });
 
-        var check = new Command("check", "validate a cluster configuration file") { config, dir };
+        var json = CommandAction.JsonOption();
+        var check = new Command("check", "validate a cluster configuration file") { config, dir, json };
         CommandAction.Set(check, async (p, ct) =>
         {
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             await Backup.Repository.RepositoryPreflight.EnsureAsync(cluster, create: false, ct);
-            Console.WriteLine($"{ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir))}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
+            var path = ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir));
+            if (p.GetValue(json))
+            {
+                return JsonOutput.Result(0, new { config = path, cluster = cluster.Name, valid = true, nodes = cluster.Nodes.Select(n => n.Name), poolers = cluster.Poolers.Select(x => x.Name) });
+            }
+            Console.WriteLine($"{path}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
             return 0;
         });
         return new Command("config", "show or check the cluster configuration") { render, check };

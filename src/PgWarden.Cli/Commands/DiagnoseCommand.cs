@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Npgsql;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Api;
@@ -62,8 +61,7 @@ public static class DiagnoseCommand
             }
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { diagnosis = p.GetValue(topic), primary = primary.Name, findings }, Json.Options));
-                return 0;
+                return JsonOutput.Result(0, new { diagnosis = p.GetValue(topic), primary = primary.Name, findings });
             }
             var table = new Table().AddColumns("subject", "observation", "suggestion");
             foreach (var f in findings)

@@ -21,7 +21,8 @@ public static class FailoverCommand
         var to = new Option<string>("--to") { Description = "the replica to promote", Required = true };
         var timeout = new Option<int>("--timeout") { Description = "seconds the failover has to complete (1..3600)", DefaultValueFactory = _ => 30 };
         var yes = CommandAction.YesOption("fail over");
-        var cmd = new Command("failover", "manual failover to NODE when there is no healthy leader") { config, dir, to, timeout, yes };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("failover", "manual failover to NODE when there is no healthy leader") { config, dir, to, timeout, yes, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var seconds = p.GetValue(timeout);
@@ -48,7 +49,7 @@ public static class FailoverCommand
                 throw new PgWardenException(ExitCodes.Timeout, $"the failover to {target} did not complete and was dropped; {LeadershipChange.Outcome(last)}");
             }
             Console.WriteLine($"{target} is the primary");
-            return 0;
+            return JsonOutput.Result(0, new { to = target, primary = target });
         });
         return cmd;
     }

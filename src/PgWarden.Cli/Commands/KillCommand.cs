@@ -30,7 +30,8 @@ public static class KillCommand
         var node = new Option<string?>("--node") { Description = "node to act on (default: the primary)" };
         var database = new Option<string?>("--database") { Description = "only sessions connected to this database" };
         var user = new Option<string?>("--user") { Description = "only sessions of this role" };
-        var cmd = new Command(name, description) { config, dir, olderThan, dryRun, yes, node, database, user };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command(name, description) { config, dir, olderThan, dryRun, yes, node, database, user, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var age = DurationText.Parse(p.GetValue(olderThan)!, "--older-than");
@@ -42,11 +43,11 @@ public static class KillCommand
             await using var conn = await target.ConnectAsync(ct);
             var sessions = await SessionTerminator.FindAsync(conn, filter, ct);
             var what = kind == SessionKind.Idle ? $"idle for more than {DurationText.Format(age)}" : $"running a query for more than {DurationText.Format(age)}";
-            Print(sessions);
+            Print(sessions); // on stderr with --json (JsonOutput), so a terminal still shows who is about to be terminated
             if (dry)
             {
                 Console.WriteLine($"dry run on {target.Node.Name}: would terminate {sessions.Count} session{Plural(sessions.Count)} {what}; nothing changed");
-                return ExitCodes.Ok;
+                return JsonOutput.Result(ExitCodes.Ok, Data(name, target.Node.Name, age, dry: true, sessions, terminated: []));
             }
             if (sessions.Count > 0)
             {
@@ -56,10 +57,14 @@ public static class KillCommand
             var skipped = sessions.Count - done.Count;
             Console.WriteLine($"terminated {done.Count} session{Plural(done.Count)} {what} on {target.Node.Name}" +
                               (skipped > 0 ? $" ({skipped} no longer matched and were left alone)" : ""));
-            return ExitCodes.Ok;
+            return JsonOutput.Result(ExitCodes.Ok, Data(name, target.Node.Name, age, dry: false, sessions, done));
         });
         return cmd;
     }
+
+    /// <summary>The `data` of `kill … --json`: the sessions that matched and the PIDs terminated (none in a dry run).</summary>
+    private static object Data(string kind, string node, TimeSpan olderThan, bool dry, IReadOnlyList<SessionInfo> sessions, IReadOnlyList<int> terminated) =>
+        new { kind, node, older_than_seconds = olderThan.TotalSeconds, dry_run = dry, sessions, terminated };
 
     private static string Plural(int n) => n == 1 ? "" : "s";
 

@@ -21,9 +21,10 @@ public static class ReindexCommand
         var concurrently = new Option<bool>("--concurrently") { Description = "REINDEX … CONCURRENTLY: no lock that blocks reads or writes (recommended)" };
         var yes = CommandAction.YesOption("without --concurrently: accept the locks a plain REINDEX takes");
         var node = new Option<string?>("--node") { Description = "node to run on (must be the primary; default: the primary)" };
+        var json = CommandAction.JsonOption();
         var cmd = new Command("reindex", "rebuild an index or a table's indexes (use --concurrently; a plain REINDEX blocks writes)")
         {
-            targetArg, config, dir, concurrently, yes, node,
+            targetArg, config, dir, concurrently, yes, node, json,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -46,22 +47,31 @@ public static class ReindexCommand
             confirmation?.Ask($"A plain REINDEX of {rel.QuotedName} blocks writes until it finishes (--concurrently does not). Go on?");
             var sql = $"REINDEX {(isTable ? "TABLE" : "INDEX")}{(conc ? " CONCURRENTLY" : "")} {rel.QuotedName}";
             var watch = Stopwatch.StartNew();
-            try
+            await using var observer = await nodeTarget.ConnectAsync(ct);
+            var blockers = await PhaseProgress.RunAsync($"{sql} on {nodeTarget.Node.Name}", async phases =>
             {
-                await using var reindex = new NpgsqlCommand(sql, conn) { CommandTimeout = 0 };
-                await reindex.ExecuteNonQueryAsync(ct);
-            }
-            catch (PostgresException e)
-            {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"{sql} failed on {nodeTarget.Node.Name}: {e.MessageText}");
-            }
+                try
+                {
+                    await using var reindex = new NpgsqlCommand(sql, conn) { CommandTimeout = 0 };
+                    return await LockWaitReporter.WhileAsync(reindex.ExecuteNonQueryAsync(ct), sql, conn.ProcessID, observer, phases, ct);
+                }
+                catch (PostgresException e)
+                {
+                    throw new PgWardenException(ExitCodes.OperationFailed, $"{sql} failed on {nodeTarget.Node.Name}: {e.MessageText}");
+                }
+            });
             var elapsed = watch.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
             Console.WriteLine($"{sql} on {nodeTarget.Node.Name}: done in {elapsed} s");
-            foreach (var (index, valid) in await IndexValidityAsync(conn, rel, ct))
+            var indexes = await IndexValidityAsync(conn, rel, ct);
+            foreach (var (index, valid) in indexes)
             {
                 Console.WriteLine($"  {index}: {(valid ? "valid" : "INVALID")}");
             }
-            return ExitCodes.Ok;
+            return JsonOutput.Result(ExitCodes.Ok, new
+            {
+                node = nodeTarget.Node.Name, statement = sql, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3),
+                indexes = indexes.Select(i => new { name = i.Index, valid = i.Valid }), blocked_by = blockers,
+            });
         });
         return cmd;
     }

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Npgsql;
 using PgWarden.Cli.Runtime;
-using PgWarden.Core.Api;
 using PgWarden.Core.Errors;
 using PgWarden.Core.Units;
 using PgWarden.Monitoring.Reports;
@@ -33,7 +31,11 @@ public static class ReportCommand
             var reportName = p.GetValue(name);
             if (reportName is null or "list")
             {
-                PrintList(p.GetValue(json));
+                if (p.GetValue(json))
+                {
+                    return JsonOutput.Result(ExitCodes.Ok, new { reports = ReportCatalog.All.Select(r => new { name = r.Name, description = r.Description }) });
+                }
+                PrintList();
                 return ExitCodes.Ok;
             }
             var report = ReportCatalog.Get(reportName);
@@ -60,7 +62,7 @@ public static class ReportCommand
             }
             if (p.GetValue(json))
             {
-                Console.WriteLine(ToJson(result, target.Node.Name));
+                JsonOutput.Result(ExitCodes.Ok, ToData(result, target.Node.Name));
             }
             else
             {
@@ -70,15 +72,16 @@ public static class ReportCommand
             {
                 await using var resetCmd = new NpgsqlCommand("SELECT pg_stat_statements_reset()", conn);
                 await resetCmd.ExecuteNonQueryAsync(ct);
-                // On stderr with --json, so stdout stays one JSON document.
-                (p.GetValue(json) ? Console.Error : Console.Out).WriteLine($"pg_stat_statements reset on {target.Node.Name}");
+                // With --json Console.Out is stderr (JsonOutput), so stdout stays one JSON document.
+                Console.WriteLine($"pg_stat_statements reset on {target.Node.Name}");
             }
             return ExitCodes.Ok;
         });
         return cmd;
     }
 
-    public static string ToJson(ReportResult result, string node)
+    /// <summary>The `data` of `report NAME --json`: <c>{report, node, columns, rows: [{column: value}]}</c>.</summary>
+    public static object ToData(ReportResult result, string node)
     {
         var rows = result.Rows.Select(r =>
         {
@@ -89,16 +92,11 @@ public static class ReportCommand
             }
             return row;
         }).ToList();
-        return JsonSerializer.Serialize(new { report = result.Name, node, columns = result.Columns, rows }, Json.Options);
+        return new { report = result.Name, node, columns = result.Columns, rows };
     }
 
-    private static void PrintList(bool json)
+    private static void PrintList()
     {
-        if (json)
-        {
-            Console.WriteLine(JsonSerializer.Serialize(ReportCatalog.All.Select(r => new { name = r.Name, description = r.Description }), Json.Options));
-            return;
-        }
         var table = new Table().AddColumns("report", "what it shows");
         foreach (var r in ReportCatalog.All)
         {

@@ -34,9 +34,10 @@ public static class RestoreCommand
         };
         var force = new Option<bool>("--force") { Description = "clear what an interrupted restore left in the target directory (it carries pgwarden's incomplete-restore marker) and restore again" };
         var yes = CommandAction.YesOption("with --cluster: rebuild the cluster");
+        var json = CommandAction.JsonOption();
         var cmd = new Command("restore", "point-in-time recovery: a physical base backup + archived WAL into --to DIR (started on a free loopback port), or --cluster to rebuild the cluster")
         {
-            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout, tablespaceMap, force, yes,
+            config, dir, to, wholeCluster, node, backup, time, lsn, name, xid, immediate, action, keep, port, timeout, tablespaceMap, force, yes, json,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -118,12 +119,18 @@ public static class RestoreCommand
             target = chosenTarget;
             if (p.GetValue(wholeCluster))
             {
+                // Not behind a live status line: it asks for confirmation on a terminal midway.
                 await ClusterRestore.RunAsync(env, manifest, target, p.GetValue(node), mapping, p.GetValue(force), recoveryTimeout, confirmation!, ct);
-                return 0;
+                return JsonOutput.Result(0, new { mode = "cluster", backup = manifest.Id, target = target.Describe(), node = p.GetValue(node) ?? env.Cluster.BootstrapNode.Name });
             }
-            var restorer = new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
-            await restorer.RestoreAsync(manifest, target, p.GetValue(to)!, restorePort, p.GetValue(keep), recoveryTimeout, new RestoreOptions(mapping, p.GetValue(force)), ct);
-            return 0;
+            var result = await PhaseProgress.RunAsync($"restoring backup {manifest.Id} into {Path.GetFullPath(p.GetValue(to)!)}", phases =>
+                new Restorer(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, phases.Note)
+                    .RestoreAsync(manifest, target, p.GetValue(to)!, restorePort, p.GetValue(keep), recoveryTimeout, new RestoreOptions(mapping, p.GetValue(force)), ct), announcePlain: false);
+            return JsonOutput.Result(0, new
+            {
+                mode = "copy", backup = manifest.Id, target = target.Describe(), directory = Path.GetFullPath(p.GetValue(to)!),
+                recovered = result.Summary, running = result.Running, port = result.Running ? result.Port : (int?)null, socket_dir = result.Running ? result.SocketDir : null,
+            });
         });
         return cmd;
     }

@@ -18,10 +18,11 @@ public static class RestoreLogicalCommand
         var source = new Option<string?>("--source-db") { Description = "with latest: the newest backup of this database (default: the app database)" };
         var noTablespaces = new Option<bool>("--no-tablespaces") { Description = "put every object into the default tablespace (for a node without the source's tablespaces)" };
         var createRoles = new Option<bool>("--create-roles") { Description = "create roles the backup needs that do not exist, as NOLOGIN roles (default: refuse, naming them)" };
+        var json = CommandAction.JsonOption();
         var force = new Option<bool>("--force") { Description = "drop the target database first when an interrupted restore-logical left it (its comment marks it; any other existing database is still refused)" };
         var cmd = new Command("restore-logical", "restore a logical backup into a new database on the primary, with the source's owner, encoding, locale, settings, comment and ACL (checksums verified, pg_restore -j)")
         {
-            config, dir, id, db, jobs, source, noTablespaces, createRoles, force,
+            config, dir, id, db, jobs, source, noTablespaces, createRoles, force, json,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -32,9 +33,13 @@ public static class RestoreLogicalCommand
             env.SweepLocalStaging();
             var manifest = await env.Catalog.FindLogicalAsync(p.GetValue(id)!, sourceDb ?? env.Cluster.Database.Name, ct);
             var primary = await PrimaryLocator.FindAsync(env.Cluster, ct);
-            await new LogicalRestore(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, Console.WriteLine)
-                .RestoreAsync(manifest, primary, database, options, ct);
-            return 0;
+            await PhaseProgress.RunAsync($"restoring logical backup {manifest.Id} into database \"{database}\" on {primary.Name}", async phases =>
+            {
+                await new LogicalRestore(env.Cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, phases.Note)
+                    .RestoreAsync(manifest, primary, database, options, ct);
+                return 0;
+            }, announcePlain: false);
+            return JsonOutput.Result(0, new { backup = manifest.Id, source_database = manifest.Database, database, node = primary.Name });
         });
         return cmd;
     }

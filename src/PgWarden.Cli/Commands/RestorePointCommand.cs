@@ -13,7 +13,8 @@ public static class RestorePointCommand
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
         var name = new Argument<string>("name") { Description = "the restore point's name" };
-        var cmd = new Command("restore-point", "create a named restore point on the primary (pg_create_restore_point) for restore --target-name, and switch the WAL segment so it is archived at once") { config, dir, name };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("restore-point", "create a named restore point on the primary (pg_create_restore_point) for restore --target-name, and switch the WAL segment so it is archived at once") { config, dir, name, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var pointName = CheckName("restore point name", p.GetValue(name));
@@ -27,7 +28,7 @@ public static class RestorePointCommand
             await using var switchWal = new NpgsqlCommand("SELECT pg_walfile_name(pg_switch_wal())", conn);
             var segment = (string)(await switchWal.ExecuteScalarAsync(ct))!;
             Console.WriteLine($"restore point '{pointName}' created on {primary.Name} at LSN {lsn}; switched WAL so that {segment} is archived next");
-            return 0;
+            return JsonOutput.Result(0, new { name = pointName, node = primary.Name, lsn, segment });
         });
         return cmd;
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Api;
 using PgWarden.Core.Config;
@@ -25,12 +24,9 @@ public static class StatusCommand
             var report = await ProbeAsync(cluster, ct);
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(report, Json.Options));
+                return JsonOutput.Result(ExitCode(report), report);
             }
-            else
-            {
-                Print(report);
-            }
+            Print(report);
             return ExitCode(report);
         });
         return cmd;

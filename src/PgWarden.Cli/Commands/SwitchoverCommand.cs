@@ -31,7 +31,8 @@ public static class SwitchoverCommand
         var to = new Option<string?>("--to") { Description = "the replica to promote (default: the most up-to-date one)" };
         var yes = CommandAction.YesOption("switch over");
         var timeout = new Option<int>("--timeout") { Description = "seconds the switchover has to complete (1..3600)", DefaultValueFactory = _ => 30 };
-        var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var seconds = p.GetValue(timeout);
@@ -64,61 +65,67 @@ public static class SwitchoverCommand
             var admin = new PgBouncerAdmin(cluster, secrets, new ToolRunner(new ProcessLauncher(OsUser.Current())));
             var db = cluster.Database.Name;
             var sentPause = new List<PoolerConfig>();
-            await CheckpointBeforePauseAsync(cluster, leader!, ct);
-            // The request path warmed up (connection to the leader's agent, JIT) before clients wait on it;
-            // best effort: the request itself says what is wrong if the agent does not answer.
-            try
+            var paused = await PhaseProgress.RunAsync($"checkpoint on {leader} before pausing PgBouncers", async phases =>
             {
-                await api.SendAsync(HttpMethod.Get, "/cluster", null, cluster.Node(leader!), ct);
-            }
-            catch (PgWardenException)
-            {
-            }
-            var clock = Stopwatch.StartNew();
-            var pausedFor = TimeSpan.Zero;
-            try
-            {
-                // Listed before the commands go out: a PAUSE that times out may still take effect.
-                sentPause.AddRange(cluster.Poolers);
-                await Task.WhenAll(cluster.Poolers.Select(pooler => admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct)));
-                Console.WriteLine($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); asking {leader} to hand over to {target}");
-                await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
-                var address = cluster.Node(target).Address;
-                using var dropped = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                // Each PgBouncer is resumed as soon as it routes to the target (its pooler routes there only
-                // once the target holds the lease and runs as primary), watched from the moment the request
-                // is out: one slow pooler keeps only its own clients waiting, and no agent's view is waited for.
-                var resumed = cluster.Poolers.Select(async pooler =>
+                await CheckpointBeforePauseAsync(cluster, leader!, ct);
+                // The request path warmed up (connection to the leader's agent, JIT) before clients wait on it;
+                // best effort: the request itself says what is wrong if the agent does not answer.
+                try
                 {
-                    await WaitAsync(TimeSpan.FromSeconds(seconds + 2 + 15), $"PgBouncer {pooler.Name} to route to {target}",
-                        async () => await admin.RouteAsync(pooler, db, dropped.Token) == address, dropped.Token);
-                    await ResumeAsync(admin, [pooler], db);
+                    await api.SendAsync(HttpMethod.Get, "/cluster", null, cluster.Node(leader!), ct);
+                }
+                catch (PgWardenException)
+                {
+                }
+                phases.Phase($"pausing {cluster.Poolers.Length} PgBouncer(s)");
+                var clock = Stopwatch.StartNew();
+                var pausedFor = TimeSpan.Zero;
+                try
+                {
+                    // Listed before the commands go out: a PAUSE that times out may still take effect.
+                    sentPause.AddRange(cluster.Poolers);
+                    await Task.WhenAll(cluster.Poolers.Select(pooler => admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct)));
+                    phases.Phase($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); {leader} hands over to {target}; each PgBouncer is resumed once it routes to {target}");
+                    await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
+                    var address = cluster.Node(target).Address;
+                    using var dropped = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    // Each PgBouncer is resumed as soon as it routes to the target (its pooler routes there only
+                    // once the target holds the lease and runs as primary, and resumes it itself), watched from the
+                    // moment the request is out: one slow pooler keeps only its own clients waiting, and no agent's
+                    // view is waited for.
+                    var resumed = cluster.Poolers.Select(async pooler =>
+                    {
+                        await WaitAsync(TimeSpan.FromSeconds(seconds + 2 + 15), $"PgBouncer {pooler.Name} to route to {target}",
+                            async () => await admin.RouteAsync(pooler, db, dropped.Token) == address, dropped.Token);
+                        await ResumeAsync(admin, [pooler], db);
+                        lock (sentPause)
+                        {
+                            sentPause.Remove(pooler);
+                            pausedFor = clock.Elapsed;
+                        }
+                    }).ToList();
+                    var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
+                    if (!done)
+                    {
+                        await dropped.CancelAsync();
+                        await Task.WhenAll(resumed.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
+                        throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
+                    }
+                    await Task.WhenAll(resumed);
+                }
+                finally
+                {
+                    List<PoolerConfig> left;
                     lock (sentPause)
                     {
-                        sentPause.Remove(pooler);
-                        pausedFor = clock.Elapsed;
+                        left = [.. sentPause];
                     }
-                }).ToList();
-                var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
-                if (!done)
-                {
-                    await dropped.CancelAsync();
-                    await Task.WhenAll(resumed.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
-                    throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
+                    await ResumeAsync(admin, left, db);
                 }
-                await Task.WhenAll(resumed);
-            }
-            finally
-            {
-                List<PoolerConfig> left;
-                lock (sentPause)
-                {
-                    left = [.. sentPause];
-                }
-                await ResumeAsync(admin, left, db);
-            }
-            Console.WriteLine($"switched over from {leader} to {target}; writes through PgBouncer were paused for {pausedFor.TotalSeconds:0.00} s");
-            return 0;
+                return pausedFor;
+            });
+            Console.WriteLine($"switched over from {leader} to {target}; writes through PgBouncer were paused for {paused.TotalSeconds:0.00} s");
+            return JsonOutput.Result(0, new { from = leader, to = target, paused_seconds = Math.Round(paused.TotalSeconds, 3) });
         });
         return cmd;
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PgWarden.Cli.Runtime;
 using PgWarden.Core.Errors;
 using PgWarden.Core.Tuning;
 using PgWarden.Core.Units;
@@ -16,7 +17,8 @@ public static class TuneCommand
         var connections = new Option<int>("--connections") { Description = "max_connections", DefaultValueFactory = _ => 200 };
         var storage = new Option<string?>("--storage") { Description = "ssd, hdd or san (default: detected)" };
         var conf = new Option<bool>("--conf") { Description = "print postgresql.conf lines instead of a table" };
-        var cmd = new Command("tune", "compute memory, checkpoint and planner settings from the hardware") { ram, cpus, connections, storage, conf };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("tune", "compute memory, checkpoint and planner settings from the hardware") { ram, cpus, connections, storage, conf, json };
         CommandAction.Set(cmd, (p, _) =>
         {
             var ramBytes = HostDetector.RamBytes();
@@ -41,6 +43,14 @@ public static class TuneCommand
             }
             var hw = new HardwareProfile(ramBytes, cpuCount, kind, conns);
             var tuned = TuningCalculator.Compute(hw);
+            if (p.GetValue(json))
+            {
+                return Task.FromResult(JsonOutput.Result(0, new
+                {
+                    hardware = new { ram_bytes = ramBytes, cpus = cpuCount, storage = kind, connections = conns },
+                    settings = tuned.Select(t => new { t.Name, t.Value, t.Why }),
+                }));
+            }
             if (p.GetValue(conf))
             {
                 foreach (var t in tuned)

@@ -20,9 +20,10 @@ public static class VacuumCommand
         var full = new Option<bool>("--full") { Description = "VACUUM FULL one table: rewrites it under an ACCESS EXCLUSIVE lock (needs --table and --yes)" };
         var yes = CommandAction.YesOption("accept VACUUM FULL's exclusive lock");
         var node = new Option<string?>("--node") { Description = "node to run on (must be the primary; default: the primary)" };
+        var json = CommandAction.JsonOption();
         var cmd = new Command("vacuum", "VACUUM (and ANALYZE) the app database or one table; VACUUM FULL only for one table with --yes")
         {
-            config, dir, analyze, table, full, yes, node,
+            config, dir, analyze, table, full, yes, node, json,
         };
         CommandAction.Set(cmd, async (p, ct) =>
         {
@@ -74,7 +75,7 @@ public static class VacuumCommand
                 throw new PgWardenException(ExitCodes.OperationFailed, $"{sql} failed on {target.Node.Name}: {e.MessageText}");
             }
             Console.WriteLine($"{sql} on {target.Node.Name} ({(quoted is null ? "database " + cluster.Database.Name : "table")}): done in {watch.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
-            return ExitCodes.Ok;
+            return JsonOutput.Result(ExitCodes.Ok, new { node = target.Node.Name, database = cluster.Database.Name, table = quoted, statement = sql, seconds = Math.Round(watch.Elapsed.TotalSeconds, 3) });
         });
         return cmd;
     }

@@ -10,7 +10,7 @@ public static class ArchiveOutage
         TestCluster.WaitForAsync(async () =>
         {
             var status = await cluster.RunAsync("status", "--json");
-            var problems = JsonDocument.Parse(status.Stdout).RootElement.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
+            var problems = CliJson.Data(status.Stdout).GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToList();
             return status.ExitCode == 1 ? problems.FirstOrDefault(p => p.StartsWith(prefix, StringComparison.Ordinal)) : null;
         }, timeout, $"status to report '{prefix}'");
 

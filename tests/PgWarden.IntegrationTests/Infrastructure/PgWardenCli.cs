@@ -19,7 +19,8 @@ public static class PgWardenCli
         return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (PgWarden.sln)");
     }
 
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, TimeSpan? timeout = null)
+    /// <param name="onStderrLine">Called with each stderr line as the process writes it (e.g. to act on a progress line before the command ends).</param>
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, TimeSpan? timeout = null, Action<string>? onStderrLine = null)
     {
         if (!File.Exists(Binary))
         {
@@ -39,7 +40,7 @@ public static class PgWardenCli
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
+        var stderr = onStderrLine is null ? p.StandardError.ReadToEndAsync() : ReadLinesAsync(p.StandardError, onStderrLine);
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(4));
         try
         {
@@ -54,4 +55,15 @@ public static class PgWardenCli
     }
 
     public static Task<CliResult> RunAsync(params string[] args) => RunAsync((IEnumerable<string>)args);
+
+    private static async Task<string> ReadLinesAsync(StreamReader reader, Action<string> onLine)
+    {
+        var all = new System.Text.StringBuilder();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            all.Append(line).Append('\n');
+            onLine(line);
+        }
+        return all.ToString();
+    }
 }

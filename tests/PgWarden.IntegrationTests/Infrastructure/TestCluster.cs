@@ -159,7 +159,7 @@ public sealed partial class TestCluster : IProbeTarget, IAsyncDisposable
     public async Task<JsonElement> StatusJsonAsync()
     {
         var result = await RunAsync("status", "--json");
-        return JsonDocument.Parse(result.Stdout).RootElement;
+        return CliJson.Data(result.Stdout);
     }
 
     public async Task<JsonElement> NodeApiAsync(int node)
