@@ -19,4 +19,12 @@ public sealed record DcsConfig
 
     /// <summary>No automatic failover while paused.</summary>
     public bool Paused { get; init; }
+
+    /// <summary>
+    /// PostgreSQL parameters set cluster-wide with `pgwarden config apply` (Patroni's dynamic
+    /// `postgresql.parameters`): every agent renders them into its postgresql.conf after the file's
+    /// `postgres.parameters` (so they win), reloads, and a node that was down gets them when it starts.
+    /// Names are PostgreSQL's, values its text form (e.g. "16MB").
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty;
 }
