@@ -85,19 +85,19 @@ public sealed class NodeState
     /// <summary>A restart was requested and not carried out yet.</summary>
     public bool RestartPending => Volatile.Read(ref _restartRequested) == 1;
 
-    private TaskCompletionSource<string?>? _reload;
+    private TaskCompletionSource<ReloadOutcome>? _reload;
     private readonly Lock _reloadLock = new();
 
     /// <summary>
     /// Asks the loop to re-render the configuration and reload PostgreSQL; completes once it did, with
-    /// null or why it could not (PostgreSQL not running, the reload not confirmed).
+    /// what the server reports since, or why it could not (PostgreSQL not running, the reload not confirmed).
     /// </summary>
-    public Task<string?> RequestReloadAsync()
+    public Task<ReloadOutcome> RequestReloadAsync()
     {
-        Task<string?> task;
+        Task<ReloadOutcome> task;
         lock (_reloadLock)
         {
-            _reload ??= new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _reload ??= new TaskCompletionSource<ReloadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             task = _reload.Task;
         }
         Wake();
@@ -105,7 +105,7 @@ public sealed class NodeState
     }
 
     /// <summary>The pending reload request, once (the loop completes it).</summary>
-    public TaskCompletionSource<string?>? TakeReloadRequest()
+    public TaskCompletionSource<ReloadOutcome>? TakeReloadRequest()
     {
         lock (_reloadLock)
         {

@@ -29,7 +29,7 @@ public sealed class ConfigurationReloader(PostmasterSupervisor postmaster, NodeS
         }
         if (postmaster.State != Core.Ha.PostmasterState.Running)
         {
-            requested?.TrySetResult("PostgreSQL is not running; it starts with the current configuration");
+            requested?.TrySetResult(ReloadOutcome.Failed("PostgreSQL is not running; it starts with the current configuration"));
             return;
         }
         try
@@ -42,12 +42,14 @@ public sealed class ConfigurationReloader(PostmasterSupervisor postmaster, NodeS
                     ? $"cluster parameters changed: configuration rewritten and reloaded{(pending.Count > 0 ? $"; restart pending for {string.Join(", ", pending)}" : "")}"
                     : "configuration rewritten and reloaded on request");
             }
-            requested?.TrySetResult(confirmed ? null : $"PostgreSQL did not confirm the reload within {ReloadWait.TotalSeconds:0} s");
+            requested?.TrySetResult(confirmed
+                ? new ReloadOutcome(null, pending, postmaster.Status?.ConfigErrors ?? [])
+                : ReloadOutcome.Failed($"PostgreSQL did not confirm the reload within {ReloadWait.TotalSeconds:0} s"));
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             events.Failed($"reloading the configuration failed: {e.Message}");
-            requested?.TrySetResult($"reloading failed: {e.Message}");
+            requested?.TrySetResult(ReloadOutcome.Failed($"reloading failed: {e.Message}"));
         }
     }
 }

@@ -623,6 +623,7 @@ public sealed class NodeAgent
             HasNoData = !running && local.Data == LocalDataState.Empty,
             PendingRestart = running ? s!.PendingRestart : [],
             ConfigErrors = running ? s!.ConfigErrors : [],
+            PostgresStartedAt = running ? s!.StartedAt : null,
             ParametersApplied = running && Postmaster.RenderedParameters is { } rendered ? Core.Parameters.DynamicParameters.Fingerprint(rendered) : null,
         };
         try

@@ -49,4 +49,7 @@ public sealed record MemberInfo(
 
     /// <summary>Lines of its configuration files PostgreSQL rejected at the last reload (pg_file_settings.error), empty when none.</summary>
     public IReadOnlyList<string> ConfigErrors { get; init; } = [];
+
+    /// <summary>When its running postmaster started (null when not running): `pgwarden restart` waits for a newer one.</summary>
+    public DateTimeOffset? PostgresStartedAt { get; init; }
 }

@@ -42,6 +42,9 @@ public static class NodeStatusReader
 
         /// <summary>When the server last loaded its configuration files (pg_conf_load_time()).</summary>
         public DateTimeOffset? ConfLoadTime { get; init; }
+
+        /// <summary>When the running postmaster started (pg_postmaster_start_time()).</summary>
+        public DateTimeOffset? StartedAt { get; init; }
     }
 
     public static async Task<Snapshot> ReadAsync(NpgsqlDataSource source, CancellationToken ct)
@@ -56,7 +59,7 @@ public static class NodeStatusReader
         HotStandbySettings hotStandby;
         string? pauseState;
         string[] pendingRestart, configErrors;
-        DateTimeOffset? confLoadTime;
+        DateTimeOffset? confLoadTime, startedAt;
         await using (var cmd = new NpgsqlCommand("""
             SELECT pg_is_in_recovery(),
                    CASE WHEN NOT pg_is_in_recovery() THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint
@@ -94,7 +97,8 @@ public static class NodeStatusReader
                    -- "setting could not be applied" is how pg_file_settings marks a pending restart, not an error.
                    (SELECT array_agg(format('%s: %s', COALESCE(name, sourcefile || ':' || sourceline), error) ORDER BY seqno)
                       FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'),
-                   pg_conf_load_time()
+                   pg_conf_load_time(),
+                   pg_postmaster_start_time()
             """, conn))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
@@ -118,6 +122,7 @@ public static class NodeStatusReader
             pendingRestart = r.IsDBNull(17) ? [] : r.GetFieldValue<string[]>(17);
             configErrors = r.IsDBNull(18) ? [] : r.GetFieldValue<string[]>(18);
             confLoadTime = r.IsDBNull(19) ? null : r.GetFieldValue<DateTimeOffset>(19);
+            startedAt = r.IsDBNull(20) ? null : r.GetFieldValue<DateTimeOffset>(20);
         }
         var replicas = new List<ReplicaStatus>();
         var slots = new List<SlotStatus>();
@@ -162,6 +167,7 @@ public static class NodeStatusReader
             PendingRestart = pendingRestart,
             ConfigErrors = configErrors,
             ConfLoadTime = confLoadTime,
+            StartedAt = startedAt,
         };
     }
 }
