@@ -591,6 +591,9 @@ public sealed class NodeAgent
             AsideCopies = aside.Count,
             AsideBytes = aside.Sum(a => a.Bytes),
             EffectiveDcsConfig = view?.Config ?? old.EffectiveDcsConfig,
+            PendingRestart = running ? s?.PendingRestart ?? [] : [],
+            ConfigErrors = running ? s?.ConfigErrors ?? [] : [],
+            ScheduledSwitchover = view is null ? old.ScheduledSwitchover : view.Failover is { } f && f.IsWaiting(_clock.GetUtcNow()) ? f : null,
         });
     }
 
