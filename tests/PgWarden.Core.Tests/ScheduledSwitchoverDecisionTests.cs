@@ -26,6 +26,14 @@ public class ScheduledSwitchoverDecisionTests
         Assert.Equal("pg2", Is<HaDecision.HandOver>(HaDecider.Decide(Cluster(ScheduledIn(TimeSpan.FromMinutes(5))), Primary("pg1", 100, Safe), Now.AddMinutes(5), Ttl)).Target);
 
     [Fact]
+    public void AScheduledSwitchoverIsNotCarriedOutByALeaderItWasNotScheduledOn()
+    {
+        // pg1 failed over to pg3 before the time: pg3 does not hand over to pg2 on pg1's schedule.
+        var view = View("pg3", Member("pg2", NodeRole.Replica, 100)).With(ScheduledIn(TimeSpan.FromMinutes(5)));
+        Is<HaDecision.Lead>(HaDecider.Decide(view, Primary("pg3", 100, Safe), Now.AddMinutes(5), Ttl));
+    }
+
+    [Fact]
     public void AScheduledSwitchoverWhoseTimeoutPassedIsDropped() =>
         Is<HaDecision.Lead>(HaDecider.Decide(Cluster(ScheduledIn(TimeSpan.FromMinutes(5))), Primary("pg1", 100, Safe), Now.AddMinutes(5).AddSeconds(31), Ttl));
 

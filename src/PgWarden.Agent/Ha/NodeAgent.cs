@@ -453,7 +453,8 @@ public sealed class NodeAgent
             await _pg.EnsureSlotsAsync([.. _cluster.Nodes.Where(n => n.Name != _node.Name).Select(n => n.SlotName)], ct);
             Roles.SlotsReady = true;
         }
-        if (view.Failover is { } request && (request.To == _node.Name || !request.IsActive(_clock.GetUtcNow())))
+        if (view.Failover is { } request && (request.To == _node.Name || !request.IsActive(_clock.GetUtcNow())
+                                             || request is { ScheduledAt: not null, From: { } from } && from != _node.Name))
         {
             await _dcs.ClearFailoverAsync(ct);
         }

@@ -41,7 +41,9 @@ public static class ReloadCommand
                 catch (PgWardenException e)
                 {
                     Console.WriteLine($"{target.Name}: {e.Message}");
-                    failures.Add(new PgWardenException(e.ExitCode == ExitCodes.UnsafeRefused ? ExitCodes.OperationFailed : e.ExitCode, $"{target.Name}: {e.Message}"));
+                    var code = e.ExitCode != ExitCodes.UnsafeRefused ? e.ExitCode
+                        : e.Message.Contains("is not running", StringComparison.Ordinal) ? ExitCodes.NotRunning : ExitCodes.OperationFailed;
+                    failures.Add(new PgWardenException(code, $"{target.Name}: {e.Message}"));
                 }
             }
             if (failures.Count > 0)

@@ -90,7 +90,9 @@ public static class HaDecider
             return new HaDecision.ReleaseLease("this node holds the leader lease but its data directory is empty: releasing it");
         }
         if (request is { Kind: FailoverKind.Switchover, To: { } target } && target != local.Name
-            && local is { PostgresRunning: true, Role: NodeRole.Primary })
+            && local is { PostgresRunning: true, Role: NodeRole.Primary }
+            // A scheduled switchover belongs to the leader it was scheduled on (Patroni: "leader name does not match").
+            && (request.ScheduledAt is null || request.From is null || request.From == local.Name))
         {
             return new HaDecision.HandOver(target, $"switchover to {target} requested: stopping cleanly and handing the lease over once {target} has every WAL record");
         }
