@@ -625,8 +625,8 @@ public sealed class NodeAgent
             SlotsReady = running && !s!.InRecovery && Roles.SlotsReady,
             PromotionFailed = PromotionFailedRecently,
             HasNoData = !running && local.Data == LocalDataState.Empty,
-            PendingRestart = running ? s!.PendingRestart : [],
-            ConfigErrors = running ? s!.ConfigErrors : [],
+            PendingRestart = running ? NameList.Of(s!.PendingRestart) : NameList.Empty,
+            ConfigErrors = running ? NameList.Of(s!.ConfigErrors) : NameList.Empty,
             PostgresStartedAt = running ? s!.StartedAt : null,
             ParametersApplied = running && Postmaster.RenderedParameters is { } rendered ? Core.Parameters.DynamicParameters.Fingerprint(rendered) : null,
         };

@@ -27,4 +27,12 @@ public sealed record DcsConfig
     /// Names are PostgreSQL's, values its text form (e.g. "16MB").
     /// </summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>Value equality, the parameters compared by content.</summary>
+    public bool Equals(DcsConfig? other) =>
+        other is not null && Ttl == other.Ttl && LoopWait == other.LoopWait && MaximumLagOnFailover == other.MaximumLagOnFailover
+        && SynchronousMode == other.SynchronousMode && Paused == other.Paused && PgWarden.Core.Parameters.DynamicParameters.SameAs(Parameters, other.Parameters);
+
+    public override int GetHashCode() => HashCode.Combine(Ttl, LoopWait, MaximumLagOnFailover, SynchronousMode, Paused, Parameters.Count);
 }
+
