@@ -55,7 +55,7 @@ public sealed class DayTwoCommandsTests(DayTwoClusterFixture fixture, ITestOutpu
             Assert.Equal("24MB", await ShowAsync(node, "work_mem"));
         }
         var show = await RunOkAsync("config", "show");
-        Assert.Contains("parameters set with `config apply`: work_mem = 24MB", show.Stdout);
+        Assert.Contains("work_mem = 24MB", show.Stdout.Split('\n').Single(l => l.StartsWith("parameters set with `config apply`:", StringComparison.Ordinal)));
         Assert.Contains("no change", (await RunOkAsync("config", "apply", "--set", "work_mem=24MB", "--yes")).Stdout);
     }
 
@@ -76,7 +76,8 @@ public sealed class DayTwoCommandsTests(DayTwoClusterFixture fixture, ITestOutpu
         await probe.StartAsync();
         await Task.Delay(500);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await RunOkAsync("restart", "--rolling", "--yes");
+        var rolling = await RunOkAsync("restart", "--rolling", "--yes");
+        Assert.Contains("switching over away from", rolling.Stdout);
         output.WriteLine($"rolling restart took {clock.Elapsed.TotalSeconds:0.0} s; longest write gap {probe.LongestGapAfter(TimeSpan.Zero).TotalSeconds:0.00} s, {probe.Failures.Count} failed writes");
         await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
         await probe.StopAsync();

@@ -109,7 +109,7 @@ public sealed partial class ExitCodeTableTests : IDisposable
         new("restart", ["restart", "pg2", "--dir", "{dir}"], "refused"),
         new("restart", ["restart", "pg9", "--dir", "{dir}"], "not found"),
         new("restart", ["restart", "pg2", "--yes", "--dir", "{dir}"], "not running"),
-        new("reload", ["reload", "--bogus", "--dir", "{dir}"], "usage"),
+        new("reload", ["reload", "pg1", "pg2", "--dir", "{dir}"], "usage"),
         new("reload", ["reload", "pg9", "--dir", "{dir}"], "not found"),
         new("reload", ["reload", "--dir", "{dir}"], "not running"),
         new("history", ["history", "--bogus", "--dir", "{dir}"], "usage"),
