@@ -21,6 +21,7 @@ public class ConfigApplyLogicTests
         new PgSetting("wal_compression", "off", null, "superuser", "enum", null, null, ["pglz", "lz4", "zstd", "on", "off"], false),
         new PgSetting("application_name", "", null, "user", "string", null, null, [], false),
         new PgSetting("max_wal_senders", "10", null, "postmaster", "integer", "0", "262143", [], false),
+        new PgSetting("block_size", "8192", null, "internal", "integer", "8192", "8192", [], false),
     }.ToDictionary(s => s.Name);
 
     private static ConfigPatch Set(params string[] assignments) => ConfigPatch.FromCommandLine(assignments, []);
@@ -115,6 +116,10 @@ public class ConfigApplyLogicTests
         Assert.Contains("port is managed", e.Message);
         Assert.Contains("loop_wait 9 s is too long", e.Message);
     }
+
+    [Fact]
+    public void AnInternalParameterCannotBeSet() =>
+        Assert.Contains("context internal", Assert.Throws<PgWardenException>(() => ConfigPlan.Build(new DcsConfig(), Set("block_size=8192"), Catalog)).Message);
 
     [Fact]
     public void BadValuesAreUsageErrors() =>

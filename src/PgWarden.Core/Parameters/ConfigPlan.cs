@@ -31,6 +31,11 @@ public sealed record ConfigPlan(DcsConfig Next, IReadOnlyList<ConfigChange> Chan
                 unknown.Add(Suggest(name, catalog.Keys) is { } near ? $"unknown parameter {name} (did you mean {near}?)" : $"unknown parameter {name}");
                 continue;
             }
+            if (setting.Context == "internal")
+            {
+                invalid.Add($"{name} is fixed when PostgreSQL is built or the cluster initialised (context internal) and cannot be set");
+                continue;
+            }
             if (value is not null && ParameterValue.WhyInvalid(setting, value) is { } bad)
             {
                 invalid.Add(bad);
