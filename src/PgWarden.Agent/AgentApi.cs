@@ -16,7 +16,11 @@ namespace PgWarden.Agent;
 public static class AgentApi
 {
     /// <param name="Timeout">Seconds the request has to complete (default 30); after that every agent ignores it.</param>
-    public sealed record SwitchoverBody(string? Leader, string? Candidate, int? Timeout = null);
+    /// <param name="ScheduledAt">A scheduled switchover: carried out by the leader at this time (Patroni's scheduled_at); null: at once.</param>
+    public sealed record SwitchoverBody(string? Leader, string? Candidate, int? Timeout = null, DateTimeOffset? ScheduledAt = null);
+
+    /// <summary>How far ahead a switchover may be scheduled.</summary>
+    public static readonly TimeSpan MaxScheduleAhead = TimeSpan.FromDays(7);
 
     public static void Map(WebApplication app, NodeState state, AgentContext ctx)
     {
@@ -53,6 +57,22 @@ public static class AgentApi
             await Authorized(request, ctx, () => RequestAsync(ctx, state, FailoverKind.Failover, body, ct)));
         app.MapPatch("/config", async (HttpRequest request, DcsConfigPatch body, CancellationToken ct) =>
             await Authorized(request, ctx, () => PatchConfigAsync(ctx, state, body, ct)));
+        app.MapDelete("/switchover", async (HttpRequest request, CancellationToken ct) =>
+            await Authorized(request, ctx, () => CancelScheduledAsync(ctx, state, ct)));
+        app.MapPost("/restart", async (HttpRequest request, CancellationToken ct) =>
+            await Authorized(request, ctx, () => Task.FromResult(state.RequestRestart() is { } why
+                ? Results.Json(new { error = $"restart of {ctx.Node.Name} refused: {why}" }, Json.Options, statusCode: 409)
+                : Results.Json(new { message = $"{ctx.Node.Name} restarts now (fast shutdown)" }, Json.Options, statusCode: 202))));
+        app.MapPost("/reload", async (HttpRequest request, CancellationToken ct) =>
+            await Authorized(request, ctx, async () =>
+            {
+                var reload = state.RequestReloadAsync();
+                var done = await Task.WhenAny(reload, Task.Delay(TimeSpan.FromSeconds(20), ct));
+                var outcome = done == reload ? await reload : ReloadOutcome.Failed("the agent did not get to the reload within 20 s (it is busy; it reloads when its current action ends)");
+                return outcome.Error is null
+                    ? Results.Json(new { node = ctx.Node.Name, reloaded = true, pending_restart = outcome.PendingRestart, config_errors = outcome.ConfigErrors }, Json.Options)
+                    : Results.Json(new { error = $"reload of {ctx.Node.Name} not done: {outcome.Error}" }, Json.Options, statusCode: 409);
+            }));
         app.MapPost("/pause", async (HttpRequest request, CancellationToken ct) =>
             await Authorized(request, ctx, () => SetPausedAsync(ctx, state, true, ct)));
         app.MapPost("/resume", async (HttpRequest request, CancellationToken ct) =>
@@ -143,21 +163,50 @@ public static class AgentApi
         }
         var nodes = ctx.Cluster.Nodes.Select(n => n.Name).ToList();
         var now = DateTimeOffset.UtcNow;
+        if (body.ScheduledAt is { } at && (kind != FailoverKind.Switchover || at <= now || at > now + MaxScheduleAhead))
+        {
+            return Results.Json(new { error = kind != FailoverKind.Switchover ? "only a switchover can be scheduled"
+                : $"scheduled_at must be in the future and at most {MaxScheduleAhead.TotalDays:0} days ahead, not {at.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" }, Json.Options, statusCode: 400);
+        }
         var error = SwitchoverRules.Validate(kind, view, nodes, body.Leader, body.Candidate, now);
         if (error is not null)
         {
             return Results.Json(new { error }, Json.Options, statusCode: 412);
         }
         var target = body.Candidate ?? SwitchoverRules.BestCandidate(view, view.Leader?.Name, nodes)!;
-        var request = new FailoverRequest(kind, view.Leader?.Name, target, now) { Deadline = now + TimeSpan.FromSeconds(body.Timeout ?? (int)FailoverRequest.DefaultTimeout.TotalSeconds) };
+        var start = body.ScheduledAt ?? now;
+        var request = new FailoverRequest(kind, view.Leader?.Name, target, now)
+        {
+            ScheduledAt = body.ScheduledAt,
+            Deadline = start + TimeSpan.FromSeconds(body.Timeout ?? (int)FailoverRequest.DefaultTimeout.TotalSeconds),
+        };
         await ctx.Dcs.RequestFailoverAsync(request, ct);
         state.Wake();
-        return Results.Json(new { message = $"{request.Describe()} requested", from = view.Leader?.Name, to = target, deadline = request.Deadline }, Json.Options, statusCode: 202);
+        return Results.Json(new { message = $"{request.Describe()} requested", from = view.Leader?.Name, to = target, deadline = request.Deadline, scheduled_at = request.ScheduledAt }, Json.Options, statusCode: 202);
+    }
+
+    /// <summary>Removes a scheduled switchover whose time has not come (one under way is not interrupted).</summary>
+    private static async Task<IResult> CancelScheduledAsync(AgentContext ctx, NodeState state, CancellationToken ct)
+    {
+        var view = await ctx.Dcs.ReadAsync(ct);
+        var now = DateTimeOffset.UtcNow;
+        if (view.Failover is not { } pending || !pending.IsActive(now))
+        {
+            return Results.Json(new { error = "no switchover is scheduled" }, Json.Options, statusCode: 404);
+        }
+        if (!pending.IsWaiting(now))
+        {
+            return Results.Json(new { error = $"the {pending.Describe()} is already under way and cannot be cancelled (it completes or is dropped by {pending.ExpiresAt.UtcDateTime:HH:mm:ss} UTC)" }, Json.Options, statusCode: 409);
+        }
+        await ctx.Dcs.ClearFailoverAsync(ct);
+        state.Wake();
+        return Results.Json(new { message = $"{pending.Describe()} cancelled" }, Json.Options);
     }
 
     /// <summary>The dynamic settings that may change after creation (Patroni's PATCH /config); absent fields stay.</summary>
     [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
-    public sealed record DcsConfigPatch(int? Ttl, int? LoopWait, long? MaximumLagOnFailover, bool? SynchronousMode);
+    /// <param name="Parameters">PostgreSQL parameters to set cluster-wide (a null value removes one), merged into those in the DCS.</param>
+    public sealed record DcsConfigPatch(int? Ttl, int? LoopWait, long? MaximumLagOnFailover, bool? SynchronousMode, Dictionary<string, string?>? Parameters = null);
 
     private static async Task<IResult> PatchConfigAsync(AgentContext ctx, NodeState state, DcsConfigPatch patch, CancellationToken ct)
     {
@@ -169,6 +218,19 @@ public static class AgentApi
             MaximumLagOnFailover = patch.MaximumLagOnFailover ?? view.Config.MaximumLagOnFailover,
             SynchronousMode = patch.SynchronousMode ?? view.Config.SynchronousMode,
         };
+        if (patch.Parameters is { Count: > 0 } changes)
+        {
+            if (changes.Keys.Select(Core.Parameters.DynamicParameters.WhyNotSettable).OfType<string>().ToList() is { Count: > 0 } refused)
+            {
+                return Results.Json(new { error = string.Join("; ", refused) }, Json.Options, statusCode: 409);
+            }
+            var parameters = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, view.Config.Parameters);
+            foreach (var (name, value) in changes)
+            {
+                parameters = value is null ? parameters.Remove(name) : parameters.SetItem(name, value);
+            }
+            next = next with { Parameters = parameters };
+        }
         if (DcsConfigRules.Validate(next) is { } error)
         {
             return Results.Json(new { error }, Json.Options, statusCode: 400);

@@ -28,7 +28,10 @@ public static class Program
         root.Subcommands.Add(DownCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(TuneCommand.Create());
-        root.Subcommands.Add(ConfigCommand.Create());
+        var configCommand = ConfigCommand.Create();
+        configCommand.Subcommands.Add(ConfigShowCommand.Create());
+        configCommand.Subcommands.Add(ConfigApplyCommand.Create());
+        root.Subcommands.Add(configCommand);
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(KillCommand.Create());
@@ -45,6 +48,9 @@ public static class Program
         root.Subcommands.Add(PauseCommand.Create(pause: true));
         root.Subcommands.Add(PauseCommand.Create(pause: false));
         root.Subcommands.Add(ReinitCommand.Create());
+        root.Subcommands.Add(RestartCommand.Create());
+        root.Subcommands.Add(ReloadCommand.Create());
+        root.Subcommands.Add(HistoryCommand.Create());
         root.Subcommands.Add(WalPushCommand.Create());
         root.Subcommands.Add(WalFetchCommand.Create());
         root.Subcommands.Add(BackupCommand.Create());

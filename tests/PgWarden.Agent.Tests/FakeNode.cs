@@ -132,8 +132,15 @@ public sealed class FakeNode(string name) : IPostgresNode
         return removed;
     }
 
-    public void WriteConfiguration(NodeConfig? upstream, bool standby, HotStandbySettings? hotStandbyFloor)
+    /// <summary>The DCS parameters of the last configuration written.</summary>
+    public IReadOnlyDictionary<string, string> LastParameters { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>SIGHUPs sent to the running postmaster.</summary>
+    public int Reloads { get; set; }
+
+    public void WriteConfiguration(NodeConfig? upstream, bool standby, HotStandbySettings? hotStandbyFloor, IReadOnlyDictionary<string, string> parameters)
     {
+        LastParameters = parameters;
         Upstream = upstream?.Name;
         if (standby)
         {
@@ -181,6 +188,7 @@ public sealed class FakeNode(string name) : IPostgresNode
         {
             CheckpointTimeline = CheckpointTimeline,
             HotStandby = Settings,
+            ConfLoadTime = DateTimeOffset.UnixEpoch.AddSeconds(Reloads),
         });
     }
 
@@ -287,7 +295,11 @@ public sealed class FakePostmaster(FakeNode node, int pid) : IPostmaster
         return Task.FromResult(true);
     }
 
-    public void Reload() => node.Record($"reload (upstream {node.Upstream ?? "none"})");
+    public void Reload()
+    {
+        node.Reloads++;
+        node.Record($"reload (upstream {node.Upstream ?? "none"})");
+    }
 
     public int KillTree()
     {

@@ -37,9 +37,10 @@ public interface IPostgresNode
     /// <summary>
     /// Writes postgresql.conf, pg_hba.conf and pg_ident.conf for the role: following
     /// <paramref name="upstream"/>, read-only without one when <paramref name="standby"/>, else primary;
-    /// hot-standby settings at least <paramref name="hotStandbyFloor"/>.
+    /// hot-standby settings at least <paramref name="hotStandbyFloor"/>; the cluster-wide
+    /// <paramref name="parameters"/> from the DCS (`config apply`) after the file's.
     /// </summary>
-    void WriteConfiguration(NodeConfig? upstream, bool standby, HotStandbySettings? hotStandbyFloor);
+    void WriteConfiguration(NodeConfig? upstream, bool standby, HotStandbySettings? hotStandbyFloor, IReadOnlyDictionary<string, string> parameters);
 
     /// <summary>Removes standby.signal (before a start as primary).</summary>
     void ClearStandbySignal();

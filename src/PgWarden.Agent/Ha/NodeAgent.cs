@@ -71,7 +71,10 @@ public sealed class NodeAgent
         _divergence = new DivergenceCheck(peers, events.Failed);
         _leaderProbe = new LeaderProbe(peers, clock);
         state.LeaseRemaining = () => Lease.Remaining;
+        _reloader = new ConfigurationReloader(Postmaster, state, events);
     }
+
+    private readonly ConfigurationReloader _reloader;
 
     public LeaseKeeper Lease { get; }
 
@@ -92,7 +95,7 @@ public sealed class NodeAgent
     public TimeSpan LoopWait => TimeSpan.FromSeconds(Config.LoopWait);
 
     /// <summary>No leader, or a switchover/failover requested: the service runs cycles every 200 ms then.</summary>
-    public bool LeadershipChanging => LastView is { Leader: null } or { Failover: not null } || Busy is not null;
+    public bool LeadershipChanging => LastView is { Leader: null } || LastView?.Failover is { } f && !f.IsWaiting(_clock.GetUtcNow()) || Busy is not null;
 
     /// <summary>One HA cycle: observe, decide, act, publish. Returns the decision.</summary>
     public async Task<HaDecision> RunCycleAsync(CancellationToken ct)
@@ -100,6 +103,10 @@ public sealed class NodeAgent
         _cycle++;
         _actions.Collect();
         var view = await TryReadAsync(ct);
+        if (view is not null)
+        {
+            Postmaster.Parameters = view.Config.Parameters;
+        }
         await Postmaster.ObserveAsync(ct);
         if (view is not null && view.Leader?.Name != _node.Name)
         {
@@ -139,6 +146,10 @@ public sealed class NodeAgent
         if (view is not null && Busy is null && Postmaster.State == PostmasterState.Running)
         {
             await ApplySynchronousModeAsync(ct);
+        }
+        if (Busy is null)
+        {
+            await _reloader.RunAsync(ct);
         }
         SyncWatchdog();
         SyncTimelineLimit(view, local);
@@ -250,6 +261,7 @@ public sealed class NodeAgent
             Upstream = Postmaster.Upstream?.Name,
             DivergedFromLeader = leader is null ? null : Diverged(leader, status, timeline, clean),
             ReinitRequested = _state.ReinitPending,
+            RestartRequested = _state.RestartPending,
             StartFailures = Postmaster.StartFailures,
             HotStandbyShortfall = status is { InRecovery: true, HotStandby: { } mine } && leader?.HotStandby is { } needed && !mine.Covers(needed)
                 ? mine.ShortfallAgainst(needed)
@@ -380,6 +392,13 @@ public sealed class NodeAgent
             case HaDecision.RestartReplica r:
                 Start("restarting with higher hot-standby settings", c => Roles.RestartReplicaAsync(Node(r.Leader!), LeaderSettings(r.Leader), c), ct);
                 break;
+            case HaDecision.Restart r:
+                if (_state.TakeRestartRequest())
+                {
+                    var upstream = r.Leader is null ? null : Node(r.Leader);
+                    Start("restarting on request", c => Roles.RestartOnRequestAsync(upstream, LeaderSettings(r.Leader), c), ct);
+                }
+                break;
             case HaDecision.Rejoin r:
                 Start($"rejoining {r.Leader}", c => Roles.RejoinAsync(Node(r.Leader), LeaderSettings(r.Leader), c), ct);
                 break;
@@ -434,7 +453,8 @@ public sealed class NodeAgent
             await _pg.EnsureSlotsAsync([.. _cluster.Nodes.Where(n => n.Name != _node.Name).Select(n => n.SlotName)], ct);
             Roles.SlotsReady = true;
         }
-        if (view.Failover is { } request && (request.To == _node.Name || !request.IsActive(_clock.GetUtcNow())))
+        if (view.Failover is { } request && (request.To == _node.Name || !request.IsActive(_clock.GetUtcNow())
+                                             || request is { ScheduledAt: not null, From: { } from } && from != _node.Name))
         {
             await _dcs.ClearFailoverAsync(ct);
         }
@@ -572,6 +592,9 @@ public sealed class NodeAgent
             AsideCopies = aside.Count,
             AsideBytes = aside.Sum(a => a.Bytes),
             EffectiveDcsConfig = view?.Config ?? old.EffectiveDcsConfig,
+            PendingRestart = running ? s?.PendingRestart ?? [] : [],
+            ConfigErrors = running ? s?.ConfigErrors ?? [] : [],
+            ScheduledSwitchover = view is null ? old.ScheduledSwitchover : view.Failover is { } f && f.IsWaiting(_clock.GetUtcNow()) ? f : null,
         });
     }
 
@@ -602,6 +625,10 @@ public sealed class NodeAgent
             SlotsReady = running && !s!.InRecovery && Roles.SlotsReady,
             PromotionFailed = PromotionFailedRecently,
             HasNoData = !running && local.Data == LocalDataState.Empty,
+            PendingRestart = running ? NameList.Of(s!.PendingRestart) : NameList.Empty,
+            ConfigErrors = running ? NameList.Of(s!.ConfigErrors) : NameList.Empty,
+            PostgresStartedAt = running ? s!.StartedAt : null,
+            ParametersApplied = running && Postmaster.RenderedParameters is { } rendered ? Core.Parameters.DynamicParameters.Fingerprint(rendered) : null,
         };
         try
         {

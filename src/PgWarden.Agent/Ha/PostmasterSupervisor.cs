@@ -59,6 +59,15 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
 
     private static readonly Task Never = new TaskCompletionSource().Task;
 
+    /// <summary>The cluster-wide parameters from the DCS the next configuration is rendered with (set by the loop each cycle).</summary>
+    public IReadOnlyDictionary<string, string> Parameters { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The parameters the running server's configuration was last written and loaded with (null: none runs).</summary>
+    public IReadOnlyDictionary<string, string>? RenderedParameters { get; private set; }
+
+    private bool _standby;
+    private HotStandbySettings? _floor;
+
     public bool IsPrimary => State == PostmasterState.Running && Status is { InRecovery: false };
 
     /// <summary>A replica may be (re)started now: its back-off after failed starts has passed.</summary>
@@ -115,7 +124,10 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
             {
                 throw new PgWardenException(ExitCodes.OperationFailed, $"PostgreSQL is already running (PID {running.Pid})");
             }
-            node.WriteConfiguration(upstream, standby || upstream is not null, floor);
+            var parameters = Parameters;
+            node.WriteConfiguration(upstream, standby || upstream is not null, floor, parameters);
+            RenderedParameters = parameters;
+            (_standby, _floor) = (standby || upstream is not null, floor);
             if (!standby && upstream is null)
             {
                 node.ClearStandbySignal();
@@ -183,6 +195,7 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
             }
             Status = null;
             Upstream = null;
+            RenderedParameters = null;
             if (State != PostmasterState.Fenced)
             {
                 State = PostmasterState.Stopped;
@@ -215,17 +228,57 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
     /// <summary>Repoints a running replica (primary_conninfo changes take a reload in PostgreSQL 13+).</summary>
     public void Repoint(NodeConfig upstream, HotStandbySettings? floor)
     {
-        node.WriteConfiguration(upstream, true, floor);
-        Upstream = upstream;
+        var parameters = Parameters;
+        node.WriteConfiguration(upstream, true, floor, parameters);
+        (Upstream, RenderedParameters, _standby, _floor) = (upstream, parameters, true, floor);
         _process?.Reload();
     }
 
     /// <summary>Rewrites the configuration of a running primary (e.g. after promotion) and reloads it.</summary>
     public void ConfigureAsPrimary()
     {
-        node.WriteConfiguration(null, false, null);
-        Upstream = null;
+        var parameters = Parameters;
+        node.WriteConfiguration(null, false, null, parameters);
+        (Upstream, RenderedParameters, _standby, _floor) = (null, parameters, false, null);
         _process?.Reload();
+    }
+
+    /// <summary>
+    /// Re-renders the running server's configuration for the role it has (same upstream and
+    /// hot-standby floor) with the current <see cref="Parameters"/>, sends SIGHUP, and waits (at most
+    /// <paramref name="wait"/>) until the server reports a newer pg_conf_load_time, so that
+    /// <see cref="Status"/> shows what the reload changed (pending restarts, rejected lines).
+    /// False when no server runs or it did not confirm the reload in time.
+    /// </summary>
+    public async Task<bool> ReloadConfigurationAsync(TimeSpan wait, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (_process is not { HasExited: false } process || State != PostmasterState.Running)
+            {
+                return false;
+            }
+            var before = Status?.ConfLoadTime;
+            var parameters = Parameters;
+            node.WriteConfiguration(Upstream, _standby, _floor, parameters);
+            RenderedParameters = parameters;
+            process.Reload();
+            var deadline = clock.GetTimestamp() + (long)(wait.TotalSeconds * clock.TimestampFrequency);
+            while (clock.GetTimestamp() <= deadline)
+            {
+                if (await TryReadStatusAsync(ct) && (before is null || Status?.ConfLoadTime > before))
+                {
+                    return true;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(50), clock, ct);
+            }
+            return false;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>

@@ -149,6 +149,26 @@ public sealed class RoleTransitions(
         await StartReplicaAsync(leader, leaderSettings, ct);
     }
 
+    /// <summary>
+    /// A restart the operator asked for (`pgwarden restart`): a fast shutdown, then a start with the
+    /// current configuration (pending parameters take effect). A replica starts streaming from
+    /// <paramref name="leader"/> again; the primary (null) restarts in place while the loop keeps
+    /// renewing its lease — a planned stop, so neither the crash count nor the restart budget of a
+    /// crashed primary applies. Should the start fail, the loop treats it like a crash.
+    /// </summary>
+    public async Task RestartOnRequestAsync(NodeConfig? leader, HotStandbySettings? leaderSettings, CancellationToken ct)
+    {
+        if (leader is not null)
+        {
+            await RestartReplicaAsync(leader, leaderSettings, ct);
+            events.Decided($"restarted on request; streaming from {leader.Name} again");
+            return;
+        }
+        await postmaster.StopAsync(ShutdownMode.Fast);
+        await postmaster.StartAsync(null, false, null, ReplicaStartTimeout, ct);
+        events.Decided("the primary's PostgreSQL was restarted in place on request (the lease was kept)");
+    }
+
     /// <summary>synchronous_standby_names for <paramref name="node"/> as primary: ANY 1 of all other nodes in synchronous mode, else empty.</summary>
     public static string SynchronousStandbyNames(ClusterConfig cluster, NodeConfig node, bool synchronousMode) =>
         synchronousMode ? $"ANY 1 ({string.Join(", ", cluster.Nodes.Where(n => n.Name != node.Name).Select(n => "\"" + n.Name + "\""))})" : "";

@@ -33,8 +33,8 @@ public sealed class LocalPostgresNode(AgentContext ctx) : IPostgresNode
 
     public IReadOnlyList<string> PruneAsideCopies(int keep) => Node.PruneAsideCopies(keep);
 
-    public void WriteConfiguration(NodeConfig? upstream, bool standby, HotStandbySettings? hotStandbyFloor) =>
-        Node.WriteConfiguration(ctx.RenderContext(upstream) with { HotStandbyFloor = hotStandbyFloor }, standby);
+    public void WriteConfiguration(NodeConfig? upstream, bool standby, HotStandbySettings? hotStandbyFloor, IReadOnlyDictionary<string, string> parameters) =>
+        Node.WriteConfiguration(ctx.RenderContext(upstream) with { HotStandbyFloor = hotStandbyFloor, DynamicParameters = parameters }, standby);
 
     public void ClearStandbySignal() => Node.ClearStandbySignal();
 

@@ -72,6 +72,14 @@ public static class StatusCommand
                 n.SlotName is null ? "-" : $"{n.SlotName} ({(n.SlotActive == true ? "active" : "inactive")})");
         }
         AnsiConsole.Write(nodes);
+        if (report.ScheduledSwitchover is { } planned)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"scheduled: {planned.Describe()} (from {planned.From}; `pgwarden switchover --cancel` removes it)"));
+        }
+        foreach (var n in report.Nodes.Where(n => n.PendingRestart.Count > 0))
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"{n.Name}: restart pending ({string.Join(", ", n.PendingRestart)}): `pgwarden restart --rolling --pending`"));
+        }
         foreach (var n in report.Nodes.Where(n => n.AsideCopies > 0))
         {
             AnsiConsole.MarkupLine(Markup.Escape($"{n.Name}: {n.AsideCopies} data director{(n.AsideCopies == 1 ? "y" : "ies")} set aside by a re-clone ({Core.Units.ByteSize.Human(n.AsideBytes)}), kept next to its data directory; remove it when no longer needed"));

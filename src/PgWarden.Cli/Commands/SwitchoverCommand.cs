@@ -32,7 +32,9 @@ public static class SwitchoverCommand
         var yes = CommandAction.YesOption("switch over");
         var timeout = new Option<int>("--timeout") { Description = "seconds the switchover has to complete (1..3600)", DefaultValueFactory = _ => 30 };
         var json = CommandAction.JsonOption();
-        var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout, json };
+        var at = new Option<string?>("--at") { Description = "schedule it: ISO 8601 time (2026-12-01T02:30:00Z) or delay (+10m); the leader's agent carries it out then" };
+        var cancel = new Option<bool>("--cancel") { Description = "remove a scheduled switchover" };
+        var cmd = new Command("switchover", "planned switchover to another node; clients through PgBouncer only see a short pause") { config, dir, to, yes, timeout, at, cancel, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var seconds = p.GetValue(timeout);
@@ -40,12 +42,24 @@ public static class SwitchoverCommand
             {
                 throw new PgWardenException(ExitCodes.Usage, $"--timeout must be 1..3600 seconds, not {seconds}");
             }
+            if (p.GetValue(cancel) && (p.GetValue(at) is not null || p.GetValue(to) is not null))
+            {
+                throw new PgWardenException(ExitCodes.Usage, "--cancel takes no --at or --to");
+            }
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             if (p.GetValue(to) is { } named)
             {
                 cluster.Node(named);
             }
+            if (p.GetValue(cancel))
+            {
+                return await ScheduledSwitchover.CancelAsync(new AgentApiClient(cluster, ClusterSecrets.Load(cluster.SecretsFile)), ct);
+            }
             var confirmation = Confirmation.For("switchover", p.GetValue(yes));
+            if (p.GetValue(at) is { } when)
+            {
+                return await ScheduledSwitchover.ScheduleAsync(cluster, new AgentApiClient(cluster, ClusterSecrets.Load(cluster.SecretsFile)), when, p.GetValue(to), seconds, confirmation, ct);
+            }
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             var api = new AgentApiClient(cluster, secrets);
             var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct, fresh: true));

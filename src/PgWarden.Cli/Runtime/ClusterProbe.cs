@@ -39,7 +39,12 @@ public static class ClusterProbe
                 AsideCopies = s?.AsideCopies ?? 0,
                 AsideBytes = s?.AsideBytes ?? 0,
                 Action = s?.Action,
+                PendingRestart = s?.PendingRestart ?? [],
             });
+            foreach (var rejected in s?.ConfigErrors ?? [])
+            {
+                problems.Add($"{n.Name}: PostgreSQL rejected a configuration line ({rejected}); it runs with the previous value");
+            }
             if (s is null)
             {
                 problems.Add($"{n.Name}: agent at {n.ApiUrl} does not answer");
@@ -116,6 +121,8 @@ public static class ClusterProbe
             problems.Add("automatic failover is paused (`pgwarden resume`)");
         }
         var settings = statuses.Values.Where(s => s is { DcsError: null }).Select(s => s!.EffectiveDcsConfig).FirstOrDefault(c => c is not null);
+        var scheduledSwitchover = leader is null ? null : statuses.GetValueOrDefault(leader)?.ScheduledSwitchover
+            ?? statuses.Values.Where(s => s is { DcsError: null }).Select(s => s!.ScheduledSwitchover).FirstOrDefault(f => f is not null);
         if (settings is not null && DcsConfigRules.Differences(settings, cluster.Dcs.Initial) is { Count: > 0 } drift)
         {
             problems.Add($"{Path.GetFileName(cluster.ConfigFile)} sets dcs values the cluster does not run with ({string.Join(", ", drift)}): `pgwarden up` applies them");
@@ -131,6 +138,7 @@ public static class ClusterProbe
         {
             ScheduledBackups = scheduled,
             Settings = settings,
+            ScheduledSwitchover = scheduledSwitchover,
         };
     }
 

@@ -26,6 +26,9 @@ public sealed record ClusterReport(
     /// <summary>The dynamic settings the cluster runs with (from the DCS, through the agents); null when no agent could say.</summary>
     public Core.Dcs.DcsConfig? Settings { get; init; }
 
+    /// <summary>A switchover scheduled for later (`switchover --at`), null when none.</summary>
+    public Core.Dcs.FailoverRequest? ScheduledSwitchover { get; init; }
+
     /// <summary>The last scheduled backup of each kind, as recorded in the DCS (empty without a backup section).</summary>
     public IReadOnlyList<Core.Dcs.ScheduledBackupRun> ScheduledBackups { get; init; } = [];
 }
@@ -55,6 +58,9 @@ public sealed record NodeReport(
 
     /// <summary>The long action the node's agent runs now (cloning, rejoining, handing over …), if any.</summary>
     public string? Action { get; init; }
+
+    /// <summary>Parameters waiting for a restart of this node (`pgwarden restart`), by name.</summary>
+    public IReadOnlyList<string> PendingRestart { get; init; } = [];
 }
 
 public sealed record PoolerReport(string Name, string Address, int Port, bool Reachable, bool? WriteRouteWorks, bool? ReadRouteWorks, string? Error)

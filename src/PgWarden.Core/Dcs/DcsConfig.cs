@@ -19,4 +19,20 @@ public sealed record DcsConfig
 
     /// <summary>No automatic failover while paused.</summary>
     public bool Paused { get; init; }
+
+    /// <summary>
+    /// PostgreSQL parameters set cluster-wide with `pgwarden config apply` (Patroni's dynamic
+    /// `postgresql.parameters`): every agent renders them into its postgresql.conf after the file's
+    /// `postgres.parameters` (so they win), reloads, and a node that was down gets them when it starts.
+    /// Names are PostgreSQL's, values its text form (e.g. "16MB").
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>Value equality, the parameters compared by content.</summary>
+    public bool Equals(DcsConfig? other) =>
+        other is not null && Ttl == other.Ttl && LoopWait == other.LoopWait && MaximumLagOnFailover == other.MaximumLagOnFailover
+        && SynchronousMode == other.SynchronousMode && Paused == other.Paused && PgWarden.Core.Parameters.DynamicParameters.SameAs(Parameters, other.Parameters);
+
+    public override int GetHashCode() => HashCode.Combine(Ttl, LoopWait, MaximumLagOnFailover, SynchronousMode, Paused, Parameters.Count);
 }
+

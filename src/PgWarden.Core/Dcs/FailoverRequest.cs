@@ -16,10 +16,23 @@ public sealed record FailoverRequest(FailoverKind Kind, string? From, string? To
     /// <summary>Wall-clock time after which the request is void (requested_at + 30 s when absent).</summary>
     public DateTimeOffset? Deadline { get; init; }
 
+    /// <summary>
+    /// A scheduled switchover (Patroni's <c>scheduled_at</c>): the leader carries it out at this
+    /// wall-clock time, not before; its <see cref="Deadline"/> is this time plus the timeout. Null: at once.
+    /// </summary>
+    public DateTimeOffset? ScheduledAt { get; init; }
+
     /// <summary>When the request stops counting.</summary>
-    public DateTimeOffset ExpiresAt => Deadline ?? RequestedAt + DefaultTimeout;
+    public DateTimeOffset ExpiresAt => Deadline ?? (ScheduledAt ?? RequestedAt) + DefaultTimeout;
 
     public bool IsActive(DateTimeOffset now) => now < ExpiresAt;
 
-    public string Describe() => $"{(Kind == FailoverKind.Switchover ? "switchover" : "failover")} to {To}";
+    /// <summary>Its time has come (always, for a request that is not scheduled).</summary>
+    public bool IsDue(DateTimeOffset now) => ScheduledAt is not { } at || now >= at;
+
+    /// <summary>Active, but scheduled for later than <paramref name="now"/>.</summary>
+    public bool IsWaiting(DateTimeOffset now) => IsActive(now) && !IsDue(now);
+
+    public string Describe() => $"{(Kind == FailoverKind.Switchover ? "switchover" : "failover")} to {To}"
+        + (ScheduledAt is { } at ? $" scheduled at {at.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" : "");
 }

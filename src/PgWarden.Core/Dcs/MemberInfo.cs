@@ -40,4 +40,16 @@ public sealed record MemberInfo(
 
     /// <summary>Its data directory is empty (never initialised or cloned yet): it holds no commit, so synchronous mode does not wait for its position.</summary>
     public bool HasNoData { get; init; }
+
+    /// <summary>Parameters changed in the configuration that take effect only after a restart (pg_settings.pending_restart), by name.</summary>
+    public NameList PendingRestart { get; init; } = NameList.Empty;
+
+    /// <summary>The fingerprint (<see cref="Parameters.DynamicParameters.Fingerprint"/>) of the DCS parameters its postgresql.conf was last rendered and reloaded with; null before the first.</summary>
+    public string? ParametersApplied { get; init; }
+
+    /// <summary>Lines of its configuration files PostgreSQL rejected at the last reload (pg_file_settings.error), empty when none.</summary>
+    public NameList ConfigErrors { get; init; } = NameList.Empty;
+
+    /// <summary>When its running postmaster started (null when not running): `pgwarden restart` waits for a newer one.</summary>
+    public DateTimeOffset? PostgresStartedAt { get; init; }
 }

@@ -25,11 +25,13 @@ public static class HaDecider
         {
             return DcsUnavailable(local, ttl, loopWait ?? TimeSpan.FromSeconds(1));
         }
-        var request = view.Failover is { } f && f.IsActive(now) ? f : null;
+        // A scheduled switchover counts from its time on (Patroni's scheduled_at); before that it only waits.
+        var request = view.Failover is { } f && f.IsActive(now) && f.IsDue(now) ? f : null;
+        var scheduled = view.Failover is { } w && w.IsWaiting(now) ? w : null;
         var leader = view.Leader?.Name;
         if (leader == local.Name)
         {
-            return OwnLease(local, request);
+            return OwnLease(local, request, scheduled);
         }
         if (local.PostgresRunning && local.Role == NodeRole.Primary)
         {
@@ -73,7 +75,7 @@ public static class HaDecider
         return new HaDecision.Wait("the DCS is unreachable: staying read-only and serving reads");
     }
 
-    private static HaDecision OwnLease(LocalState local, FailoverRequest? request)
+    private static HaDecision OwnLease(LocalState local, FailoverRequest? request, FailoverRequest? scheduled)
     {
         if (local.Busy is { } busy)
         {
@@ -88,7 +90,9 @@ public static class HaDecider
             return new HaDecision.ReleaseLease("this node holds the leader lease but its data directory is empty: releasing it");
         }
         if (request is { Kind: FailoverKind.Switchover, To: { } target } && target != local.Name
-            && local is { PostgresRunning: true, Role: NodeRole.Primary })
+            && local is { PostgresRunning: true, Role: NodeRole.Primary }
+            // A scheduled switchover belongs to the leader it was scheduled on (Patroni: "leader name does not match").
+            && (request.ScheduledAt is null || request.From is null || request.From == local.Name))
         {
             return new HaDecision.HandOver(target, $"switchover to {target} requested: stopping cleanly and handing the lease over once {target} has every WAL record");
         }
@@ -96,9 +100,17 @@ public static class HaDecider
         {
             return new HaDecision.AcquireAndPromote("this node holds the leader lease and its PostgreSQL is a replica: promoting it");
         }
+        if (local is { RestartRequested: true, PostgresRunning: true, Role: NodeRole.Primary })
+        {
+            return new HaDecision.Restart(null, "a restart was requested: restarting this primary's PostgreSQL in place (fast shutdown), keeping the leader lease");
+        }
         if (!local.PostgresRunning && local.Data == LocalDataState.Standby && local.Postmaster != PostmasterState.NotAnswering)
         {
             return new HaDecision.StartReplica(null, "this node holds the leader lease but its PostgreSQL is a stopped replica: starting it to promote it");
+        }
+        if (scheduled is not null && local.PostgresRunning)
+        {
+            return new HaDecision.Lead($"this node holds the leader lease: renewing it; a {scheduled.Describe()} waits for its time");
         }
         return new HaDecision.Lead(local.PostgresRunning ? "this node holds the leader lease: renewing it"
             : local.Postmaster == PostmasterState.NotAnswering ? "this node holds the leader lease; its PostgreSQL does not answer (fenced if it stays hung)"
@@ -199,6 +211,10 @@ public static class HaDecider
             return Eligibility.WhyNotSetAside(view, local.Name) is { } keep
                 ? new HaDecision.Wait($"this replica has not streamed from {leader} for a long time, but is not re-cloned: {keep}")
                 : new HaDecision.Reclone(leader, $"this replica has not streamed from {leader} for a long time although {leader} answers as primary (the WAL it needs may be gone): re-cloning it");
+        }
+        if (local.RestartRequested)
+        {
+            return new HaDecision.Restart(leader, $"a restart was requested: restarting this replica (fast shutdown) and streaming from {leader} again");
         }
         if (local.HotStandbyShortfall is { } shortfall)
         {

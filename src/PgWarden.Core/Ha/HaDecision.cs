@@ -33,6 +33,13 @@ public abstract record HaDecision(string Reason)
     /// <summary>Restart the replica so that it runs with the hot-standby settings its WAL requires, following <paramref name="Leader"/>.</summary>
     public sealed record RestartReplica(string? Leader, string Reason) : HaDecision(Reason);
 
+    /// <summary>
+    /// A restart the operator requested (`pgwarden restart`): a fast shutdown and a start with the
+    /// current configuration — as a replica of <paramref name="Leader"/>, or, when null, as the primary
+    /// in place with the lease kept. Planned, so it is not counted as a crash.
+    /// </summary>
+    public sealed record Restart(string? Leader, string Reason) : HaDecision(Reason);
+
     /// <summary>Its WAL left <paramref name="Leader"/>'s history (a former primary, or a diverged replica): stop, pg_rewind, start as its replica.</summary>
     public sealed record Rejoin(string Leader, string Reason) : HaDecision(Reason);
 

@@ -80,5 +80,8 @@ public sealed record LocalState(string Name)
     /// <summary>Its last promotion failed recently: it leaves the lease to another node for a while.</summary>
     public bool PromotionFailed { get; init; }
 
+    /// <summary>The operator asked for a restart of this node's PostgreSQL (POST /restart) and it has not happened yet.</summary>
+    public bool RestartRequested { get; init; }
+
     public bool PostgresRunning => Postmaster == PostmasterState.Running;
 }

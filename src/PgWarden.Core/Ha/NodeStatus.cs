@@ -49,6 +49,15 @@ public sealed record NodeStatus(
     /// <summary>The dynamic settings the cluster runs with (from the DCS): ttl, loop_wait, maximum_lag_on_failover, synchronous_mode, paused.</summary>
     public Dcs.DcsConfig? EffectiveDcsConfig { get; init; }
 
+    /// <summary>Parameters the running server waits to restart for (pg_settings.pending_restart).</summary>
+    public IReadOnlyList<string> PendingRestart { get; init; } = [];
+
+    /// <summary>Configuration lines the running server rejected at its last reload (pg_file_settings.error).</summary>
+    public IReadOnlyList<string> ConfigErrors { get; init; } = [];
+
+    /// <summary>A switchover scheduled for later (`switchover --at`), as this agent last read it from the DCS.</summary>
+    public Dcs.FailoverRequest? ScheduledSwitchover { get; init; }
+
     public bool IsStreamingReplica => Role == NodeRole.Replica && PostgresRunning && WalReceiver == "streaming";
 }
 

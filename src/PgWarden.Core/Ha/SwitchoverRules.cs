@@ -47,7 +47,9 @@ public static class SwitchoverRules
         }
         if (view.Failover is { } pending && pending.IsActive(now))
         {
-            return $"a {pending.Describe()} is already in progress (until {pending.ExpiresAt:HH:mm:ss} UTC)";
+            return pending.ScheduledAt is null
+                ? $"a {pending.Describe()} is already in progress (until {pending.ExpiresAt:HH:mm:ss} UTC)"
+                : $"a {pending.Describe()} is pending (`pgwarden switchover --cancel` removes it)";
         }
         var target = candidate ?? BestCandidate(view, leader, nodes);
         if (target is null)

@@ -23,6 +23,12 @@ public sealed record NodeRenderContext(
     /// </summary>
     public Ha.HotStandbySettings? HotStandbyFloor { get; init; }
 
+    /// <summary>
+    /// PostgreSQL parameters set cluster-wide in the DCS (`pgwarden config apply`); rendered after the
+    /// file's `postgres.parameters`, so they win. Empty when none (or the DCS was not read).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> DynamicParameters { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The absolute path of the pgwarden executable PostgreSQL runs for archive_command/restore_command.</summary>
     public string PgWardenBinary { get; init; } = "/usr/local/bin/pgwarden";
 }

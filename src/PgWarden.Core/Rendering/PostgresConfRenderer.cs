@@ -14,7 +14,14 @@ public static class PostgresConfRenderer
         sb.AppendLine($"# postgresql.conf for node {node.Name} of cluster {cluster.Name}.");
         sb.AppendLine("# Written by PgWarden at every start; edit the cluster configuration instead.");
         var tuned = TuningCalculator.Compute(ctx.Hardware);
-        var overrides = cluster.Postgres.Parameters.ToDictionary(p => p.Key, p => p.Value);
+        // The file's parameters, then those set with `config apply` (kept in the DCS), which win.
+        var chosenParameters = cluster.Postgres.Parameters
+            .Where(p => !ctx.DynamicParameters.ContainsKey(p.Key))
+            .Concat(ctx.DynamicParameters.OrderBy(p => p.Key, StringComparer.Ordinal)
+                .Where(p => !Parameters.DynamicParameters.Owned.Contains(p.Key)))
+            .ToList();
+        var overrides = chosenParameters.ToDictionary(p => p.Key, p => p.Value);
+        string Source(string name) => ctx.DynamicParameters.ContainsKey(name) ? "set with `pgwarden config apply`" : $"overridden in {cluster.Name} config";
         var written = new Dictionary<string, string>(StringComparer.Ordinal);
 
         void Section(string title) => sb.AppendLine().AppendLine($"# {title}");
@@ -23,7 +30,7 @@ public static class PostgresConfRenderer
             written[name] = overrides.TryGetValue(name, out var chosen) ? chosen : value;
             if (overrides.Remove(name, out var custom))
             {
-                sb.AppendLine($"{name} = {ConfValue.Pg(custom)}    # overridden in {cluster.Name} config (computed: {value})");
+                sb.AppendLine($"{name} = {ConfValue.Pg(custom)}    # {Source(name)} (computed: {value})");
                 return;
             }
             sb.AppendLine(why is null ? $"{name} = {ConfValue.Pg(value)}" : $"{name} = {ConfValue.Pg(value)}    # {why}");
@@ -111,8 +118,8 @@ public static class PostgresConfRenderer
 
         if (overrides.Count > 0)
         {
-            Section($"Overrides from the {cluster.Name} configuration");
-            foreach (var p in cluster.Postgres.Parameters.Where(p => overrides.ContainsKey(p.Key)))
+            Section($"Overrides from the {cluster.Name} configuration and `pgwarden config apply`");
+            foreach (var p in chosenParameters.Where(p => overrides.ContainsKey(p.Key)))
             {
                 sb.AppendLine($"{p.Key} = {ConfValue.Pg(p.Value)}");
                 written[p.Key] = p.Value;

@@ -33,6 +33,18 @@ public static class NodeStatusReader
 
         /// <summary>pg_get_wal_replay_pause_state() on a replica ("not paused", "pause requested", "paused").</summary>
         public string? ReplayPauseState { get; init; }
+
+        /// <summary>Parameters changed in the configuration files that wait for a restart (pg_settings.pending_restart), by name.</summary>
+        public IReadOnlyList<string> PendingRestart { get; init; } = [];
+
+        /// <summary>Lines of the configuration files the server rejected at its last reload (pg_file_settings.error), as "name: error".</summary>
+        public IReadOnlyList<string> ConfigErrors { get; init; } = [];
+
+        /// <summary>When the server last loaded its configuration files (pg_conf_load_time()).</summary>
+        public DateTimeOffset? ConfLoadTime { get; init; }
+
+        /// <summary>When the running postmaster started (pg_postmaster_start_time()).</summary>
+        public DateTimeOffset? StartedAt { get; init; }
     }
 
     public static async Task<Snapshot> ReadAsync(NpgsqlDataSource source, CancellationToken ct)
@@ -46,6 +58,8 @@ public static class NodeStatusReader
         long checkpointTimeline;
         HotStandbySettings hotStandby;
         string? pauseState;
+        string[] pendingRestart, configErrors;
+        DateTimeOffset? confLoadTime, startedAt;
         await using (var cmd = new NpgsqlCommand("""
             SELECT pg_is_in_recovery(),
                    CASE WHEN NOT pg_is_in_recovery() THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint
@@ -78,7 +92,13 @@ public static class NodeStatusReader
                    current_setting('max_connections')::int, current_setting('max_worker_processes')::int,
                    current_setting('max_wal_senders')::int, current_setting('max_prepared_transactions')::int,
                    current_setting('max_locks_per_transaction')::int,
-                   CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END
+                   CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END,
+                   (SELECT array_agg(name::text ORDER BY name) FROM pg_settings WHERE pending_restart),
+                   -- "setting could not be applied" is how pg_file_settings marks a pending restart, not an error.
+                   (SELECT array_agg(format('%s: %s', COALESCE(name, sourcefile || ':' || sourceline), error) ORDER BY seqno)
+                      FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'),
+                   pg_conf_load_time(),
+                   pg_postmaster_start_time()
             """, conn))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
@@ -99,6 +119,10 @@ public static class NodeStatusReader
             checkpointTimeline = r.GetInt64(10);
             hotStandby = new HotStandbySettings(r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.GetInt32(14), r.GetInt32(15));
             pauseState = r.IsDBNull(16) ? null : r.GetString(16);
+            pendingRestart = r.IsDBNull(17) ? [] : r.GetFieldValue<string[]>(17);
+            configErrors = r.IsDBNull(18) ? [] : r.GetFieldValue<string[]>(18);
+            confLoadTime = r.IsDBNull(19) ? null : r.GetFieldValue<DateTimeOffset>(19);
+            startedAt = r.IsDBNull(20) ? null : r.GetFieldValue<DateTimeOffset>(20);
         }
         var replicas = new List<ReplicaStatus>();
         var slots = new List<SlotStatus>();
@@ -140,6 +164,10 @@ public static class NodeStatusReader
             CheckpointTimeline = checkpointTimeline,
             HotStandby = hotStandby,
             ReplayPauseState = pauseState,
+            PendingRestart = pendingRestart,
+            ConfigErrors = configErrors,
+            ConfLoadTime = confLoadTime,
+            StartedAt = startedAt,
         };
     }
 }
