@@ -29,6 +29,7 @@ public static class Program
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(TuneCommand.Create());
         root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(SecretsCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(KillCommand.Create());
