@@ -33,7 +33,7 @@ public static class DcsServerHost
         while (true)
         {
             await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct);
-            await EtcdAuthSetup.EnableAsync(cluster.Dcs.Endpoints[0], cluster.Name, passwords, TimeSpan.FromSeconds(10), ct);
+            await EnableAuthAsync(server, cluster, passwords, ct);
             Console.WriteLine($"etcd {cluster.Dcs.Endpoints[0]} running (PID {server.Pid}, data {dataDir})");
             var started = DateTime.UtcNow;
             try
@@ -51,6 +51,27 @@ public static class DcsServerHost
             backoff = DateTime.UtcNow - started > TimeSpan.FromMinutes(1) ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
             Console.Error.WriteLine($"pgwarden dcs-server: etcd exited unexpectedly (see {server.LogFile}); starting it again in {backoff.TotalSeconds:0} s");
             await Task.Delay(backoff, ct);
+        }
+    }
+
+    /// <summary>
+    /// Switches authentication on, trying again every second while etcd runs and refuses or does not
+    /// answer: etcd stays up meanwhile (an etcd that had it on keeps it on: it is stored in its data).
+    /// </summary>
+    private static async Task EnableAuthAsync(EtcdServer server, ClusterConfig cluster, EtcdAuthSetup.Passwords passwords, CancellationToken ct)
+    {
+        while (!server.HasExited)
+        {
+            try
+            {
+                await EtcdAuthSetup.EnableAsync(cluster.Dcs.Endpoints[0], cluster.Name, passwords, TimeSpan.FromSeconds(5), ct);
+                return;
+            }
+            catch (Core.Dcs.DcsUnavailableException e)
+            {
+                Console.Error.WriteLine($"pgwarden dcs-server: could not switch etcd authentication on yet ({e.Message}); trying again in 1 s");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
         }
     }
 }
