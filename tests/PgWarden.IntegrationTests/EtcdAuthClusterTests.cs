@@ -9,7 +9,7 @@ namespace PgWarden.IntegrationTests;
 /// Issue 12 items 3 and 4 on a real cluster (subnet 200): the embedded etcd runs with authentication,
 /// so etcdctl without the cluster's credentials (or with the poolers' read-only user, or a wrong
 /// password) cannot rewrite the leader key or pause the cluster, while the cluster itself pauses,
-/// resumes and switches over; and a PgBouncer runs from nothing but `secrets export --role pooler`.
+/// resumes, switches over and recovers from an etcd restart (every token forgotten); and a PgBouncer runs from nothing but `secrets export --role pooler`.
 /// </summary>
 public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
 {
@@ -53,6 +53,13 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
         Assert.True(switchover.ExitCode == 0, switchover.ToString());
         await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
         Assert.Equal("pg2", await cluster.LeaderAsync());
+
+        // etcd killed and started again (the nemesis's KillEtcd: dcs-server SIGKILLed, `up` heals):
+        // etcd forgot every login token, so agents and poolers must log in again to converge and write.
+        await new Nemesis(cluster, seed: 12, output.WriteLine).RunAsync([new NemesisStep(NemesisFault.KillEtcd, 1, TimeSpan.FromSeconds(2))]);
+        await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(90));
+        Assert.Equal(0, (await cluster.RunAsync("pause")).ExitCode);
+        Assert.Equal(0, (await cluster.RunAsync("resume")).ExitCode);
 
         // Pooler pgb2 again, now from the pooler export alone (no superuser password on its host).
         var host = Path.Combine(cluster.Dir, "host-pgb2");
