@@ -46,6 +46,10 @@ public static class SwitchoverCommand
             }
             var confirmation = Confirmation.For("switchover", p.GetValue(yes));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+            if (cluster.Poolers.Length > 0)
+            {
+                _ = secrets.PoolerAdminPassword; // before anything is sent: a node host's secrets have none (docs/secrets.md)
+            }
             var api = new AgentApiClient(cluster, secrets);
             var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
             var leader = view.Leader?.Name;
