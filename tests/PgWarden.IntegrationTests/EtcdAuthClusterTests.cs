@@ -96,6 +96,52 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_cluster_from_before_etcd_authentication_starts_and_gets_it()
+    {
+        await using var cluster = new TestCluster(subnet: 201);
+        await cluster.UpAsync();
+        Assert.Equal(0, (await cluster.RunAsync("down")).ExitCode);
+
+        // Make it what an older PgWarden left: an etcd without authentication, a secrets file without etcd passwords.
+        var secretsFile = Path.Combine(cluster.Dir, "secrets.yaml");
+        var lines = File.ReadAllLines(secretsFile);
+        string Secret(string key) => lines.First(l => l.StartsWith(key + ":", StringComparison.Ordinal)).Split(':', 2)[1].Trim().Trim('"');
+        var endpoint = $"http://{cluster.Address(1)}:2479";
+        var etcd = Process.Start(new ProcessStartInfo("/usr/bin/etcd",
+            ["--name", $"it{cluster.Subnet}", "--data-dir", Path.Combine(cluster.Dir, "etcd"), "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+             "--listen-peer-urls", $"http://{cluster.Address(1)}:2480", "--initial-advertise-peer-urls", $"http://{cluster.Address(1)}:2480"])
+        { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false })!;
+        try
+        {
+            _ = etcd.StandardError.ReadToEndAsync();
+            _ = etcd.StandardOutput.ReadToEndAsync();
+            var disabled = await TestCluster.WaitForAsync(async () =>
+            {
+                var r = await EtcdctlAsync(endpoint, "root", Secret("etcd_root_password"), "auth", "disable");
+                return r.ExitCode == 0 ? r : null;
+            }, TimeSpan.FromSeconds(20), "etcdctl auth disable");
+            Assert.Equal(0, (await EtcdctlAsync(endpoint, null, null, "put", "/anything", "x")).ExitCode);
+        }
+        finally
+        {
+            etcd.Kill();
+            await etcd.WaitForExitAsync();
+        }
+        File.WriteAllLines(secretsFile, lines.Where(l => !l.StartsWith("etcd_", StringComparison.Ordinal)));
+        File.SetUnixFileMode(secretsFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var up = await cluster.UpAsync();
+        Assert.Contains("added etcd passwords", up.Stdout);
+        await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
+        var upgraded = File.ReadAllLines(secretsFile);
+        Assert.Contains(upgraded, l => l.StartsWith("etcd_root_password:", StringComparison.Ordinal));
+        var anonymous = await EtcdctlAsync(endpoint, null, null, "put", $"/pgwarden/it{cluster.Subnet}/leader", "pg9");
+        Assert.Contains("user name is empty", anonymous.Stderr);
+        Assert.Equal(0, (await cluster.RunAsync("pause")).ExitCode);
+        Assert.Equal(0, (await cluster.RunAsync("resume")).ExitCode);
+    }
+
     /// <summary>etcdctl with the password in the environment (ETCDCTL_USER/ETCDCTL_PASSWORD), never on its command line.</summary>
     private static async Task<CliResult> EtcdctlAsync(string endpoint, string? user, string? password, params string[] args)
     {
