@@ -51,13 +51,14 @@ public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets
         throw new PgWardenException(ExitCodes.NotRunning, $"no agent answered ({lastError})");
     }
 
-    public async Task<JsonElement> GetClusterAsync(CancellationToken ct)
+    /// <param name="fresh">true: the answering agent reads the DCS now rather than returning its last cycle's view (up to loop_wait old).</param>
+    public async Task<JsonElement> GetClusterAsync(CancellationToken ct, bool fresh = false)
     {
         foreach (var n in cluster.Nodes)
         {
             try
             {
-                var r = await _http.GetAsync($"{n.ApiUrl}/cluster", ct);
+                var r = await _http.GetAsync($"{n.ApiUrl}/cluster{(fresh ? "?fresh=true" : "")}", ct);
                 if (r.IsSuccessStatusCode)
                 {
                     return await r.Content.ReadFromJsonAsync<JsonElement>(Json.Options, ct);
