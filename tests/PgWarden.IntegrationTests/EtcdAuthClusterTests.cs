@@ -75,9 +75,11 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
         File.SetUnixFileMode(host, (UnixFileMode)0b111_001_001); // 0711, as /etc/pgwarden would be: PgBouncer (postgres) enters it
 
         await StopByPidFileAsync(Path.Combine(cluster.Dir, "poolers", "pgb2", "pooler.pid"));
-        var pooler = StartPooler(Path.Combine(host, "cluster.yaml"), "pgb2", Path.Combine(cluster.Dir, "logs", "pooler-pgb2-export.log"));
+        var poolerLog = Path.Combine(cluster.Dir, "logs", "pooler-pgb2-export.log");
+        var pooler = StartPooler(Path.Combine(host, "cluster.yaml"), "pgb2", poolerLog);
         try
         {
+            output.WriteLine($"pooler from the export: PID {pooler}, log {poolerLog}");
             var primary = await TestCluster.WaitForAsync(async () =>
             {
                 await using var conn = cluster.ThroughPooler(2);
@@ -90,6 +92,9 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
         }
         finally
         {
+            output.WriteLine(File.Exists(poolerLog) ? File.ReadAllText(poolerLog) : "(no pooler log)");
+            var bouncerLog = Path.Combine(host, "poolers", "pgb2", "pgbouncer.log");
+            output.WriteLine(File.Exists(bouncerLog) ? string.Join('\n', File.ReadLines(bouncerLog).TakeLast(20)) : "(no pgbouncer log)");
             Process.Start("/bin/kill", ["-TERM", pooler.ToString()])?.WaitForExit();
             await WaitGoneAsync(pooler);
             await StopByPidFileAsync(Path.Combine(host, "poolers", "pgb2", "run", "pgbouncer.pid"));
