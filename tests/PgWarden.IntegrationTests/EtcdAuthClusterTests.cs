@@ -80,14 +80,16 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
         try
         {
             output.WriteLine($"pooler from the export: PID {pooler}, log {poolerLog}");
+            // The etcd kill may have moved the leadership (pg2 lost its lease while etcd was down).
+            var leader = await cluster.LeaderAsync() ?? throw new InvalidOperationException("no leader");
             var primary = await TestCluster.WaitForAsync(async () =>
             {
                 await using var conn = cluster.ThroughPooler(2);
                 await conn.OpenAsync();
-                await using var cmd = new NpgsqlCommand("SELECT NOT pg_is_in_recovery() AND inet_server_addr() = @pg2", conn);
-                cmd.Parameters.AddWithValue("pg2", System.Net.IPAddress.Parse(cluster.Address(2)));
+                await using var cmd = new NpgsqlCommand("SELECT NOT pg_is_in_recovery() AND inet_server_addr() = @leader", conn);
+                cmd.Parameters.AddWithValue("leader", System.Net.IPAddress.Parse(cluster.Address(int.Parse(leader[2..]))));
                 return await cmd.ExecuteScalarAsync() is true ? (bool?)true : null;
-            }, TimeSpan.FromSeconds(30), "a write route through pgb2 (pooler export only) to the new primary pg2");
+            }, TimeSpan.FromSeconds(30), $"a write route through pgb2 (pooler export only) to the primary {leader}");
             Assert.True(primary);
         }
         finally
