@@ -129,9 +129,11 @@ public static class AgentApi
 
     private static async Task<IResult> Authorized(HttpRequest request, AgentContext ctx, Func<Task<IResult>> action)
     {
-        var header = request.Headers.Authorization.ToString();
-        var expected = Encoding.UTF8.GetBytes("Bearer " + ctx.Secrets.ApiToken);
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), expected))
+        var header = Encoding.UTF8.GetBytes(request.Headers.Authorization.ToString());
+        // This node's own token (docs/secrets.md), or the cluster's master token where the host has it.
+        var accepted = ctx.Secrets.AcceptedApiTokens(ctx.Node.Name)
+            .Aggregate(false, (ok, token) => CryptographicOperations.FixedTimeEquals(header, Encoding.UTF8.GetBytes("Bearer " + token)) | ok);
+        if (!accepted)
         {
             return Results.Json(new { error = "missing or wrong API token (Authorization: Bearer <api_token from the secrets file>)" }, Json.Options, statusCode: 401);
         }

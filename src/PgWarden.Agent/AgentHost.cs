@@ -25,7 +25,8 @@ public static class AgentHost
         using var pid = PidFile.Acquire(Path.Combine(node.HomeDir(cluster), "agent.pid"), $"the agent of node {node.Name}");
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
         Core.Tls.ClusterCertificates.RequireHostFiles(cluster, node.Name);
-        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: node.Address);
+        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: node.Address,
+            credentials: DcsCredentialsSource.Resolve(cluster, secrets, readOnly: false));
         await using var context = new AgentContext(cluster, node, secrets, dcs);
         context.Binaries.EnsureInstalled();
 

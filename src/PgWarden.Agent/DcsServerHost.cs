@@ -1,5 +1,6 @@
 using PgWarden.Core.Config;
 using PgWarden.Core.Errors;
+using PgWarden.Core.Security;
 using PgWarden.Dcs;
 
 namespace PgWarden.Agent;
@@ -7,7 +8,9 @@ namespace PgWarden.Agent;
 /// <summary>
 /// `pgwarden dcs-server`: the embedded single-member etcd of a demo or test cluster, until SIGTERM.
 /// An etcd that exits on its own is started again (after 1 s, doubling up to 30 s while it keeps
-/// failing), as a service manager would: the agents fence and wait meanwhile.
+/// failing), as a service manager would: the agents fence and wait meanwhile. Every start switches
+/// etcd authentication on (<see cref="EtcdAuthSetup"/>, idempotent) with the passwords of the
+/// secrets file (a full one, or the etcd host's export), before it reports etcd as running.
 /// </summary>
 public static class DcsServerHost
 {
@@ -18,11 +21,19 @@ public static class DcsServerHost
             throw new PgWardenException(ExitCodes.ConfigError, $"cluster {cluster.Name} uses an external etcd ({string.Join(", ", cluster.Dcs.Endpoints)}); there is no embedded DCS server to run");
         }
         using var pid = PidFile.Acquire(Path.Combine(cluster.BaseDir, "etcd.pid"), $"the embedded etcd of cluster {cluster.Name}");
+        var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+        if (!secrets.HasEtcdPasswords)
+        {
+            throw new PgWardenException(ExitCodes.ConfigError,
+                $"secrets file {cluster.SecretsFile} has no etcd passwords (etcd_root_password, etcd_agent_password, etcd_pooler_password): run `pgwarden up` once, which adds them, or give this host the file of `pgwarden secrets export --role etcd`");
+        }
+        var passwords = new EtcdAuthSetup.Passwords(secrets.EtcdRootPassword!, secrets.EtcdAgentPassword!, secrets.EtcdPoolerPassword!);
         var dataDir = cluster.Dcs.EmbeddedDataDir(cluster);
         var backoff = TimeSpan.FromSeconds(1);
         while (true)
         {
             await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct);
+            await EnableAuthAsync(server, cluster, passwords, ct);
             Console.WriteLine($"etcd {cluster.Dcs.Endpoints[0]} running (PID {server.Pid}, data {dataDir})");
             var started = DateTime.UtcNow;
             try
@@ -40,6 +51,27 @@ public static class DcsServerHost
             backoff = DateTime.UtcNow - started > TimeSpan.FromMinutes(1) ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
             Console.Error.WriteLine($"pgwarden dcs-server: etcd exited unexpectedly (see {server.LogFile}); starting it again in {backoff.TotalSeconds:0} s");
             await Task.Delay(backoff, ct);
+        }
+    }
+
+    /// <summary>
+    /// Switches authentication on, trying again every second while etcd runs and refuses or does not
+    /// answer: etcd stays up meanwhile (an etcd that had it on keeps it on: it is stored in its data).
+    /// </summary>
+    private static async Task EnableAuthAsync(EtcdServer server, ClusterConfig cluster, EtcdAuthSetup.Passwords passwords, CancellationToken ct)
+    {
+        while (!server.HasExited)
+        {
+            try
+            {
+                await EtcdAuthSetup.EnableAsync(cluster.Dcs.Endpoints[0], cluster.Name, passwords, TimeSpan.FromSeconds(5), ct);
+                return;
+            }
+            catch (Core.Dcs.DcsUnavailableException e)
+            {
+                Console.Error.WriteLine($"pgwarden dcs-server: could not switch etcd authentication on yet ({e.Message}); trying again in 1 s");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
         }
     }
 }

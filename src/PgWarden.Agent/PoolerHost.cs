@@ -22,7 +22,9 @@ public static class PoolerHost
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
         var bouncer = new PgBouncerInstance(cluster, pooler, launcher);
 
-        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: pooler.Address);
+        // The pooler only reads the DCS: it logs in as the read-only etcd user.
+        await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: pooler.Address,
+            credentials: DcsCredentialsSource.Resolve(cluster, secrets, readOnly: true));
         var builder = Host.CreateApplicationBuilder();
         AgentHost.ConfigureLogging(builder.Logging);
         builder.Services.AddSingleton(cluster);

@@ -32,6 +32,7 @@ public static class Program
         configCommand.Subcommands.Add(ConfigShowCommand.Create());
         configCommand.Subcommands.Add(ConfigApplyCommand.Create());
         root.Subcommands.Add(configCommand);
+        root.Subcommands.Add(SecretsCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(KillCommand.Create());

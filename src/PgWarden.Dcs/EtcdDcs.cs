@@ -30,7 +30,8 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
     private readonly Dictionary<string, (long Id, long Ttl)> _memberLeases = new(StringComparer.Ordinal);
     private long _leaderLease;
 
-    public EtcdDcs(string cluster, IReadOnlyList<string> endpoints, TimeSpan? operationTimeout = null, string? localAddress = null)
+    /// <param name="credentials">The etcd user to log in as (etcd authentication), or null for an etcd without authentication.</param>
+    public EtcdDcs(string cluster, IReadOnlyList<string> endpoints, TimeSpan? operationTimeout = null, string? localAddress = null, DcsCredentials? credentials = null)
     {
         CheckName(cluster, nameof(cluster));
         _timeout = operationTimeout ?? DefaultTimeout;
@@ -40,7 +41,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         }
         Cluster = cluster;
         _keys = new EtcdKeys(cluster);
-        _endpoints = new EtcdEndpoints(endpoints, _timeout, System.Net.IPAddress.TryParse(localAddress, out var local) ? local : null);
+        _endpoints = new EtcdEndpoints(endpoints, _timeout, System.Net.IPAddress.TryParse(localAddress, out var local) ? local : null, credentials);
     }
 
     public string Cluster { get; }
@@ -263,13 +264,21 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         {
             try
             {
-                using var call = _endpoints.Preferred.GetConnection().WatchClient.Watch(null, null, cancellationToken);
+                var client = await _endpoints.PreferredLoggedInAsync(_timeout, cancellationToken).ConfigureAwait(false);
+                using var call = client.GetConnection().WatchClient.Watch(null, null, cancellationToken);
                 await call.RequestStream.WriteAsync(new WatchRequest
                 {
                     CreateRequest = new WatchCreateRequest { Key = Bytes(_keys.Prefix), RangeEnd = Bytes(_keys.PrefixEnd) },
                 }, cancellationToken).ConfigureAwait(false);
                 while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
                 {
+                    if (call.ResponseStream.Current.Canceled)
+                    {
+                        // etcd refused or ended the watch (with authentication: a token it no longer
+                        // knows gives "permission denied"): log in again and start a new one.
+                        _endpoints.ForgetPreferredToken();
+                        break;
+                    }
                     foreach (var e in call.ResponseStream.Current.Events)
                     {
                         changed(e.Kv.Key.ToStringUtf8()[_keys.Prefix.Length..]);
@@ -280,9 +289,9 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException or OperationCanceledException)
+            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or InvalidOperationException or OperationCanceledException or DcsUnavailableException)
             {
-                // etcd restarting or unreachable: the loop's periodic reads go on meanwhile.
+                // etcd restarting or unreachable (or refusing the login): the loop's periodic reads go on meanwhile.
             }
             _endpoints.Rotate();
             try

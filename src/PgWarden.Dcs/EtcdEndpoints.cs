@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using dotnet_etcd;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client.Configuration;
 using PgWarden.Core.Dcs;
 
@@ -15,9 +16,10 @@ internal sealed class EtcdEndpoints : IDisposable
 {
     private readonly string[] _urls;
     private readonly EtcdClient[] _clients;
+    private readonly EtcdAuthSession?[] _sessions;
     private int _preferred;
 
-    public EtcdEndpoints(IReadOnlyList<string> endpoints, TimeSpan timeout, System.Net.IPAddress? localAddress = null)
+    public EtcdEndpoints(IReadOnlyList<string> endpoints, TimeSpan timeout, System.Net.IPAddress? localAddress = null, DcsCredentials? credentials = null)
     {
         if (endpoints.Count == 0)
         {
@@ -31,7 +33,9 @@ internal sealed class EtcdEndpoints : IDisposable
             }
         }
         _urls = endpoints.Select(u => u.TrimEnd('/')).ToArray();
-        _clients = _urls.Select(u => CreateClient(u, timeout, localAddress)).ToArray();
+        // One login per endpoint: a token lives in the member that issued it until etcd forgets it.
+        _sessions = _urls.Select(u => credentials is null ? null : new EtcdAuthSession(u, credentials)).ToArray();
+        _clients = _urls.Select((u, i) => CreateClient(u, timeout, localAddress, _sessions[i])).ToArray();
     }
 
     public string Describe() => string.Join(",", _urls);
@@ -41,9 +45,23 @@ internal sealed class EtcdEndpoints : IDisposable
 
     public void Rotate() => Interlocked.Exchange(ref _preferred, (Volatile.Read(ref _preferred) + 1) % _clients.Length);
 
+    /// <summary>The preferred endpoint, logged in (for a watch, which carries its token from its start).</summary>
+    public async Task<EtcdClient> PreferredLoggedInAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var index = Volatile.Read(ref _preferred) % _clients.Length;
+        if (_sessions[index] is { } session)
+        {
+            await session.EnsureAsync(_clients[index], DateTime.UtcNow + timeout, cancellationToken).ConfigureAwait(false);
+        }
+        return _clients[index];
+    }
+
+    /// <summary>Forgets the preferred endpoint's token (etcd cancelled a watch for want of a valid one).</summary>
+    public void ForgetPreferredToken() => _sessions[Volatile.Read(ref _preferred) % _clients.Length]?.Forget();
+
     private readonly List<Grpc.Net.Client.GrpcChannel> _ownChannels = [];
 
-    private EtcdClient CreateClient(string url, TimeSpan timeout, System.Net.IPAddress? localAddress)
+    private EtcdClient CreateClient(string url, TimeSpan timeout, System.Net.IPAddress? localAddress, EtcdAuthSession? session)
     {
         if (localAddress is not null)
         {
@@ -75,7 +93,7 @@ internal sealed class EtcdEndpoints : IDisposable
             };
             var channel = Grpc.Net.Client.GrpcChannel.ForAddress(url, new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
             _ownChannels.Add(channel);
-            return new EtcdClient(channel.CreateCallInvoker());
+            return new EtcdClient(session is null ? channel.CreateCallInvoker() : channel.Intercept(session));
         }
         return new EtcdClient(url, configureChannelOptions: options =>
         {
@@ -93,7 +111,7 @@ internal sealed class EtcdEndpoints : IDisposable
                 handler.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
                 handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
             }
-        });
+        }, interceptors: session is null ? null : [session]);
     }
 
     /// <summary>
@@ -120,7 +138,7 @@ internal sealed class EtcdEndpoints : IDisposable
             attempt.CancelAfter(share + TimeSpan.FromMilliseconds(100));
             try
             {
-                var result = await call(_clients[index], DateTime.UtcNow + share, attempt.Token).ConfigureAwait(false);
+                var result = await AttemptAsync(index, call, DateTime.UtcNow + share, attempt.Token).ConfigureAwait(false);
                 if (index != start)
                 {
                     Volatile.Write(ref _preferred, index);
@@ -145,6 +163,31 @@ internal sealed class EtcdEndpoints : IDisposable
             errors.Add($"{Describe()}: out of time");
         }
         throw new DcsUnavailableException($"etcd did not answer while {doing} ({string.Join("; ", errors)})");
+    }
+
+    /// <summary>
+    /// One call to one endpoint, logged in first when the endpoint needs credentials; when etcd no
+    /// longer knows the token (it expired after --auth-token-ttl idle seconds, or etcd restarted) it
+    /// logs in again and repeats the call once — etcd refused the first one, so nothing was applied.
+    /// </summary>
+    private async Task<T> AttemptAsync<T>(int index, Func<EtcdClient, DateTime, CancellationToken, Task<T>> call, DateTime deadlineUtc, CancellationToken cancellationToken)
+    {
+        var session = _sessions[index];
+        if (session is null)
+        {
+            return await call(_clients[index], deadlineUtc, cancellationToken).ConfigureAwait(false);
+        }
+        await session.EnsureAsync(_clients[index], deadlineUtc, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await call(_clients[index], deadlineUtc, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (EtcdAuthSession.NeedsAuthentication(e))
+        {
+            session.Forget();
+            await session.EnsureAsync(_clients[index], deadlineUtc, cancellationToken).ConfigureAwait(false);
+            return await call(_clients[index], deadlineUtc, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Failures another endpoint (or a later try) may not have; the rest are etcd's answer.</summary>

@@ -65,7 +65,9 @@ public sealed class EtcdServer : IAsyncDisposable
     /// http://127.0.0.1:2379 and :2380) with its data in <paramref name="dataDir"/>, and returns once
     /// it reports healthy. On failure the process is killed and the error names the log file.
     /// </summary>
-    public static async Task<EtcdServer> StartAsync(string name, string clientUrl, string peerUrl, string dataDir, TimeSpan startTimeout, CancellationToken cancellationToken)
+    /// <param name="authTokenTtl">etcd's <c>--auth-token-ttl</c> (how long a login token lives without use; etcd's default 300 s), whole seconds; null for the default.</param>
+    public static async Task<EtcdServer> StartAsync(string name, string clientUrl, string peerUrl, string dataDir, TimeSpan startTimeout, CancellationToken cancellationToken,
+        TimeSpan? authTokenTtl = null)
     {
         EnsureInstalled();
         dataDir = Path.GetFullPath(dataDir);
@@ -98,6 +100,11 @@ public sealed class EtcdServer : IAsyncDisposable
         })
         {
             psi.ArgumentList.Add(arg);
+        }
+        if (authTokenTtl is { } tokenTtl)
+        {
+            psi.ArgumentList.Add("--auth-token-ttl");
+            psi.ArgumentList.Add(((long)Math.Max(1, tokenTtl.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         // The caller's ETCD_* settings must not reconfigure the server we start.
         foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ETCD", StringComparison.Ordinal)).ToList())

@@ -44,7 +44,8 @@ public sealed class PgBouncerInstance(ClusterConfig cluster, PoolerConfig pooler
         var db = cluster.Database;
         var users = new[]
         {
-            new KeyValuePair<string, string>(db.AppUser, ScramSecret.ForRole(db.AppUser, secrets.AppPassword)),
+            // The verifier only: a pooler host's secrets hold no app password (docs/secrets.md).
+            new KeyValuePair<string, string>(db.AppUser, secrets.AppScramSecret(db.AppUser)),
             new KeyValuePair<string, string>(db.PoolerAdminUser, ScramSecret.ForRole(db.PoolerAdminUser, secrets.PoolerAdminPassword)),
         };
         DirectoryAccess.WriteOwnedFile(Path.Combine(HomeDir, "userlist.txt"), PgBouncerIniRenderer.RenderUserList(users), launcher.ServerUser);

@@ -62,6 +62,12 @@ public sealed partial class ExitCodeTableTests : IDisposable
         new("config apply", ["config", "apply", "--set", "work_mem=16MB", "--dir", "{dir}"], "refused"),
         new("config apply", ["config", "apply", "{missing}", "--yes", "--dir", "{dir}"], "not found"),
         new("config apply", ["config", "apply", "--set", "work_mem=16MB", "--yes", "--dir", "{dir}"], "not running"),
+        new("secrets export", ["secrets", "export", "--role", "admin", "--output", "{missing}", "--dir", "{dir}"], "usage"),
+        new("secrets export", ["secrets", "export", "--role", "node", "--output", "{missing}", "--dir", "{dir}"], "usage"),
+        new("secrets export", ["secrets", "export", "--role", "node", "--name", "pg9", "--output", "{missing}", "--dir", "{dir}"], "not found"),
+        new("secrets export", ["secrets", "export", "--role", "etcd", "--output", "{dir}", "--dir", "{dir}"], "refused"),
+        // The fixture's secrets are from before etcd authentication: no etcd passwords to export yet.
+        new("secrets export", ["secrets", "export", "--role", "etcd", "--output", "{missing}", "--dir", "{dir}"], "configuration"),
         new("migrate", ["migrate", "--bogus", "--dir", "{dir}"], "usage"),
         new("migrate", ["migrate", "--dir", "{dir}"], "not running"),
         new("report", ["report", "sizes", "--limit", "abc", "--dir", "{dir}"], "usage"),

@@ -61,6 +61,10 @@ public static class SwitchoverCommand
                 return await ScheduledSwitchover.ScheduleAsync(cluster, new AgentApiClient(cluster, ClusterSecrets.Load(cluster.SecretsFile)), when, p.GetValue(to), seconds, confirmation, ct);
             }
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+            if (cluster.Poolers.Length > 0)
+            {
+                _ = secrets.PoolerAdminPassword; // before anything is sent: a node host's secrets have none (docs/secrets.md)
+            }
             var api = new AgentApiClient(cluster, secrets);
             var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct, fresh: true));
             var leader = view.Leader?.Name;

@@ -110,6 +110,12 @@ public static class UpCommand
             Console.WriteLine($"generated passwords into {cluster.SecretsFile} (mode 0600)");
             GenerateBackupKey(cluster);
         }
+        else if (ClusterSecrets.Load(cluster.SecretsFile) is { Role: SecretsRole.Full, HasEtcdPasswords: false } old)
+        {
+            // A cluster created before etcd authentication: its embedded etcd gets users on this start.
+            old.WithEtcdPasswords().Save(cluster.SecretsFile);
+            Console.WriteLine($"added etcd passwords to {cluster.SecretsFile}: etcd authentication is on from this start (docs/secrets.md)");
+        }
 
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
         var tools = new ToolRunner(launcher);
@@ -155,7 +161,8 @@ public static class UpCommand
 
     private static async Task WaitForEtcdAsync(ClusterConfig cluster, Daemons.Daemon daemon, int pid, CancellationToken ct)
     {
-        await using var dcs = new Dcs.EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, TimeSpan.FromSeconds(1));
+        await using var dcs = new Dcs.EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, TimeSpan.FromSeconds(1),
+            credentials: DcsCredentialsSource.Resolve(cluster, ClusterSecrets.Load(cluster.SecretsFile), readOnly: false));
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {

@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using PgWarden.Agent;
 using PgWarden.Agent.Watchdog;
 using PgWarden.Core.Config;
+using PgWarden.Core.Errors;
+using PgWarden.Core.Security;
 using PgWarden.Dcs;
 
 namespace PgWarden.Cli.Commands;
@@ -37,9 +39,23 @@ public static class WatchdogCommand
             Console.Out.Flush();
             // With the cluster's configuration it may release the fenced node's lease (its own DCS client, made up front).
             var cluster = config is null ? null : ConfigLoader.LoadFile(config);
-            await using var dcs = cluster is null ? null : new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: cluster.Node(node).Address);
+            await using var dcs = cluster is null ? null : new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: cluster.Node(node).Address,
+                credentials: WatchdogCredentials(cluster));
             Func<long, Task<bool>>? release = dcs is null ? null : lease => dcs.ReleaseLeaderLeaseAsync(node, lease, CancellationToken.None);
             return await new FenceWatchdog(Console.In, Console.Out, Console.Error, ProcessTree.KillTree, release).RunAsync(CancellationToken.None);
         };
+    }
+
+    /// <summary>The agent's etcd user; a secrets file it cannot read costs the release of the lease, never the fence.</summary>
+    private static Core.Dcs.DcsCredentials? WatchdogCredentials(Core.Config.ClusterConfig cluster)
+    {
+        try
+        {
+            return DcsCredentialsSource.Resolve(cluster, ClusterSecrets.Load(cluster.SecretsFile), readOnly: false);
+        }
+        catch (PgWardenException)
+        {
+            return null;
+        }
     }
 }

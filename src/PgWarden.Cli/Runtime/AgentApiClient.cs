@@ -8,7 +8,7 @@ using PgWarden.Core.Security;
 
 namespace PgWarden.Cli.Runtime;
 
-/// <summary>Calls the agents' mutating API with the cluster's token; any agent will do, the first that answers.</summary>
+/// <summary>Calls the agents' mutating API with each node's token; any agent will do, the first that answers.</summary>
 public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets)
 {
     private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10), cluster);
@@ -18,12 +18,18 @@ public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets
     /// <summary>Sends an authorised request to <paramref name="node"/> (or the first agent that answers); a refusal throws UnsafeRefused with the agent's reason.</summary>
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, NodeConfig? node, CancellationToken ct)
     {
-        var targets = node is null ? cluster.Nodes.ToList() : [node];
+        // Each node has its own API token: the full secrets derive every node's, a node's export holds its own only.
+        var targets = (node is null ? cluster.Nodes.ToList() : [node]).Where(n => secrets.ApiTokenFor(n.Name) is not null).ToList();
+        if (targets.Count == 0)
+        {
+            throw new PgWardenException(ExitCodes.ConfigError,
+                $"secrets file {secrets.Source} has no API token for {(node is null ? "any node" : $"node {node.Name}")} (it is the {secrets.Role.ToString().ToLowerInvariant()} host's{(secrets.Name is null ? "" : $", {secrets.Name}")}); run this on the admin host or on that node");
+        }
         string? lastError = null;
         foreach (var n in targets)
         {
             using var request = new HttpRequestMessage(method, $"{n.ApiUrl}{path}") { Content = JsonContent.Create(body ?? new { }) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secrets.ApiToken);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secrets.ApiTokenFor(n.Name));
             HttpResponseMessage response;
             try
             {

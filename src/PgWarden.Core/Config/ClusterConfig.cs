@@ -106,4 +106,10 @@ public sealed record DcsSettings(
     Dcs.DcsConfig Initial)
 {
     public string EmbeddedDataDir(ClusterConfig cluster) => Path.Combine(cluster.BaseDir, "etcd");
+
+    /// <summary>
+    /// <c>dcs.credentials_file</c>: a 0600 YAML file with <c>user:</c> and <c>password:</c> for the
+    /// user's own etcd (absolute path), used instead of the etcd user in the secrets file; null if not set.
+    /// </summary>
+    public string? CredentialsFile { get; init; }
 }

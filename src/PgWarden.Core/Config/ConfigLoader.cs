@@ -55,7 +55,7 @@ public static partial class ConfigLoader
         var database = ReadDatabase(root.OptMap("database"));
         var nodes = ReadNodes(root, baseDir);
         var poolers = ReadPoolers(root);
-        var dcs = ReadDcs(root.OptMap("dcs"), nodes[0]);
+        var dcs = ReadDcs(root.OptMap("dcs"), nodes[0], baseDir);
         var backup = ReadBackup(root.OptMap("backup"), baseDir);
         var tls = ReadTls(root, baseDir);
         var api = ReadApi(root.OptMap("api"), tls);
@@ -209,7 +209,7 @@ public static partial class ConfigLoader
     /// The dcs section. Without one (or with embedded: true) `pgwarden up` runs a single-member etcd
     /// on the first node's address, client port 2479, peer port 2480.
     /// </summary>
-    private static DcsSettings ReadDcs(YamlMap? map, NodeConfig first)
+    private static DcsSettings ReadDcs(YamlMap? map, NodeConfig first, string baseDir)
     {
         var defaults = new Dcs.DcsConfig();
         var endpoints = map?.StringList("endpoints") ?? [];
@@ -242,9 +242,13 @@ public static partial class ConfigLoader
             throw map!.Error("maximum_lag_on_failover", $"'{lagText}' is not a size (e.g. 1MB)");
         }
         var sync = map?.Bool("synchronous_mode", false) ?? false;
+        var credentials = map?.OptString("credentials_file");
         map?.RejectUnknownKeys();
         return new DcsSettings([.. clientUrls], embedded, peer,
-            new Dcs.DcsConfig { Ttl = ttl, LoopWait = loopWait, MaximumLagOnFailover = maxLag, SynchronousMode = sync });
+            new Dcs.DcsConfig { Ttl = ttl, LoopWait = loopWait, MaximumLagOnFailover = maxLag, SynchronousMode = sync })
+        {
+            CredentialsFile = credentials is null ? null : System.IO.Path.GetFullPath(credentials, baseDir),
+        };
     }
 
     private static ImmutableArray<PoolerConfig> ReadPoolers(YamlMap root)
