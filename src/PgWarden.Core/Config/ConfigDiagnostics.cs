@@ -32,8 +32,21 @@ internal sealed class ConfigDiagnostics(string file)
         {
             return;
         }
-        var mark = at ?? (_positions.TryGetValue(keyPath, out var m) ? m : (Mark?)null);
+        var mark = at ?? Position(keyPath);
         _problems.Add(new ConfigProblem(file, (int)(mark?.Line ?? 0), (int)(mark?.Column ?? 0), keyPath, what));
+    }
+
+    /// <summary>Where <paramref name="keyPath"/> was found, else where its closest enclosing key was ("nodes[1].data_dir" → "nodes[1]" → "nodes").</summary>
+    private Mark? Position(string keyPath)
+    {
+        for (var path = keyPath; path.Length > 0; path = path[..Math.Max(0, Math.Max(path.LastIndexOf('.'), path.LastIndexOf('[')))])
+        {
+            if (_positions.TryGetValue(path, out var mark))
+            {
+                return mark;
+            }
+        }
+        return null;
     }
 
     /// <summary>Records a problem that belongs to no key (the file as a whole, a syntax error).</summary>

@@ -302,22 +302,20 @@ public static partial class ConfigLoader
             "s3" => RepositoryKind.S3,
             _ => null,
         };
-        if (parsedKind is not { } kind)
+        if (parsedKind is null && !repo.Failed("type"))
         {
-            // The rest of the repository's keys depend on its type: only the type is reported.
-            if (!repo.Failed("type"))
-            {
-                repo.Report("type", $"'{typeText}' must be fs or s3");
-            }
-            return null;
+            repo.Report("type", $"'{typeText}' must be fs or s3");
         }
+        var kind = parsedKind ?? RepositoryKind.Fs;
         string? path = null;
         S3Settings? s3 = null;
-        if (kind == RepositoryKind.Fs)
+        // The repository's other keys depend on its type: with a wrong type only the type is reported.
+        if (parsedKind == RepositoryKind.Fs)
         {
-            path = System.IO.Path.GetFullPath(repo.String("path"), baseDir);
+            var pathText = repo.String("path");
+            path = pathText.Length == 0 ? baseDir : System.IO.Path.GetFullPath(pathText, baseDir);
         }
-        else
+        else if (parsedKind == RepositoryKind.S3)
         {
             var endpoint = repo.OptString("endpoint");
             if (endpoint is not null && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")))
@@ -338,7 +336,10 @@ public static partial class ConfigLoader
             var credentials = repo.OptString("credentials_file") is { } c ? System.IO.Path.GetFullPath(c, baseDir) : null;
             s3 = new S3Settings(endpoint, bucket, region, prefix, credentials);
         }
-        repo.RejectUnknownKeys();
+        if (parsedKind is not null)
+        {
+            repo.RejectUnknownKeys();
+        }
 
         var days = map.Int("retention_days", 30, 1, 3650);
         int? count = map.OptString("retention_count") is null ? null : map.Int("retention_count", null, 1, 1000);
@@ -367,6 +368,10 @@ public static partial class ConfigLoader
         var archiveTimeout = map.Int("archive_timeout", 300, 0, 86400);
         var encryption = ReadEncryption(map, baseDir, path);
         map.RejectUnknownKeys();
+        if (parsedKind is null)
+        {
+            return null;
+        }
         return new BackupSettings(kind, path, s3, days, count, logical, physical, archiveTimeout) { VerifySchedule = verify, Encryption = encryption };
     }
 
@@ -390,7 +395,8 @@ public static partial class ConfigLoader
         }
         else
         {
-            var keyFile = System.IO.Path.GetFullPath(section.String("key_file"), baseDir);
+            var keyText = section.String("key_file");
+            var keyFile = System.IO.Path.GetFullPath(keyText.Length == 0 ? BackupEncryptionSettings.DefaultKeyFileName : keyText, baseDir);
             section.RejectUnknownKeys();
             settings = new BackupEncryptionSettings(BackupEncryptionMode.KeyFile, keyFile);
         }
@@ -463,7 +469,8 @@ public static partial class ConfigLoader
         }
         for (var i = 0; i < nodes.Length; i++)
         {
-            if (nodes.Take(i).FirstOrDefault(n => n.DataDir == nodes[i].DataDir) is { } first)
+            // A node whose name is already wrong would also clash through its default data_dir (nodes/<name>/data).
+            if (!diagnostics.Failed($"nodes[{i}].name") && nodes.Take(i).FirstOrDefault(n => n.DataDir == nodes[i].DataDir) is { } first)
             {
                 diagnostics.Report($"nodes[{i}].data_dir", $"{nodes[i].DataDir} is also the data_dir of node {first.Name}; every node needs its own");
             }

@@ -194,6 +194,7 @@ internal sealed class YamlMap
                 _diagnostics.Report($"{Key(key)}[{i}]", "must be a mapping (name: …, port: …)", seq.Children[i].Start);
                 continue;
             }
+            _diagnostics.Locate($"{Key(key)}[{i}]", m.Start);
             list.Add(new YamlMap(m, $"{Key(key)}[{i}]", _diagnostics));
         }
         return list;

@@ -28,7 +28,10 @@ internal static class YamlSyntax
                 diagnostics.ReportFile("not valid YAML: a tab in the indentation (YAML indents with spaces only)", line, column);
             }
             var (errorLine, errorColumn) = Position(e);
-            if (!tabLines.Any(t => t.Line == errorLine))
+            // YamlDotNet reports "found invalid tab as indentation" at the start of the enclosing mapping
+            // (line 1 for a top-level one): the tab lines above say where the tabs really are.
+            var aboutTabs = tabLines.Count > 0 && Describe(e).Contains("tab", StringComparison.OrdinalIgnoreCase);
+            if (!aboutTabs && !tabLines.Any(t => t.Line == errorLine))
             {
                 diagnostics.ReportFile($"not valid YAML: {Describe(e)}", errorLine, errorColumn);
             }
