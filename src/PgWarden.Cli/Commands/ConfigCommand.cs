@@ -43,12 +43,27 @@ public static class ConfigCommand
             return Task.FromResult(0);
         });
 
-        var check = new Command("check", "validate a cluster configuration file") { config, dir };
+        var check = new Command("check", "validate a cluster configuration file (every problem, with its line and column)") { config, dir };
         CommandAction.Set(check, async (p, ct) =>
         {
-            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            var location = ClusterLocator.Find(p.GetValue(config), p.GetValue(dir));
+            Core.Config.ClusterConfig cluster;
+            try
+            {
+                cluster = ClusterLocator.Load(location);
+            }
+            catch (Core.Errors.ConfigException e) when (e.Problems.Count > 1)
+            {
+                // Every problem at once, one line each (other commands print the first and the count).
+                foreach (var problem in e.Problems)
+                {
+                    Console.Error.WriteLine($"pgwarden: error: {problem}");
+                }
+                Console.Error.WriteLine($"pgwarden: error: {e.Problems.Count} problems in {location.Path}");
+                return Core.Errors.ExitCodes.ConfigError;
+            }
             await Backup.Repository.RepositoryPreflight.EnsureAsync(cluster, create: false, ct);
-            Console.WriteLine($"{ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir))}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
+            Console.WriteLine($"{location.Path}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
             return 0;
         });
         return new Command("config", "show or check the cluster configuration") { render, check };
