@@ -1,8 +1,5 @@
 using System.CommandLine;
-using PgWarden.Agent;
 using PgWarden.Cli.Runtime;
-using PgWarden.Core.Rendering;
-using PgWarden.Core.Tuning;
 
 namespace PgWarden.Cli.Commands;
 
@@ -24,17 +21,16 @@ public static class ConfigCommand
             {
                 var n = cluster.Node(nodeName);
                 var up = p.GetValue(upstream) is { } u ? cluster.Node(u) : n.Name == cluster.BootstrapNode.Name ? null : cluster.BootstrapNode;
-                var ctx = new NodeRenderContext(cluster, n, HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections), up,
-                    AgentContext.AdminOsUsers(cluster.Postgres.OsUser)) { PgWardenBinary = Environment.ProcessPath ?? "pgwarden" };
-                Print($"{n.DataDir}/postgresql.conf", PostgresConfRenderer.Render(ctx));
-                Print($"{n.DataDir}/pg_hba.conf", PgHbaRenderer.Render(ctx));
-                Print($"{n.DataDir}/pg_ident.conf", PgHbaRenderer.RenderIdent(ctx));
+                foreach (var file in ConfigPreview.NodeFiles(cluster, n, up))
+                {
+                    Print(Path.Combine(n.DataDir, file.Name), file.Content);
+                }
             }
             else if (p.GetValue(pooler) is { } poolerName)
             {
                 var pc = cluster.Pooler(poolerName);
-                var replicas = cluster.Nodes.Where(x => x.Name != cluster.BootstrapNode.Name).ToList();
-                Print(Path.Combine(pc.HomeDir(cluster), "pgbouncer.ini"), PgBouncerIniRenderer.Render(cluster, pc, cluster.BootstrapNode, replicas));
+                var ini = ConfigPreview.PoolerIni(cluster, pc);
+                Print(Path.Combine(pc.HomeDir(cluster), ini.Name), ini.Content);
             }
             else
             {
