@@ -8,11 +8,17 @@
 # starts (its rejoin steps are taken from the agent's log).
 #
 # Usage: bench/failover.sh [runs per scenario (default 5)] [pgwarden|patroni|all (default all)]
+#        bench/failover.sh --netns [runs per mode (default 3)]: host-crash failover across network
+#        namespaces with a 3-member etcd (bench/failover-netns.sh; writes bench/results/failover-netns.md)
 # Clusters: PgWarden on 127.0.92.0/24 (asynchronous) and 127.0.93.0/24 (synchronous_mode),
 # Patroni on 127.0.150.0/24 and 127.0.151.0/24; all in a temporary directory, stopped by PID at the end.
 # Writes bench/results/failover.md and failover.json.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ ${1:-} == --netns ]]; then
+  shift
+  exec "$here/bench/failover-netns.sh" "$@"
+fi
 runs="${1:-5}"
 which="${2:-all}"
 out="$here/bench/results"

@@ -30,6 +30,9 @@ nodes:
   - { name: pg2, address: 127.0.91.2, port: 5532, api_port: 8008 }
 poolers:
   - { name: pgb1, address: 127.0.91.1, port: 6432 }
+# Plain text on purpose: this measures the cost of a scrape, side by side with the exporter's plain
+# HTTP; bench/tls.sh measures what TLS costs.
+tls: disabled
 YAML
 exporter_pid=""
 cleanup() {

@@ -39,7 +39,10 @@ public static class AgentApi
             }
             return Status(ok);
         });
-        app.MapGet("/cluster", () => state.View is { } v
+        // The view of the agent's last cycle (up to loop_wait old); ?fresh=true reads the DCS now (what
+        // a switchover waits on), falling back to the last cycle's view when the DCS does not answer.
+        app.MapGet("/cluster", async (HttpRequest request, CancellationToken ct) =>
+            (request.Query.TryGetValue("fresh", out var fresh) && fresh == "true" ? await FreshViewAsync(ctx, state, ct) : state.View) is { } v
             ? Results.Json(new { leader = v.Leader?.Name, config = v.Config, members = v.Members.Values.OrderBy(m => m.Name), failover = v.Failover, sync_standby = v.SyncStandby, optime = v.Optime, history = v.History.ToArray(), initialize = v.Initialize, scheduled_backups = v.ScheduledBackups.Values.OrderBy(b => b.Kind, StringComparer.Ordinal) }, Json.Options)
             : Results.Json(new { error = "the DCS has not been read yet", dcs_error = state.Current.DcsError }, Json.Options, statusCode: 503));
         app.MapGet("/history", () => Results.Json(state.View?.History.ToArray() ?? [], Json.Options));
@@ -71,6 +74,18 @@ public static class AgentApi
     {
         var s = state.Current;
         return new { node = s.Name, role = s.Role, state = s.State, postgres_running = s.PostgresRunning, timeline = s.Timeline, leader = s.Leader, paused = s.Paused };
+    }
+
+    private static async Task<ClusterView?> FreshViewAsync(AgentContext ctx, NodeState state, CancellationToken ct)
+    {
+        try
+        {
+            return await ctx.Dcs.ReadAsync(ct);
+        }
+        catch (DcsUnavailableException)
+        {
+            return state.View;
+        }
     }
 
     private static bool IsWritableLeader(NodeState state)
@@ -121,6 +136,11 @@ public static class AgentApi
             return Results.Json(new { error = $"timeout must be 1..3600 seconds, not {body.Timeout}" }, Json.Options, statusCode: 400);
         }
         var view = await ctx.Dcs.ReadAsync(ct);
+        if (view.Leader?.Name == ctx.Node.Name && state.Current is { Role: NodeRole.Primary, PostgresRunning: true } self)
+        {
+            // The leader's own snapshot of its replicas' lag, not positions published up to loop_wait apart.
+            view = SwitchoverRules.WithMeasuredLag(view, self.Replicas.ToDictionary(r => r.ApplicationName, r => r.FlushLagBytes));
+        }
         var nodes = ctx.Cluster.Nodes.Select(n => n.Name).ToList();
         var now = DateTimeOffset.UtcNow;
         var error = SwitchoverRules.Validate(kind, view, nodes, body.Leader, body.Candidate, now);

@@ -24,7 +24,7 @@ public sealed class AgentContext : IAsyncDisposable
         Launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
         Tools = new ToolRunner(Launcher);
         Postgres = new PostgresNode(cluster, node, Binaries, Launcher, Tools);
-        Peers = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2)));
+        Peers = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2), cluster, node.Name));
         LocalSuperuser = NpgsqlDataSource.Create(Postgres.LocalConnectionString());
         StatusSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(Postgres.LocalConnectionString()) { Pooling = false, Timeout = 2 }.ConnectionString);
         Hardware = HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections);

@@ -24,12 +24,13 @@ public static class AgentHost
         // One agent per node: the lock comes before anything is touched.
         using var pid = PidFile.Acquire(Path.Combine(node.HomeDir(cluster), "agent.pid"), $"the agent of node {node.Name}");
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+        Core.Tls.ClusterCertificates.RequireHostFiles(cluster, node.Name);
         await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: node.Address);
         await using var context = new AgentContext(cluster, node, secrets, dcs);
         context.Binaries.EnsureInstalled();
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://{node.Address}:{node.ApiPort}");
+        ApiEndpoint.Configure(builder, cluster, node);
         ConfigureLogging(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(90));
         // Request bodies in the API's own spelling (snake_case), as its answers are.
@@ -47,8 +48,13 @@ public static class AgentHost
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var metrics = new AgentMetrics(registry, state);
         var events = new LoggingAgentEvents(node.Name, LoggerFactory.Create(ConfigureLogging).CreateLogger("PgWarden.Agent.NodeAgent"), metrics);
+        // Taken from the environment before any child starts (the fence watchdog, PostgreSQL, PgBouncer).
+        using var systemd = SystemdNotifier.FromEnvironment();
         await using var watchdog = WatchdogProcess.Start(node.Name, cluster.ConfigFile, events.Info, events.Failed);
-        var agent = new NodeAgent(cluster, node, dcs, new LocalPostgresNode(context), new PeerNodes(cluster, secrets), watchdog, TimeProvider.System, state, events);
+        var backstop = new SystemdBackstop(watchdog, systemd);
+        var agent = new NodeAgent(cluster, node, dcs, new LocalPostgresNode(context), new PeerNodes(cluster, secrets), backstop, TimeProvider.System, state, events);
+        builder.Services.AddSingleton(systemd);
+        builder.Services.AddSingleton(backstop);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(agent);
@@ -59,6 +65,7 @@ public static class AgentHost
         await using var collector = new PostgresMetricsCollector(context.Postgres.LocalConnectionString(cluster.Database.Name), registry);
 
         var app = builder.Build();
+        ApiEndpoint.UseAllowlist(app, cluster);
         AgentApi.Map(app, state, context);
         app.MapGet("/metrics", async (HttpContext http) =>
         {

@@ -25,6 +25,9 @@ internal static partial class AgentLog
     [LoggerMessage(6, LogLevel.Information, "pooler {Pooler}: routes changed: {Db} -> {Primary}, read-only -> {Replicas}")]
     public static partial void Routed(ILogger logger, string pooler, string db, string primary, string replicas);
 
+    [LoggerMessage(9, LogLevel.Information, "pooler {Pooler}: {Message}")]
+    public static partial void PoolerInfo(ILogger logger, string pooler, string message);
+
     [LoggerMessage(7, LogLevel.Warning, "pooler {Pooler}: {Message}")]
     public static partial void PoolerWarning(ILogger logger, string pooler, string message);
 }

@@ -17,7 +17,7 @@ namespace PgWarden.Agent;
 /// wakes it). On a fatal error (a data directory that is not this node's, say) the agent exits
 /// with its code; on SIGTERM it stops PostgreSQL cleanly and gives the lease up.
 /// </summary>
-public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeState state, AgentMetrics metrics, ILogger<NodeAgentService> log, IHostApplicationLifetime lifetime) : BackgroundService
+public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeState state, AgentMetrics metrics, SystemdNotifier systemd, Watchdog.SystemdBackstop backstop, ILogger<NodeAgentService> log, IHostApplicationLifetime lifetime) : BackgroundService
 {
     private string Name => ctx.Node.Name;
 
@@ -29,7 +29,6 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
             ctx.Postgres.WritePassFile(ctx.Secrets);
             await StopOrphanedServerAsync(stoppingToken);
             await ForgetOldLeadershipAfterRestoreAsync(stoppingToken);
-            using var systemd = SystemdNotifier.FromEnvironment();
             systemd.Ready();
             _ = ctx.Dcs.WatchAsync(WakeOnLeadershipChange, stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
@@ -39,7 +38,7 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
                 try
                 {
                     await agent.RunCycleAsync(stoppingToken);
-                    systemd.WatchdogPing();
+                    backstop.CycleCompleted();
                 }
                 catch (Exception e) when (!IsFatal(e) && !stoppingToken.IsCancellationRequested)
                 {

@@ -18,6 +18,7 @@ public static class PoolerHost
         using var pid = PidFile.Acquire(Path.Combine(pooler.HomeDir(cluster), "pooler.pid"), $"pooler {pooler.Name}");
         PgBouncerInstance.EnsureInstalled();
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+        Core.Tls.ClusterCertificates.RequireHostFiles(cluster, pooler.Name);
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
         var bouncer = new PgBouncerInstance(cluster, pooler, launcher);
 

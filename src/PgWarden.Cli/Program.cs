@@ -37,6 +37,7 @@ public static class Program
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(PoolerCommand.Create());
         root.Subcommands.Add(DcsServerCommand.Create());
+        root.Subcommands.Add(InstallCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(DiagnoseCommand.Create());
         root.Subcommands.Add(SwitchoverCommand.Create());

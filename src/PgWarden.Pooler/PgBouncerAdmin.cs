@@ -13,10 +13,20 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
 {
     private string Psql => Path.Combine(cluster.Postgres.BinDir, "psql");
 
-    public Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, CancellationToken ct) => RunAsync(pooler, command, timeout, header: false, ct);
+    public Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, CancellationToken ct) => RunAsync(pooler, [command], timeout, header: false, ct);
 
-    private async Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, bool header, CancellationToken ct)
+    /// <summary>
+    /// RELOAD (pgbouncer.ini read now, not when a SIGHUP is handled) and then RESUME of
+    /// <paramref name="database"/>, in one admin session: the paused clients' transactions go to the
+    /// routes just written. Throws <see cref="PgWardenException"/> (its message contains "is not
+    /// paused" when nobody had paused it).
+    /// </summary>
+    public Task<string> ReloadAndResumeAsync(PoolerConfig pooler, string database, TimeSpan timeout, CancellationToken ct) =>
+        RunAsync(pooler, ["RELOAD", $"RESUME {database}"], timeout, header: false, ct);
+
+    private async Task<string> RunAsync(PoolerConfig pooler, IReadOnlyList<string> commands, TimeSpan timeout, bool header, CancellationToken ct)
     {
+        var command = string.Join("; ", commands);
         var passfile = Path.Combine(Path.GetTempPath(), $"pgwarden-pgbouncer-{Guid.NewGuid():N}.pgpass");
         SecureFile.WriteAllText(passfile, $"{pooler.Address}:{pooler.Port}:pgbouncer:{cluster.Database.PoolerAdminUser}:{secrets.PoolerAdminPassword}\n");
         try
@@ -24,12 +34,16 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
             var result = await tools.RunAsync(new ToolCommand(Psql,
             [
                 "-h", pooler.Address, "-p", pooler.Port.ToString(), "-U", cluster.Database.PoolerAdminUser, "-d", "pgbouncer",
-                "-X", "-q", "-A", header ? "--pset=footer=off" : "-t", "-v", "ON_ERROR_STOP=1", "-c", command,
+                "-X", "-q", "-A", header ? "--pset=footer=off" : "-t", "-v", "ON_ERROR_STOP=1",
+                .. commands.SelectMany(c => new[] { "-c", c }),
             ])
             {
                 AsServerUser = false,
                 Timeout = timeout,
-                Environment = new Dictionary<string, string> { ["PGPASSFILE"] = passfile, ["PGCONNECT_TIMEOUT"] = "3" },
+                Environment = new Dictionary<string, string>(Postgres.Tls.ClientTls.LibpqEnvironment(cluster, clientCertificate: cluster.Tls.PoolerClientMode != PoolerClientTlsMode.Require))
+                {
+                    ["PGPASSFILE"] = passfile, ["PGCONNECT_TIMEOUT"] = "3",
+                },
             }, ct);
             if (!result.Succeeded)
             {
@@ -49,7 +63,7 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
     /// </summary>
     public async Task<bool?> IsPausedAsync(PoolerConfig pooler, string database, CancellationToken ct)
     {
-        var lines = (await RunAsync(pooler, "SHOW DATABASES", TimeSpan.FromSeconds(5), header: true, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = (await RunAsync(pooler, ["SHOW DATABASES"], TimeSpan.FromSeconds(5), header: true, ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length == 0)
         {
             return null;
@@ -63,7 +77,7 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
     /// <summary>The host PgBouncer currently routes <paramref name="database"/> to (SHOW DATABASES).</summary>
     public async Task<string?> RouteAsync(PoolerConfig pooler, string database, CancellationToken ct)
     {
-        var rows = await RunAsync(pooler, "SHOW DATABASES", TimeSpan.FromSeconds(5), ct);
+        var rows = await RunAsync(pooler, ["SHOW DATABASES"], TimeSpan.FromSeconds(5), header: false, ct);
         return rows.Split('\n').Select(r => r.Split('|')).FirstOrDefault(f => f.Length > 2 && f[0] == database)?[1];
     }
 }

@@ -1,3 +1,4 @@
+using Npgsql;
 using PgWarden.Core.Config;
 using PgWarden.Core.Errors;
 using PgWarden.Core.Ha;
@@ -128,7 +129,7 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
             "-D", staging, "-Fp", "-Xs", "-R", "-S", node.SlotName, "--checkpoint=fast", "--no-password",
         ])
         {
-            Environment = new Dictionary<string, string> { ["PGPASSFILE"] = PassFile, ["PGAPPNAME"] = node.Name, ["PGCONNECT_TIMEOUT"] = "10" },
+            Environment = new Dictionary<string, string>(Tls.ClientTls.LibpqEnvironment(cluster)) { ["PGPASSFILE"] = PassFile, ["PGAPPNAME"] = node.Name, ["PGCONNECT_TIMEOUT"] = "10" },
             Timeout = TimeSpan.FromHours(12),
         }, ct);
         if (!result.Succeeded)
@@ -195,9 +196,49 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         return ServerProcess.Start(launcher, new ToolCommand(bin.Postgres, ["-D", DataDir]) { ParentDeathSignal = "SIGQUIT" }, ServerLog);
     }
 
-    /// <summary>Promotes this replica (pg_ctl promote -w): it leaves recovery on a new timeline.</summary>
+    /// <summary>
+    /// Promotes this replica: it leaves recovery on a new timeline. pg_promote(wait => false) and then
+    /// pg_is_in_recovery() every 10 ms (pg_ctl promote -w and pg_promote(wait => true) both look only
+    /// every 100 ms — PostgreSQL's WAITS_PER_SEC — and a switchover's clients wait for this). Falls
+    /// back to pg_ctl promote -w when the server takes no connection. Throws
+    /// <see cref="PgWardenException"/> (OperationFailed) when promotion fails or takes over 30 s.
+    /// </summary>
     public async Task PromoteAsync(CancellationToken ct)
     {
+        var signalled = false;
+        try
+        {
+            await using var conn = new NpgsqlConnection(LocalConnectionString());
+            await conn.OpenAsync(ct);
+            signalled = true;
+            await using (var promote = new NpgsqlCommand("SELECT pg_promote(wait => false)", conn))
+            {
+                await promote.ExecuteScalarAsync(ct);
+            }
+            await using var inRecovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while ((bool)(await inRecovery.ExecuteScalarAsync(ct))!)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new PgWardenException(ExitCodes.OperationFailed, $"promoting node {node.Name} failed: still in recovery 30 s after pg_promote()");
+                }
+                await Task.Delay(10, ct);
+            }
+            return;
+        }
+        catch (NpgsqlException e) when (e is not PostgresException && !signalled)
+        {
+            // No connection (e.g. hot_standby off): pg_ctl signals the postmaster instead.
+        }
+        catch (NpgsqlException e) when (e is not PostgresException)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"promoting node {node.Name}: lost the connection while it left recovery: {e.Message}");
+        }
+        catch (PostgresException e)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"promoting node {node.Name} failed: {e.MessageText}");
+        }
         var result = await tools.RunAsync(new ToolCommand(bin.PgCtl, ["promote", "-D", DataDir, "-w", "-t", "30"]) { Timeout = TimeSpan.FromSeconds(40) }, ct);
         if (!result.Succeeded)
         {
@@ -209,10 +250,12 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
     /// pg_rewind from <paramref name="source"/> (the new primary) after this node was stopped.
     /// PostgreSQL 13+ runs crash recovery itself first if it was not shut down cleanly; with a backup
     /// repository, WAL missing from pg_wal is fetched from the archive (--restore-target-wal).
+    /// With TLS on it connects with sslmode=verify-full against the cluster CA.
     /// </summary>
     public async Task<ToolResult> RewindAsync(NodeConfig source, CancellationToken ct)
     {
-        var conninfo = $"host={source.Address} port={source.Port} user={cluster.Database.Superuser} dbname=postgres passfile={PassFile} connect_timeout=5";
+        var conninfo = $"host={ConfValue.Conninfo(source.Address)} port={source.Port} user={cluster.Database.Superuser} dbname=postgres " +
+                       $"passfile={ConfValue.Conninfo(PassFile)} {cluster.Tls.LibpqOptions(ConfValue.Conninfo)} connect_timeout=5";
         List<string> args = ["--target-pgdata", DataDir, "--source-server", conninfo, "--progress"];
         if (cluster.Backup is not null)
         {

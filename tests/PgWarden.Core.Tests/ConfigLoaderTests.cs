@@ -60,7 +60,7 @@ public class ConfigLoaderTests
         Assert.Equal(8009, c.Nodes[1].ApiPort);
         Assert.Equal(100, c.Nodes[1].Priority);
         Assert.Equal("pg2_slot", c.Nodes[1].SlotName);
-        Assert.Equal("http://127.0.0.1:8009", c.Nodes[1].ApiUrl);
+        Assert.Equal("https://127.0.0.1:8009", c.Nodes[1].ApiUrl);
         Assert.Equal("pg1", c.BootstrapNode.Name);
         Assert.Equal("/tmp/base/secrets.yaml", c.SecretsFile);
         Assert.Empty(c.Poolers);

@@ -19,6 +19,7 @@ public sealed class ConfigRenderParityTests : IDisposable
         cluster: parity
         postgres: {"{"} max_connections: 150, parameters: {"{"} work_mem: 8MB {"}"} {"}"}
         hardware: {"{"} ram: 8GB, cpus: 2, storage: hdd {"}"}
+        tls: disabled
         nodes:
           - {"{"} name: pg1, address: 127.0.0.1, port: 5532, api_port: 8008 {"}"}
           - {"{"} name: pg2, address: 127.0.0.2, port: 5532, api_port: 8008 {"}"}

@@ -38,7 +38,7 @@ public class PgHbaRendererTests
     {
         var replication = _rules.Where(r => r[1] == "replication").ToList();
 
-        Assert.All(replication, r => Assert.Equal(["host", "replication", "replicator"], r[..3]));
+        Assert.All(replication, r => Assert.Equal(["hostssl", "replication", "replicator"], r[..3]));
         Assert.Equal(["127.0.0.1/32", "127.0.0.2/32", "127.0.0.3/32"], replication.Select(r => r[3]));
     }
 
@@ -59,7 +59,7 @@ public class PgHbaRendererTests
 
         Assert.Equal(["local", "all", "postgres", "peer", "map=pgwarden"], superuser[0]);
         Assert.Equal(["127.0.0.1/32", "127.0.0.2/32", "127.0.0.3/32"], superuser.Skip(1).Select(r => r[3]));
-        Assert.All(superuser.Skip(1), r => Assert.Equal("host", r[0]));
+        Assert.All(superuser.Skip(1), r => Assert.Equal("hostssl", r[0]));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public class PgHbaRendererTests
     {
         // 2 local + 3 superuser + 3 replication + 2 app host rules.
         Assert.Equal(10, _rules.Count);
-        Assert.DoesNotContain(_rules, r => r[0] is not ("local" or "host"));
+        Assert.DoesNotContain(_rules, r => r[0] is not ("local" or "hostssl"));
     }
 
     [Fact]

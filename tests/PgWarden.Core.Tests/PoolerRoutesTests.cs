@@ -71,4 +71,23 @@ public class PoolerRoutesTests
         Assert.Equal("pg1", primary);
         Assert.Equal(["pg2"], replicas);
     }
+
+    private static readonly DateTimeOffset Now = new(2026, 11, 30, 10, 0, 0, TimeSpan.Zero);
+
+    private static FailoverRequest Switchover(string to, double secondsAgo = 1) =>
+        new(FailoverKind.Switchover, "pg1", to, Now.AddSeconds(-secondsAgo)) { Deadline = Now.AddSeconds(30 - secondsAgo) };
+
+    [Fact]
+    public void APoolerResumesOnlyWhenItsWritesMoveToTheSwitchoverTarget()
+    {
+        Assert.True(PoolerRoutes.EndsSwitchover(Switchover("pg2"), "pg1", "pg2", Now));
+        // the route did not move, moved elsewhere, or to nowhere
+        Assert.False(PoolerRoutes.EndsSwitchover(Switchover("pg2"), "pg2", "pg2", Now));
+        Assert.False(PoolerRoutes.EndsSwitchover(Switchover("pg2"), "pg1", "pg3", Now));
+        Assert.False(PoolerRoutes.EndsSwitchover(Switchover("pg2"), "pg1", null, Now));
+        // no switchover, a failover, or a request the agents have dropped at its deadline
+        Assert.False(PoolerRoutes.EndsSwitchover(null, "pg1", "pg2", Now));
+        Assert.False(PoolerRoutes.EndsSwitchover(new FailoverRequest(FailoverKind.Failover, null, "pg2", Now) { Deadline = Now.AddSeconds(30) }, "pg1", "pg2", Now));
+        Assert.False(PoolerRoutes.EndsSwitchover(Switchover("pg2", secondsAgo: 31), "pg1", "pg2", Now));
+    }
 }

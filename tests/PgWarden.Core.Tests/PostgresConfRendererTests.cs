@@ -36,7 +36,7 @@ public class PostgresConfRendererTests
 
         Assert.Equal(
             "'host=''127.0.0.1'' port=5532 user=replicator passfile=''/tmp/base/nodes/pg2/replication.pgpass'' " +
-            "application_name=pg2 sslmode=prefer connect_timeout=5'",
+            "application_name=pg2 sslmode=verify-full sslrootcert=''/tmp/base/tls/ca.crt'' connect_timeout=5'",
             s["primary_conninfo"]);
         Assert.DoesNotContain("password", s["primary_conninfo"], StringComparison.OrdinalIgnoreCase);
         Assert.Equal("pg2_slot", s["primary_slot_name"]);

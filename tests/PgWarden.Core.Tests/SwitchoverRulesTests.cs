@@ -91,4 +91,22 @@ public class SwitchoverRulesTests
         var view = View(null, Member("pg2", NodeRole.Replica, 1000, timeline: 2)).With(new DcsConfig { SynchronousMode = true }).WithHistory(2, "pg1");
         Assert.Contains("pg3", Failover(view, "pg2"));
     }
+
+    [Fact]
+    public void UnderWriteLoadAStreamingReplicaIsJudgedByTheLagTheLeaderMeasured()
+    {
+        // Published a cycle apart: the leader 3 MB on, the replica's last publication 3 MB behind.
+        var view = View("pg1", Member("pg1", NodeRole.Primary, 5_000_000), Member("pg2", NodeRole.Replica, 2_000_000), Member("pg3", NodeRole.Replica, 1_900_000));
+        Assert.Contains("maximum_lag_on_failover", Switchover(view, "pg2"));
+        // The leader's own snapshot: pg2 is 8 kB behind, pg3 really 2 MB behind.
+        var measured = SwitchoverRules.WithMeasuredLag(view, new Dictionary<string, long> { ["pg2"] = 8192, ["pg3"] = 2_000_000 });
+        Assert.Null(Switchover(measured, "pg2"));
+        Assert.Contains("maximum_lag_on_failover", Switchover(measured, "pg3"));
+        Assert.Equal("pg2", SwitchoverRules.BestCandidate(measured, "pg1", Nodes));
+        // A measurement never moves a replica back from what it published itself, and names no one else.
+        var behind = SwitchoverRules.WithMeasuredLag(view, new Dictionary<string, long> { ["pg2"] = 4_000_000, ["pg9"] = 0, ["pg1"] = 0 });
+        Assert.Equal(2_000_000, behind.Members["pg2"].WalPosition);
+        Assert.Equal(5_000_000, behind.Members["pg1"].WalPosition);
+        Assert.False(behind.Members.ContainsKey("pg9"));
+    }
 }

@@ -49,8 +49,8 @@ public sealed class BackupReplicaTests
             var item = JsonDocument.Parse(daily.Stdout).RootElement.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "wal archiving");
             Assert.Equal("fail", item.GetProperty("status").GetString());
             Assert.Contains("pg2", item.GetProperty("reason").GetString());
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var metrics = await http.GetStringAsync($"http://{cluster.Address(2)}:{TestCluster.ApiPort}/metrics");
+            using var http = cluster.ApiHttp(TimeSpan.FromSeconds(10));
+            var metrics = await http.GetStringAsync($"{cluster.ApiUrl(2)}/metrics");
             Assert.Contains("pgwarden_wal_archive_failing 1", metrics);
             inPgWal = await File.ReadAllBytesAsync(Path.Combine(cluster.DataDir(1), "pg_wal", failing));
         }

@@ -174,9 +174,9 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         var failover = await cluster.RunAsync("failover", "--to", "pg2", "--yes");
         Assert.Equal(7, failover.ExitCode);
         Assert.Contains("healthy leader", failover.Stderr);
-        using (var http = new HttpClient())
+        using (var http = cluster.ApiHttp())
         {
-            var response = await http.PostAsync($"http://{cluster.Address(1)}:{TestCluster.ApiPort}/switchover", new StringContent("{\"candidate\":\"pg2\"}", System.Text.Encoding.UTF8, "application/json"));
+            var response = await http.PostAsync($"{cluster.ApiUrl(1)}/switchover", new StringContent("{\"candidate\":\"pg2\"}", System.Text.Encoding.UTF8, "application/json"));
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
         }
         Assert.Equal("pg1", await LeaderAsync(cluster));
@@ -263,9 +263,9 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
             var down2 = TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg2", "agent.pid"))!.Value;
             TestCluster.Signal(down2, 15);
             await TestCluster.WaitForExitAsync(down2, TimeSpan.FromSeconds(30), "pg2's agent to stop");
-            using (var http = new HttpClient())
+            using (var http = cluster.ApiHttp())
             {
-                output.WriteLine("before the crash: " + await http.GetStringAsync($"http://{cluster.Address(3)}:{TestCluster.ApiPort}/cluster"));
+                output.WriteLine("before the crash: " + await http.GetStringAsync($"{cluster.ApiUrl(3)}/cluster"));
             }
             TestCluster.Signal(TestCluster.ReadPid(Path.Combine(cluster.Dir, "nodes", "pg1", "agent.pid"))!.Value, 9);
             var reason = (string)await TestCluster.WaitForAsync<object>(async () =>

@@ -12,9 +12,9 @@ public sealed class MetricsAndChecksTests
 {
     private static async Task<Dictionary<string, double>> ScrapeAsync(TestCluster cluster, int node, TimeSpan? limit = null)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var http = cluster.ApiHttp(TimeSpan.FromSeconds(10));
         var clock = Stopwatch.StartNew();
-        var text = await http.GetStringAsync($"http://{cluster.Address(node)}:{TestCluster.ApiPort}/metrics");
+        var text = await http.GetStringAsync($"{cluster.ApiUrl(node)}/metrics");
         if (limit is { } l)
         {
             Assert.True(clock.Elapsed < l, $"scrape took {clock.Elapsed.TotalSeconds:0.0} s");

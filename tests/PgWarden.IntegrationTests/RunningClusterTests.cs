@@ -84,8 +84,8 @@ public sealed class RunningClusterTests(RunningClusterFixture fixture) : IClassF
     [Fact]
     public async Task AgentApiReportsRoleAndHealth()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var health = await http.GetAsync($"http://{Cluster.Address(2)}:{TestCluster.ApiPort}/health");
+        using var http = Cluster.ApiHttp();
+        var health = await http.GetAsync($"{Cluster.ApiUrl(2)}/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         var primary = await Cluster.NodeApiAsync(1);
         Assert.Equal("primary", primary.GetProperty("role").GetString());

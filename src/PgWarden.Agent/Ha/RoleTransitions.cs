@@ -450,7 +450,7 @@ public sealed class RoleTransitions(
             {
                 return false;
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(50), clock, ct);
+            await Task.Delay(TimeSpan.FromMilliseconds(10), clock, ct);
         }
     }
 }

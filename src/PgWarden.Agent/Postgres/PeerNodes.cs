@@ -57,7 +57,7 @@ public sealed class PeerNodes(ClusterConfig cluster, ClusterSecrets secrets) : I
             Host = node.Address, Port = node.Port, Username = cluster.Database.Superuser, Password = secrets.SuperuserPassword,
             Database = "postgres", Timeout = 3, CommandTimeout = 3, Pooling = false, ApplicationName = "pgwarden-agent",
         };
-        var conn = new NpgsqlConnection(cs.ConnectionString);
+        var conn = new NpgsqlConnection(PgWarden.Postgres.Tls.ClientTls.Apply(cs, cluster).ConnectionString);
         await conn.OpenAsync(ct);
         return conn;
     }

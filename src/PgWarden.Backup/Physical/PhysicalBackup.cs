@@ -124,7 +124,10 @@ public sealed partial class PhysicalBackup(IBackupRepository repository, PgBinar
         .. target, "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password", "--verbose",
     ])
     {
-        Environment = new Dictionary<string, string> { ["PGPASSFILE"] = source.PassFile, ["PGAPPNAME"] = "pgwarden-backup", ["PGCONNECT_TIMEOUT"] = "10" },
+        Environment = new Dictionary<string, string>(PgWarden.Postgres.Tls.ClientTls.LibpqEnvironment(source.Cluster))
+        {
+            ["PGPASSFILE"] = source.PassFile, ["PGAPPNAME"] = "pgwarden-backup", ["PGCONNECT_TIMEOUT"] = "10",
+        },
         Timeout = TimeSpan.FromHours(24),
         // A backup killed meanwhile must not leave pg_basebackup writing into staging nobody reads.
         ParentDeathSignal = "SIGTERM",

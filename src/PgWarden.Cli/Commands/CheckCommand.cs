@@ -37,7 +37,7 @@ public static class CheckCommand
             }
             else
             {
-                var agents = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
+                var agents = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3), cluster));
                 var nodes = await agents.GetAllAsync(cluster.Nodes, ct);
                 var ctx = new ChecklistContext(nodes, Path.Combine(cluster.BaseDir, "state", "size-history.log"),
                     Directory.Exists(primary.DataDir) ? primary.DataDir : null, new CheckThresholds(), DateTimeOffset.UtcNow)

@@ -34,7 +34,7 @@ public static class DiagnoseCommand
             }
             else
             {
-                var nodes = await new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3))).GetAllAsync(cluster.Nodes, ct);
+                var nodes = await new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3), cluster)).GetAllAsync(cluster.Nodes, ct);
                 var replicaSources = new List<NpgsqlDataSource>();
                 try
                 {

@@ -28,7 +28,7 @@ public static class DownCommand
             var running = daemons.Count(d => d.IsRunning);
             // Poolers first, so clients stop arriving; then the replicas' agents, so that none takes
             // over when the primary's agent releases its lease; then the primary's; the DCS last.
-            var statuses = await new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2))).GetAllAsync(cluster.Nodes, ct);
+            var statuses = await new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2), cluster)).GetAllAsync(cluster.Nodes, ct);
             bool IsPrimary(Daemons.Daemon d) => statuses.GetValueOrDefault(d.Name) is { Role: Core.Ha.NodeRole.Primary };
             var stages = new[]
             {

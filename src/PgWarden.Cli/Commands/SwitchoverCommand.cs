@@ -47,8 +47,12 @@ public static class SwitchoverCommand
             var confirmation = Confirmation.For("switchover", p.GetValue(yes));
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             var api = new AgentApiClient(cluster, secrets);
-            var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
+            var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct, fresh: true));
             var leader = view.Leader?.Name;
+            if (leader is not null && await MeasuredLagAsync(api, cluster.Node(leader), ct) is { } measured)
+            {
+                view = SwitchoverRules.WithMeasuredLag(view, measured);
+            }
             var nodes = cluster.Nodes.Select(n => n.Name).ToList();
             var refusal = SwitchoverRules.Validate(FailoverKind.Switchover, view, nodes, null, p.GetValue(to), DateTimeOffset.UtcNow);
             if (refusal is not null)
@@ -71,6 +75,7 @@ public static class SwitchoverCommand
             {
             }
             var clock = Stopwatch.StartNew();
+            var pausedFor = TimeSpan.Zero;
             try
             {
                 // Listed before the commands go out: a PAUSE that times out may still take effect.
@@ -78,32 +83,74 @@ public static class SwitchoverCommand
                 await Task.WhenAll(cluster.Poolers.Select(pooler => admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct)));
                 Console.WriteLine($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); asking {leader} to hand over to {target}");
                 await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
-                var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
-                if (!done)
-                {
-                    throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
-                }
                 var address = cluster.Node(target).Address;
-                // Each PgBouncer is resumed as soon as it routes to the target: one slow pooler keeps only its own clients waiting.
-                await Task.WhenAll(cluster.Poolers.Select(async pooler =>
+                using var dropped = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                // Each PgBouncer is resumed as soon as it routes to the target (its pooler routes there only
+                // once the target holds the lease and runs as primary), watched from the moment the request
+                // is out: one slow pooler keeps only its own clients waiting, and no agent's view is waited for.
+                var resumed = cluster.Poolers.Select(async pooler =>
                 {
-                    await WaitAsync(TimeSpan.FromSeconds(15), $"PgBouncer {pooler.Name} to route to {target}",
-                        async () => await admin.RouteAsync(pooler, db, ct) == address, ct);
+                    await WaitAsync(TimeSpan.FromSeconds(seconds + 2 + 15), $"PgBouncer {pooler.Name} to route to {target}",
+                        async () => await admin.RouteAsync(pooler, db, dropped.Token) == address, dropped.Token);
                     await ResumeAsync(admin, [pooler], db);
                     lock (sentPause)
                     {
                         sentPause.Remove(pooler);
+                        pausedFor = clock.Elapsed;
                     }
-                }));
+                }).ToList();
+                var (done, last) = await LeadershipChange.WaitForLeaderAsync(api, target, TimeSpan.FromSeconds(seconds + 2), ct);
+                if (!done)
+                {
+                    await dropped.CancelAsync();
+                    await Task.WhenAll(resumed.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
+                    throw new PgWardenException(ExitCodes.Timeout, $"the switchover to {target} did not complete and was dropped (see the agent log of {leader}); {LeadershipChange.Outcome(last)}");
+                }
+                await Task.WhenAll(resumed);
             }
             finally
             {
-                await ResumeAsync(admin, sentPause, db);
+                List<PoolerConfig> left;
+                lock (sentPause)
+                {
+                    left = [.. sentPause];
+                }
+                await ResumeAsync(admin, left, db);
             }
-            Console.WriteLine($"switched over from {leader} to {target}; writes through PgBouncer were paused for {clock.Elapsed.TotalSeconds:0.00} s");
+            Console.WriteLine($"switched over from {leader} to {target}; writes through PgBouncer were paused for {pausedFor.TotalSeconds:0.00} s");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The replicas' lag in bytes as the leader measured it in its last cycle (GET /node: its
+    /// pg_stat_replication rows), or null when the leader's agent does not say; the published
+    /// positions are used then.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, long>?> MeasuredLagAsync(AgentApiClient api, NodeConfig leader, CancellationToken ct)
+    {
+        try
+        {
+            var node = await api.SendAsync(HttpMethod.Get, "/node", null, leader, ct);
+            if (!node.TryGetProperty("replicas", out var rows) || rows.ValueKind != System.Text.Json.JsonValueKind.Array)
+            {
+                return null;
+            }
+            var lag = new Dictionary<string, long>();
+            foreach (var row in rows.EnumerateArray())
+            {
+                if (row.TryGetProperty("application_name", out var name) && row.TryGetProperty("flush_lag_bytes", out var bytes) && bytes.TryGetInt64(out var value))
+                {
+                    lag[name.GetString() ?? ""] = value;
+                }
+            }
+            return lag;
+        }
+        catch (PgWardenException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -136,9 +183,13 @@ public static class SwitchoverCommand
             {
                 await admin.RunAsync(pooler, $"RESUME {db}", TimeSpan.FromSeconds(10), CancellationToken.None);
             }
-            catch (PgWardenException e) when (!e.Message.Contains("is not paused", StringComparison.Ordinal))
+            catch (PgWardenException e)
             {
-                failed.Add($"{pooler.Name} ({e.Message})");
+                // "is not paused": its pooler resumed it already, on routing to the new primary.
+                if (!e.Message.Contains("is not paused", StringComparison.Ordinal))
+                {
+                    failed.Add($"{pooler.Name} ({e.Message})");
+                }
             }
         }));
         if (failed.Count > 0)

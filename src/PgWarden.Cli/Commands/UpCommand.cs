@@ -114,6 +114,7 @@ public static class UpCommand
 
         var launcher = new ProcessLauncher(OsUser.ServerUser(cluster.Postgres.OsUser));
         var tools = new ToolRunner(launcher);
+        EnsureCertificates(cluster, launcher.ServerUser, missing);
         foreach (var d in missing)
         {
             if (d.Kind == "agent")
@@ -276,19 +277,43 @@ public static class UpCommand
         Console.WriteLine($"generated the backup encryption key {key.Id} into {keyFile} (mode 0600); keep a copy somewhere safe: without it the backups cannot be read");
     }
 
+    /// <summary>
+    /// TLS is on unless the configuration says tls: disabled. Generated mode: the CA and every host's
+    /// certificate are created (or renewed, see ClusterCertificates) under the cluster directory, host
+    /// keys owned by the server user. Own certificates: each daemon about to start must find its files.
+    /// </summary>
+    private static void EnsureCertificates(ClusterConfig cluster, OsUser serverUser, IEnumerable<Daemons.Daemon> starting)
+    {
+        foreach (var line in Core.Tls.ClusterCertificates.EnsureGenerated(cluster, (serverUser.Uid, serverUser.Gid), DateTimeOffset.UtcNow))
+        {
+            Console.WriteLine($"generated TLS: {line}");
+        }
+        foreach (var d in starting.Where(d => d.Kind is "agent" or "pooler"))
+        {
+            Core.Tls.ClusterCertificates.RequireHostFiles(cluster, d.Name);
+        }
+    }
+
     private static void WriteConnectionFile(ClusterConfig cluster, ClusterSecrets secrets)
     {
         var db = cluster.Database;
         var lines = new List<string> { $"# Connection strings for the {db.Name} application (cluster {cluster.Name}). Keep this file private (0600)." };
+        // libpq URI parameters: the PgBouncers only accept TLS; verify them against the cluster CA.
+        var tlsQuery = cluster.Tls.Enabled ? $"?sslmode=verify-full&sslrootcert={Uri.EscapeDataString(cluster.Tls.CaFile)}" : "";
         for (var i = 0; i < cluster.Poolers.Length; i++)
         {
             var p = cluster.Poolers[i];
             var suffix = i == 0 ? "" : $"_{i + 1}";
-            lines.Add($"DATABASE_URL{suffix}=postgresql://{db.AppUser}:{secrets.AppPassword}@{p.Address}:{p.Port}/{db.Name}");
-            lines.Add($"DATABASE_URL_RO{suffix}=postgresql://{db.AppUser}:{secrets.AppPassword}@{p.Address}:{p.Port}/{PgBouncerIniRenderer.ReadOnlyAlias(cluster)}");
+            lines.Add($"DATABASE_URL{suffix}=postgresql://{db.AppUser}:{secrets.AppPassword}@{p.Address}:{p.Port}/{db.Name}{tlsQuery}");
+            lines.Add($"DATABASE_URL_RO{suffix}=postgresql://{db.AppUser}:{secrets.AppPassword}@{p.Address}:{p.Port}/{PgBouncerIniRenderer.ReadOnlyAlias(cluster)}{tlsQuery}");
         }
         lines.Add($"PGUSER={db.AppUser}");
         lines.Add($"PGPASSWORD={secrets.AppPassword}");
+        if (cluster.Tls.Enabled)
+        {
+            lines.Add("PGSSLMODE=verify-full");
+            lines.Add($"PGSSLROOTCERT={cluster.Tls.CaFile}");
+        }
         SecureFile.WriteAllText(cluster.AppConnectionFile, string.Join('\n', lines) + "\n");
     }
 

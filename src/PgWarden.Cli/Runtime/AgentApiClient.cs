@@ -11,7 +11,7 @@ namespace PgWarden.Cli.Runtime;
 /// <summary>Calls the agents' mutating API with the cluster's token; any agent will do, the first that answers.</summary>
 public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets)
 {
-    private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10));
+    private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10), cluster);
 
     public Task<JsonElement> PostAsync(string path, object? body, NodeConfig? node, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body, node, ct);
 
@@ -45,13 +45,14 @@ public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets
         throw new PgWardenException(ExitCodes.NotRunning, $"no agent answered ({lastError})");
     }
 
-    public async Task<JsonElement> GetClusterAsync(CancellationToken ct)
+    /// <param name="fresh">true: the answering agent reads the DCS now rather than returning its last cycle's view (up to loop_wait old).</param>
+    public async Task<JsonElement> GetClusterAsync(CancellationToken ct, bool fresh = false)
     {
         foreach (var n in cluster.Nodes)
         {
             try
             {
-                var r = await _http.GetAsync($"{n.ApiUrl}/cluster", ct);
+                var r = await _http.GetAsync($"{n.ApiUrl}/cluster{(fresh ? "?fresh=true" : "")}", ct);
                 if (r.IsSuccessStatusCode)
                 {
                     return await r.Content.ReadFromJsonAsync<JsonElement>(Json.Options, ct);

@@ -45,7 +45,7 @@ public sealed class BackupEnvironment : IDisposable
         var node = primary;
         if (fromReplica)
         {
-            var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
+            var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3), Cluster));
             var statuses = await client.GetAllAsync(Cluster.Nodes, ct);
             var replica = statuses.Where(kv => kv.Value is { IsStreamingReplica: true }).Select(kv => kv.Key).Order(StringComparer.Ordinal).FirstOrDefault()
                 ?? throw new PgWardenException(ExitCodes.NotRunning, $"no replica of cluster {Cluster.Name} is streaming; take the backup from the primary (without --from-replica)");

@@ -19,7 +19,7 @@ public static class ClusterProbe
 {
     public static async Task<ClusterReport> ProbeAsync(ClusterConfig cluster, ClusterSecrets? secrets, bool checkPoolers, CancellationToken ct)
     {
-        var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
+        var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3), cluster));
         var statuses = await client.GetAllAsync(cluster.Nodes, ct);
         var primaries = statuses.Values.Where(s => s is { Role: NodeRole.Primary, PostgresRunning: true }).ToList();
         var primary = primaries.Count == 1 ? primaries[0] : null;
@@ -172,7 +172,7 @@ public static class ClusterProbe
                     Host = p.Address, Port = p.Port, Database = database, Username = cluster.Database.AppUser,
                     Password = secrets.AppPassword, Timeout = 3, CommandTimeout = 3, Pooling = false,
                 };
-                await using var conn = new NpgsqlConnection(cs.ConnectionString);
+                await using var conn = new NpgsqlConnection(Postgres.Tls.ClientTls.Apply(cs, cluster, toPooler: true).ConnectionString);
                 await conn.OpenAsync(ct);
                 await using var cmd = new NpgsqlCommand("SELECT 1", conn);
                 await cmd.ExecuteScalarAsync(ct);

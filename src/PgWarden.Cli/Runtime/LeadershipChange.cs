@@ -20,7 +20,7 @@ public static class LeadershipChange
         {
             try
             {
-                last = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
+                last = ClusterViewJson.Parse(await api.GetClusterAsync(ct, fresh: true));
                 if (last.Leader?.Name == target && last.Members.TryGetValue(target, out var m) && m is { PostgresRunning: true, Role: NodeRole.Primary })
                 {
                     return (true, last);

@@ -12,7 +12,7 @@ public static class PrimaryLocator
 {
     public static async Task<NodeConfig> FindAsync(ClusterConfig cluster, CancellationToken ct)
     {
-        var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3)));
+        var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3), cluster));
         var statuses = await client.GetAllAsync(cluster.Nodes, ct);
         var primaries = statuses.Where(kv => kv.Value is { Role: NodeRole.Primary, PostgresRunning: true }).Select(kv => kv.Key).ToList();
         return primaries.Count switch
@@ -24,7 +24,7 @@ public static class PrimaryLocator
     }
 
     public static NpgsqlDataSource Superuser(ClusterConfig cluster, NodeConfig node, ClusterSecrets secrets, string database) =>
-        NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder
+        NpgsqlDataSource.Create(Postgres.Tls.ClientTls.Apply(new NpgsqlConnectionStringBuilder
         {
             Host = node.Address,
             Port = node.Port,
@@ -34,5 +34,5 @@ public static class PrimaryLocator
             Timeout = 5,
             CommandTimeout = 60,
             ApplicationName = "pgwarden",
-        }.ConnectionString);
+        }, cluster).ConnectionString);
 }

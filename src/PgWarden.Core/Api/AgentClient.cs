@@ -7,12 +7,13 @@ namespace PgWarden.Core.Api;
 /// <summary>Reads other agents' GET /node. An agent that does not answer within the timeout is unreachable.</summary>
 public sealed class AgentClient(HttpClient http)
 {
-    public static HttpClient CreateHttpClient(TimeSpan timeout) => new(new SocketsHttpHandler
-    {
-        ConnectTimeout = timeout,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-        UseProxy = false,
-    }) { Timeout = timeout };
+    /// <summary>
+    /// A client for the cluster's agents: with TLS on it trusts only the cluster CA and presents
+    /// <paramref name="identity"/>'s certificate when the API requires client certificates.
+    /// </summary>
+    /// <param name="identity">null: the CLI (admin certificate); a node's name: that node's certificate (agent to agent).</param>
+    public static HttpClient CreateHttpClient(TimeSpan timeout, ClusterConfig cluster, string? identity = null) =>
+        new(ApiTlsClient.Handler(timeout, cluster, identity)) { Timeout = timeout };
 
     public async Task<NodeStatus?> GetNodeAsync(NodeConfig node, CancellationToken ct)
     {

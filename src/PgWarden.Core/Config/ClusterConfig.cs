@@ -38,6 +38,12 @@ public sealed record ClusterConfig(
 
     /// <summary>The backup repository and schedules; null when the cluster has no <c>backup:</c> section.</summary>
     public BackupSettings? Backup { get; init; }
+
+    /// <summary>Certificates for PostgreSQL, PgBouncer and the agents' API; <see cref="TlsSettings.Off"/> only when the file says so.</summary>
+    public TlsSettings Tls { get; init; } = TlsSettings.Off;
+
+    /// <summary>Who may call the agents' REST API (client certificates, allowlist).</summary>
+    public ApiAccessSettings Api { get; init; } = ApiAccessSettings.Open;
 }
 
 public sealed record PostgresSettings(
@@ -73,7 +79,10 @@ public sealed record NodeConfig(
 
     public string SlotName => Name.Replace('-', '_').ToLowerInvariant() + "_slot";
 
-    public string ApiUrl => $"http://{Address}:{ApiPort}";
+    /// <summary>Whether the agent's API is served over HTTPS (the cluster's TLS is on).</summary>
+    public bool ApiTls { get; init; }
+
+    public string ApiUrl => $"{(ApiTls ? "https" : "http")}://{(Address.Contains(':') ? $"[{Address}]" : Address)}:{ApiPort}";
 }
 
 public sealed record PoolerConfig(

@@ -55,14 +55,18 @@ public static partial class ConfigLoader
         var poolers = ReadPoolers(root);
         var dcs = ReadDcs(root.OptMap("dcs"), nodes.Length > 0 ? nodes[0].Address : "127.0.0.1");
         var backup = ReadBackup(root.OptMap("backup"), baseDir);
+        var tls = ReadTls(root, baseDir);
+        var api = ReadApi(root.OptMap("api"), tls);
         root.RejectUnknownKeys();
         CheckEndpointsUnique(nodes, poolers, dcs, diagnostics);
         diagnostics.ThrowIfAny();
 
-        return new ClusterConfig(name, baseDir, postgres, hardware, database, nodes, poolers, dcs)
+        return new ClusterConfig(name, baseDir, postgres, hardware, database, [.. nodes.Select(n => n with { ApiTls = tls.Enabled })], poolers, dcs)
         {
             ConfigFile = fileName,
             Backup = backup,
+            Tls = tls,
+            Api = api,
         };
     }
 
@@ -98,6 +102,7 @@ public static partial class ConfigLoader
         "port", "listen_addresses", "unix_socket_directories", "cluster_name", "primary_conninfo",
         "primary_slot_name", "hba_file", "ident_file", "data_directory", "config_file", "hot_standby",
         "wal_level", "max_connections", "archive_mode", "archive_command", "restore_command",
+        "ssl", "ssl_cert_file", "ssl_key_file", "ssl_ca_file",
     ];
 
     private static HardwareHints? ReadHardware(YamlMap? map)

@@ -65,6 +65,29 @@ public static class SwitchoverRules
         return Eligibility.WhyNot(view, AsCandidate(t), nodes) is { } why ? $"{target} may not take over: {why}" : null;
     }
 
+    /// <summary>
+    /// Members publish their WAL positions each on its own cycle, up to loop_wait apart, so under
+    /// write load a healthy streaming replica's published position trails the leader's by more than
+    /// maximum_lag_on_failover. The leader measures each replica's lag in one snapshot
+    /// (pg_stat_replication: its current WAL position minus the replica's flush position); with that,
+    /// a replica is placed exactly that far behind the most advanced position known, never further
+    /// back than it published itself. <paramref name="flushLagBytes"/> maps node names (the replicas'
+    /// application_name) to that lag in bytes; members it does not name are left as published.
+    /// </summary>
+    public static ClusterView WithMeasuredLag(ClusterView view, IReadOnlyDictionary<string, long> flushLagBytes)
+    {
+        var members = view.Members;
+        foreach (var (name, lag) in flushLagBytes)
+        {
+            if (view.Members.TryGetValue(name, out var m) && m is { Role: NodeRole.Replica, WalPosition: { } published })
+            {
+                var reference = Eligibility.ReferencePosition(view, AsCandidate(m));
+                members = members.SetItem(name, m with { WalPosition = Math.Max(published, reference - Math.Max(0, lag)) });
+            }
+        }
+        return view with { Members = members };
+    }
+
     /// <summary>The eligible streaming replica with the most WAL (then priority, then name), or null.</summary>
     public static string? BestCandidate(ClusterView view, string? leader, IReadOnlyList<string> nodes) =>
         view.Members.Values

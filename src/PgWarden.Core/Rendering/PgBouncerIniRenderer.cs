@@ -86,6 +86,7 @@ public static class PgBouncerIniRenderer
             new("application_name_add_host", "1"),
             new("ignore_startup_parameters", "extra_float_digits"),
         };
+        settings.AddRange(TlsSettings(cluster, pooler));
         var overrides = pooler.Settings.ToDictionary(s => s.Key, s => s.Value);
         foreach (var (key, value) in settings)
         {
@@ -97,6 +98,40 @@ public static class PgBouncerIniRenderer
             sb.AppendLine($"{key} = {value}");
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// PgBouncer 1.18's TLS keys (its docs, "TLS settings"): clients must use TLS
+    /// (<c>client_tls_sslmode</c> as configured, default require) with the pooler's own certificate;
+    /// PgBouncer verifies the servers' certificates against the cluster CA (<c>verify-ca</c>). Not
+    /// verify-full: PgBouncer up to 1.24 checks the whole comma-separated host list of a multi-host
+    /// entry (the read-only route) as one name, so every replica connection fails
+    /// (pgbouncer/pgbouncer#1300, fixed by #1303 in 2025). The cluster CA signs only the cluster's
+    /// own hosts, so verify-ca still refuses any server that is not one of them.
+    /// With TLS disabled, both sides say disable.
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, string>> TlsSettings(ClusterConfig cluster, PoolerConfig pooler)
+    {
+        var tls = cluster.Tls;
+        if (!tls.Enabled)
+        {
+            yield return new("client_tls_sslmode", "disable");
+            yield return new("server_tls_sslmode", "disable");
+            yield break;
+        }
+        yield return new("client_tls_sslmode", tls.PoolerClientMode switch
+        {
+            PoolerClientTlsMode.VerifyCa => "verify-ca",
+            PoolerClientTlsMode.VerifyFull => "verify-full",
+            _ => "require",
+        });
+        yield return new("client_tls_cert_file", tls.CertFile(pooler.Name));
+        yield return new("client_tls_key_file", tls.KeyFile(pooler.Name));
+        yield return new("client_tls_ca_file", tls.CaFile);
+        yield return new("client_tls_protocols", "secure");
+        yield return new("server_tls_sslmode", "verify-ca");
+        yield return new("server_tls_ca_file", tls.CaFile);
+        yield return new("server_tls_protocols", "secure");
     }
 
     /// <summary>The auth_file: SCRAM secrets only, never a plaintext password.</summary>

@@ -7,6 +7,8 @@ namespace PgWarden.Core.Rendering;
 /// Least-privilege pg_hba.conf: the superuser only through the local socket (peer, mapped OS users)
 /// or from the cluster's own nodes; replication only from the nodes; the app role only to the app
 /// database, from its networks and from the PgBouncers. SCRAM everywhere, nothing else is accepted.
+/// With TLS on (the default) every TCP line is <c>hostssl</c>: a plain-text connection matches no
+/// line and is refused; the local socket keeps its <c>local</c> lines.
 /// </summary>
 public static class PgHbaRenderer
 {
@@ -17,7 +19,11 @@ public static class PgHbaRenderer
         var c = ctx.Cluster;
         var db = c.Database;
         var sb = new StringBuilder();
+        var host = c.Tls.Enabled ? "hostssl" : "host";
         sb.AppendLine($"# pg_hba.conf for node {ctx.Node.Name} of cluster {c.Name}. Written by PgWarden.");
+        sb.AppendLine(c.Tls.Enabled
+            ? "# TCP connections only over TLS (hostssl); plain-text connections match no line and are refused"
+            : "# TLS is disabled in the cluster configuration: TCP connections are plain text");
         sb.AppendLine("# TYPE  DATABASE        USER            ADDRESS                 METHOD");
         void Line(string type, string database, string user, string? address, string method) =>
             sb.AppendLine($"{type,-7} {database,-15} {user,-15} {address ?? "",-23} {method}".TrimEnd());
@@ -29,17 +35,17 @@ public static class PgHbaRenderer
         sb.AppendLine("# Superuser over TCP only from the cluster's nodes (pg_rewind, management)");
         foreach (var address in NodeAddresses(ctx))
         {
-            Line("host", "all", db.Superuser, address, "scram-sha-256");
+            Line(host, "all", db.Superuser, address, "scram-sha-256");
         }
         sb.AppendLine("# Replication only from the cluster's nodes");
         foreach (var address in NodeAddresses(ctx))
         {
-            Line("host", "replication", db.ReplicationUser, address, "scram-sha-256");
+            Line(host, "replication", db.ReplicationUser, address, "scram-sha-256");
         }
         sb.AppendLine("# The application: its own database only, from the PgBouncers and the app networks");
         foreach (var address in c.Poolers.SelectMany(p => Sources(p.Address)).Concat(db.AppNetworks).Distinct())
         {
-            Line("host", db.Name, db.AppUser, address, "scram-sha-256");
+            Line(host, db.Name, db.AppUser, address, "scram-sha-256");
         }
         return sb.ToString();
     }

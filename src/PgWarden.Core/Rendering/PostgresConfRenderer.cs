@@ -36,6 +36,7 @@ public static class PostgresConfRenderer
         Set("cluster_name", $"{cluster.Name}-{node.Name}");
         Set("superuser_reserved_connections", "3");
         Set("password_encryption", "scram-sha-256");
+        RenderTls(cluster, node, Section, Set);
 
         Section("Memory, checkpoints and planner (computed from the host, see `pgwarden tune`)");
         foreach (var p in tuned)
@@ -57,8 +58,8 @@ public static class PostgresConfRenderer
         {
             var conninfo = $"host={ConfValue.Conninfo(up.Address)} port={up.Port} " +
                            $"user={cluster.Database.ReplicationUser} passfile={ConfValue.Conninfo(ctx.PassFile)} " +
-                           $"application_name={node.Name} sslmode=prefer connect_timeout=5";
-            Set("primary_conninfo", conninfo, $"follows {up.Name}; password only in the passfile");
+                           $"application_name={node.Name} {cluster.Tls.LibpqOptions(ConfValue.Conninfo)} connect_timeout=5";
+            Set("primary_conninfo", conninfo, $"follows {up.Name}; password only in the passfile{(cluster.Tls.Enabled ? "; TLS, server verified against the cluster CA" : "")}");
             Set("primary_slot_name", node.SlotName);
         }
 
@@ -122,6 +123,26 @@ public static class PostgresConfRenderer
             RaiseToFloor(sb, written, floor);
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// ssl = on with the node's own certificate and key and the cluster CA (PostgreSQL docs, 19.9
+    /// "Secure TCP/IP Connections with SSL"); with TLS disabled, ssl = off said out loud.
+    /// </summary>
+    private static void RenderTls(Config.ClusterConfig cluster, Config.NodeConfig node, Action<string> section, Action<string, string, string?> set)
+    {
+        var tls = cluster.Tls;
+        section(tls.Enabled ? "TLS (every TCP connection; pg_hba.conf accepts only hostssl)" : "TLS: disabled in the cluster configuration (tls: disabled)");
+        if (!tls.Enabled)
+        {
+            set("ssl", "off", "plain text, as configured");
+            return;
+        }
+        set("ssl", "on", null);
+        set("ssl_cert_file", tls.CertFile(node.Name), null);
+        set("ssl_key_file", tls.KeyFile(node.Name), "0600, owned by the server OS user");
+        set("ssl_ca_file", tls.CaFile, "the cluster CA");
+        set("ssl_min_protocol_version", "TLSv1.2", null);
     }
 
     /// <summary>PostgreSQL's defaults for the hot-standby settings PgWarden does not always render.</summary>

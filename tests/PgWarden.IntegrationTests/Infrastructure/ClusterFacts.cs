@@ -9,7 +9,7 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 public static class ClusterFacts
 {
     /// <summary>The nodes whose PostgreSQL answers and is not in recovery.</summary>
-    public static async Task<IReadOnlyList<string>> WritableNodesAsync(TestCluster cluster)
+    public static async Task<IReadOnlyList<string>> WritableNodesAsync(IProbeTarget cluster)
     {
         var writable = new List<string>();
         for (var node = 1; node <= cluster.NodeCount; node++)
@@ -23,7 +23,7 @@ public static class ClusterFacts
     }
 
     /// <summary>pg_is_in_recovery() of a node; null when it does not answer.</summary>
-    public static async Task<bool?> InRecoveryAsync(TestCluster cluster, int node)
+    public static async Task<bool?> InRecoveryAsync(IProbeTarget cluster, int node)
     {
         try
         {
@@ -58,7 +58,7 @@ public static class ClusterFacts
     /// it has replayed (its pg_stat_wal_receiver says streaming, and replay reached the primary's
     /// position); returns the primary's node number. This is convergence as the issue defines it.
     /// </summary>
-    public static async Task<int> WaitConvergedAsync(TestCluster cluster, TimeSpan timeout)
+    public static async Task<int> WaitConvergedAsync(IProbeTarget cluster, TimeSpan timeout)
     {
         return (int)await TestCluster.WaitForAsync<object>(async () =>
         {
@@ -96,7 +96,7 @@ public static class ClusterFacts
     }
 
     /// <summary>The integer ids in <paramref name="table"/> on the current primary (read through PgBouncer).</summary>
-    public static async Task<HashSet<int>> IdsOnPrimaryAsync(TestCluster cluster, string table, string column)
+    public static async Task<HashSet<int>> IdsOnPrimaryAsync(IProbeTarget cluster, string table, string column)
     {
         await using var conn = cluster.ThroughPooler(1);
         await conn.OpenAsync();
@@ -111,7 +111,7 @@ public static class ClusterFacts
     }
 
     /// <summary>An md5 of the ids in <paramref name="table"/> on every node (they must agree once converged).</summary>
-    public static async Task<IReadOnlyDictionary<string, string?>> TableDigestsAsync(TestCluster cluster, string table, string key)
+    public static async Task<IReadOnlyDictionary<string, string?>> TableDigestsAsync(IProbeTarget cluster, string table, string key)
     {
         var digests = new Dictionary<string, string?>();
         for (var node = 1; node <= cluster.NodeCount; node++)
@@ -124,11 +124,7 @@ public static class ClusterFacts
         return digests;
     }
 
-    public static NpgsqlConnection Direct(TestCluster cluster, int node, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
-    {
-        Host = cluster.Address(node), Port = TestCluster.PgPort, Username = "postgres", Password = cluster.ReadSecrets().Superuser,
-        Database = database, Timeout = 2, CommandTimeout = 5, Pooling = false,
-    }.ConnectionString);
+    public static NpgsqlConnection Direct(IProbeTarget cluster, int node, string database = "bookreader") => cluster.Direct(node, database);
 
     /// <summary>Data directories set aside next to a node's data directory (data.reclone-…, data.reinit-…).</summary>
     public static IReadOnlyList<string> AsideCopies(TestCluster cluster, int node) =>

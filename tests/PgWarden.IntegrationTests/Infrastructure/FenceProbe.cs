@@ -13,9 +13,10 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class FenceProbe : IAsyncDisposable
 {
-    public sealed record Write(string Node, long Timeline, int Seq, TimeSpan Started, TimeSpan Acked);
+    /// <param name="SyncWaitCancelled">Acknowledged with PostgreSQL's warning that the wait for a synchronous standby was cancelled (<see cref="SyncWaitCancellation"/>): not durable.</param>
+    public sealed record Write(string Node, long Timeline, int Seq, TimeSpan Started, TimeSpan Acked, bool SyncWaitCancelled = false);
 
-    private readonly TestCluster _cluster;
+    private readonly IProbeTarget _cluster;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<Write> _acked = new();
     private readonly Stopwatch _clock;
@@ -23,7 +24,7 @@ public sealed class FenceProbe : IAsyncDisposable
     private int _seq;
 
     /// <param name="clock">Share a <see cref="WriteProbe"/>'s clock to compare their times.</param>
-    public FenceProbe(TestCluster cluster, Stopwatch? clock = null)
+    public FenceProbe(IProbeTarget cluster, Stopwatch? clock = null)
     {
         _cluster = cluster;
         _clock = clock ?? Stopwatch.StartNew();
@@ -40,20 +41,18 @@ public sealed class FenceProbe : IAsyncDisposable
             await using var cmd = new NpgsqlCommand("CREATE TABLE IF NOT EXISTS fence_probe (seq int PRIMARY KEY, node text, at timestamptz DEFAULT now())", conn);
             await cmd.ExecuteNonQueryAsync();
         }
-        var password = _cluster.ReadSecrets().Superuser;
         for (var node = 1; node <= _cluster.NodeCount; node++)
         {
             var n = node;
-            _loops.Add(Task.Run(() => RunAsync(n, password)));
+            _loops.Add(Task.Run(() => RunAsync(n)));
         }
     }
 
-    private async Task RunAsync(int node, string password)
+    private async Task RunAsync(int node)
     {
         var name = _cluster.NodeName(node);
-        var cs = new NpgsqlConnectionStringBuilder
+        var cs = new NpgsqlConnectionStringBuilder(_cluster.Direct(node).ConnectionString)
         {
-            Host = _cluster.Address(node), Port = TestCluster.PgPort, Username = "postgres", Password = password, Database = "bookreader",
             Timeout = 1, CommandTimeout = 2, Pooling = false, ApplicationName = "fence-probe",
         }.ConnectionString;
         while (!_stop.IsCancellationRequested)
@@ -63,13 +62,15 @@ public sealed class FenceProbe : IAsyncDisposable
             try
             {
                 await using var conn = new NpgsqlConnection(cs);
+                var syncWaitCancelled = false;
+                conn.Notice += (_, e) => syncWaitCancelled |= SyncWaitCancellation.Is(e.Notice);
                 await conn.OpenAsync(_stop.Token);
                 await using var cmd = new NpgsqlCommand(
                     "INSERT INTO fence_probe (seq, node) VALUES ($1, $2) RETURNING ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint", conn);
                 cmd.Parameters.Add(new NpgsqlParameter { Value = seq });
                 cmd.Parameters.Add(new NpgsqlParameter { Value = name });
                 var timeline = (long)(await cmd.ExecuteScalarAsync(_stop.Token))!;
-                _acked.Enqueue(new Write(name, timeline, seq, started, _clock.Elapsed));
+                _acked.Enqueue(new Write(name, timeline, seq, started, _clock.Elapsed, syncWaitCancelled));
             }
             catch (Exception) when (!_stop.IsCancellationRequested)
             {
@@ -101,13 +102,19 @@ public sealed class FenceProbe : IAsyncDisposable
         return found;
     }
 
-    /// <summary>Acknowledged fence writes that are not in the table on the current primary now.</summary>
+    /// <summary>Acknowledged fence writes that are not in the table on the current primary now (not counting <see cref="Write.SyncWaitCancelled"/> ones).</summary>
     public async Task<IReadOnlyList<int>> LostAsync()
     {
         await StopAsync();
-        var present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "fence_probe", "seq");
-        return _acked.Select(a => a.Seq).Where(s => !present.Contains(s)).ToList();
+        _present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "fence_probe", "seq");
+        return _acked.Where(a => !a.SyncWaitCancelled).Select(a => a.Seq).Where(s => !_present.Contains(s)).ToList();
     }
+
+    private HashSet<int>? _present;
+
+    /// <summary>After <see cref="LostAsync"/>: the writes acknowledged with the cancelled-synchronous-wait warning, and whether each is still there.</summary>
+    public IReadOnlyList<(Write Write, bool Present)> SyncWaitCancelled() =>
+        [.. _acked.Where(a => a.SyncWaitCancelled).Select(a => (a, _present?.Contains(a.Seq) ?? throw new InvalidOperationException("call LostAsync first")))];
 
     public string Describe(IEnumerable<(Write Late, Write Newer)> violations) =>
         string.Join("; ", violations.Take(5).Select(v =>

@@ -10,7 +10,7 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 /// 127.0.N.0/24 (nodes on .1/.2/.3, PgBouncers on .1), so no port is shared with anything else.
 /// Disposing runs `pgwarden down` and then kills by PID whatever it started that is still alive.
 /// </summary>
-public sealed partial class TestCluster : IAsyncDisposable
+public sealed partial class TestCluster : IProbeTarget, IAsyncDisposable
 {
     public const int PgPort = 5532;
     public const int ApiPort = 8008;
@@ -98,19 +98,63 @@ public sealed partial class TestCluster : IAsyncDisposable
 
     public sealed record Secrets(string Superuser, string App, string ApiToken);
 
-    /// <summary>A superuser connection straight to a node (SCRAM over TCP).</summary>
-    public NpgsqlConnection Superuser(int node, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    /// <summary>The generated cluster CA (TLS is on unless the test's configuration says tls: disabled).</summary>
+    public string CaFile => Path.Combine(Dir, "tls", "ca.crt");
+
+    /// <summary>Whether the cluster runs with TLS: `up` generated its CA.</summary>
+    public bool Tls => File.Exists(CaFile);
+
+    /// <summary>Verifies the server against the cluster CA (verify-full) when the cluster runs with TLS.</summary>
+    public NpgsqlConnectionStringBuilder WithTls(NpgsqlConnectionStringBuilder builder)
+    {
+        if (Tls)
+        {
+            builder.SslMode = SslMode.VerifyFull;
+            builder.RootCertificate = CaFile;
+        }
+        return builder;
+    }
+
+    /// <summary>A superuser connection straight to a node (SCRAM over TCP, TLS verified against the cluster CA).</summary>
+    public NpgsqlConnection Superuser(int node, string database = "bookreader") => new(WithTls(new NpgsqlConnectionStringBuilder
     {
         Host = Address(node), Port = PgPort, Username = "postgres", Password = ReadSecrets().Superuser,
         Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
+    }).ConnectionString);
+
+    /// <inheritdoc />
+    public NpgsqlConnection Direct(int node, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    {
+        Host = Address(node), Port = PgPort, Username = "postgres", Password = ReadSecrets().Superuser,
+        Database = database, Timeout = 2, CommandTimeout = 5, Pooling = false,
     }.ConnectionString);
 
     /// <summary>The app's connection through a PgBouncer.</summary>
-    public NpgsqlConnection ThroughPooler(int pooler, string database = "bookreader") => new(new NpgsqlConnectionStringBuilder
+    public NpgsqlConnection ThroughPooler(int pooler, string database = "bookreader") => new(WithTls(new NpgsqlConnectionStringBuilder
     {
         Host = Address(PoolerHost), Port = PoolerPort(pooler), Username = "bookreader_app", Password = ReadSecrets().App,
         Database = database, Timeout = 5, CommandTimeout = 30, Pooling = false,
-    }.ConnectionString);
+    }).ConnectionString);
+
+    /// <summary>An agent's API base URL: https when the cluster runs with TLS.</summary>
+    public string ApiUrl(int node) => $"{(Tls ? "https" : "http")}://{Address(node)}:{ApiPort}";
+
+    /// <summary>An HTTP client for the agents' API that trusts the cluster CA only (and nothing when TLS is off).</summary>
+    public HttpClient ApiHttp(TimeSpan? timeout = null)
+    {
+        var handler = new SocketsHttpHandler { UseProxy = false };
+        if (Tls)
+        {
+            var policy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+            {
+                TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            };
+            policy.CustomTrustStore.Add(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(CaFile)));
+            handler.SslOptions.CertificateChainPolicy = policy;
+        }
+        return new HttpClient(handler) { Timeout = timeout ?? TimeSpan.FromSeconds(5) };
+    }
 
     public async Task<JsonElement> StatusJsonAsync()
     {
@@ -120,8 +164,8 @@ public sealed partial class TestCluster : IAsyncDisposable
 
     public async Task<JsonElement> NodeApiAsync(int node)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        return await http.GetFromJsonAsync<JsonElement>($"http://{Address(node)}:{ApiPort}/node");
+        using var http = ApiHttp();
+        return await http.GetFromJsonAsync<JsonElement>($"{ApiUrl(node)}/node");
     }
 
     public static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, TimeSpan timeout, string what)
@@ -187,8 +231,8 @@ public sealed partial class TestCluster : IAsyncDisposable
     /// <summary>GET an agent API path; the status code and the body.</summary>
     public async Task<(int Status, string Body)> ApiGetAsync(int node, string path)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        using var response = await http.GetAsync($"http://{Address(node)}:{ApiPort}{path}");
+        using var http = ApiHttp();
+        using var response = await http.GetAsync($"{ApiUrl(node)}{path}");
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 

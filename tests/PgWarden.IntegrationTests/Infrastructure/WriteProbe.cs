@@ -11,15 +11,16 @@ namespace PgWarden.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class WriteProbe : IAsyncDisposable
 {
-    private readonly TestCluster _cluster;
+    private readonly IProbeTarget _cluster;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<(int Id, TimeSpan At)> _acked = new();
     private readonly ConcurrentDictionary<int, TimeSpan> _started = new();
     private readonly ConcurrentQueue<(TimeSpan At, string Error)> _failures = new();
+    private readonly ConcurrentDictionary<int, bool> _syncWaitCancelled = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Task? _loop;
 
-    public WriteProbe(TestCluster cluster)
+    public WriteProbe(IProbeTarget cluster)
     {
         _cluster = cluster;
     }
@@ -47,7 +48,7 @@ public sealed class WriteProbe : IAsyncDisposable
     private async Task RunAsync()
     {
         var id = 0;
-        var cs = new NpgsqlConnectionStringBuilder(_cluster.ThroughPooler(1).ConnectionString) { Timeout = 2, CommandTimeout = 3, Pooling = false, Password = _cluster.ReadSecrets().App };
+        var cs = new NpgsqlConnectionStringBuilder(_cluster.ThroughPooler(1).ConnectionString) { Timeout = 2, CommandTimeout = 3, Pooling = false };
         while (!_stop.IsCancellationRequested)
         {
             id++;
@@ -55,6 +56,14 @@ public sealed class WriteProbe : IAsyncDisposable
             try
             {
                 await using var conn = new NpgsqlConnection(cs.ConnectionString);
+                var writeId = id;
+                conn.Notice += (_, e) =>
+                {
+                    if (SyncWaitCancellation.Is(e.Notice))
+                    {
+                        _syncWaitCancelled[writeId] = true;
+                    }
+                };
                 await conn.OpenAsync(_stop.Token);
                 await using var cmd = new NpgsqlCommand($"INSERT INTO probe (id) VALUES ({id})", conn);
                 await cmd.ExecuteNonQueryAsync(_stop.Token);
@@ -125,13 +134,19 @@ public sealed class WriteProbe : IAsyncDisposable
         }
     }
 
-    /// <summary>Acknowledged ids that are not in the table now (read through PgBouncer from the current primary).</summary>
+    /// <summary>Acknowledged ids that are not in the table now (read through PgBouncer from the current primary), not counting writes acknowledged with the cancelled-synchronous-wait warning (<see cref="SyncWaitCancellation"/>).</summary>
     public async Task<IReadOnlyList<int>> LostAsync()
     {
         await StopAsync();
-        var present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "probe", "id");
-        return _acked.Select(a => a.Id).Where(id => !present.Contains(id)).ToList();
+        _present = await ClusterFacts.IdsOnPrimaryAsync(_cluster, "probe", "id");
+        return _acked.Select(a => a.Id).Where(id => !_syncWaitCancelled.ContainsKey(id) && !_present.Contains(id)).ToList();
     }
+
+    private HashSet<int>? _present;
+
+    /// <summary>After <see cref="LostAsync"/>: the ids acknowledged with the cancelled-synchronous-wait warning, and whether each is still there.</summary>
+    public IReadOnlyList<(int Id, bool Present)> SyncWaitCancelled() =>
+        [.. _acked.Select(a => a.Id).Where(_syncWaitCancelled.ContainsKey).Select(id => (id, _present?.Contains(id) ?? throw new InvalidOperationException("call LostAsync first")))];
 
     public async Task StopAsync()
     {

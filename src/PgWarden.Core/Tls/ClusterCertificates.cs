@@ -1,0 +1,157 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using PgWarden.Core.Config;
+
+namespace PgWarden.Core.Tls;
+
+/// <summary>
+/// The generated certificates of a cluster (<c>tls:</c> absent or <c>mode: generated</c>): a CA,
+/// one certificate per node and per pooler (subject alternative names: its name and its address),
+/// and the CLI's admin client certificate, under <c>&lt;cluster dir&gt;/tls</c>. Host keys are 0600
+/// and owned by the server OS user (PostgreSQL and PgBouncer read them); the CA and admin keys are
+/// 0600 and stay with whoever runs `pgwarden up`.
+/// </summary>
+public static class ClusterCertificates
+{
+    /// <summary>How long the generated CA is valid.</summary>
+    public static readonly TimeSpan AuthorityValidity = TimeSpan.FromDays(3650);
+
+    /// <summary>How long a generated host or admin certificate is valid.</summary>
+    public static readonly TimeSpan HostValidity = TimeSpan.FromDays(730);
+
+    /// <summary>A generated certificate expiring within this is issued again by `up`.</summary>
+    public static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
+
+    /// <summary>Every host of the cluster with the addresses its certificate must name.</summary>
+    public static IReadOnlyList<(string Name, string Address)> Hosts(ClusterConfig cluster) =>
+        [.. cluster.Nodes.Select(n => (n.Name, n.Address)), .. cluster.Poolers.Select(p => (p.Name, p.Address))];
+
+    /// <summary>
+    /// Creates what is missing in generated mode: the CA (once), then each host's certificate that is
+    /// missing, expiring within <see cref="RenewBefore"/>, not signed by the CA or not naming the
+    /// host's current address, then the admin client certificate. Returns one line per file written.
+    /// Does nothing for <see cref="TlsMode.Files"/> or <see cref="TlsMode.Disabled"/>.
+    /// </summary>
+    /// <param name="serverOwner">uid/gid the host keys are given to (the server OS user), when running as root.</param>
+    public static IReadOnlyList<string> EnsureGenerated(ClusterConfig cluster, (uint Uid, uint Gid)? serverOwner, DateTimeOffset now)
+    {
+        var tls = cluster.Tls;
+        var written = new List<string>();
+        if (tls.Mode != TlsMode.Generated)
+        {
+            return written;
+        }
+        var dir = Path.GetDirectoryName(tls.CaFile)!;
+        Directory.CreateDirectory(dir);
+        File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
+        X509Certificate2 ca;
+        var caKeyFile = tls.CaKeyFile!;
+        if (File.Exists(tls.CaFile) && File.Exists(caKeyFile))
+        {
+            ca = PemFiles.ReadWithKey(tls.CaFile, caKeyFile);
+        }
+        else
+        {
+            ca = CertificateFactory.CreateAuthority($"PgWarden CA of cluster {cluster.Name}", now, AuthorityValidity);
+            PemFiles.WritePrivateKey(caKeyFile, ca, null);
+            PemFiles.WriteCertificate(tls.CaFile, ca);
+            written.Add($"CA {tls.CaFile} (key {caKeyFile}, 0600)");
+        }
+        using (ca)
+        {
+            var trust = new CaTrust(ca);
+            foreach (var (name, address) in Hosts(cluster))
+            {
+                var certFile = tls.CertFile(name);
+                var keyFile = tls.KeyFile(name);
+                if (IsCurrent(certFile, keyFile, trust, name, address, now))
+                {
+                    continue;
+                }
+                using var host = CertificateFactory.IssueHost(ca, name, [address], now, HostValidity);
+                PemFiles.WritePrivateKey(keyFile, host, serverOwner);
+                PemFiles.WriteCertificate(certFile, host);
+                written.Add($"{name} {certFile} (key {keyFile}, 0600)");
+            }
+            if (tls.AdminCertFile is { } adminCert && tls.AdminKeyFile is { } adminKey
+                && !(File.Exists(adminKey) && IsValidAt(adminCert, trust, CertificateFactory.ClientAuth, now + RenewBefore)))
+            {
+                using var admin = CertificateFactory.IssueClient(ca, "pgwarden-admin", now, HostValidity);
+                PemFiles.WritePrivateKey(adminKey, admin, null);
+                PemFiles.WriteCertificate(adminCert, admin);
+                written.Add($"admin client {adminCert} (key {adminKey}, 0600)");
+            }
+        }
+        return written;
+    }
+
+    private static bool IsCurrent(string certFile, string keyFile, CaTrust trust, string name, string address, DateTimeOffset now)
+    {
+        if (!File.Exists(keyFile) || !IsValidAt(certFile, trust, CertificateFactory.ServerAuth, now + RenewBefore))
+        {
+            return false;
+        }
+        using var cert = PemFiles.ReadCertificate(certFile);
+        var names = Names(cert);
+        return names.Contains(Canonical(address)) && names.Contains(name);
+    }
+
+    private static bool IsValidAt(string certFile, CaTrust trust, System.Security.Cryptography.Oid usage, DateTimeOffset when)
+    {
+        if (!File.Exists(certFile))
+        {
+            return false;
+        }
+        using var cert = PemFiles.ReadCertificate(certFile);
+        return cert.NotAfter > when.UtcDateTime && trust.Verifies(cert, usage);
+    }
+
+    /// <summary>The DNS names and IP addresses a certificate's subject alternative names hold (IPs in their canonical text form).</summary>
+    public static IReadOnlySet<string> Names(X509Certificate2 certificate)
+    {
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var ext in certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>())
+        {
+            foreach (var dns in ext.EnumerateDnsNames())
+            {
+                names.Add(dns);
+            }
+            foreach (var ip in ext.EnumerateIPAddresses())
+            {
+                names.Add(ip.ToString());
+            }
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// Throws unless host <paramref name="name"/>'s certificate, key and the CA file exist and are
+    /// readable: a server cannot start with TLS otherwise. Nothing to check with TLS disabled.
+    /// </summary>
+    /// <exception cref="Errors.ConfigException">a file is missing or unreadable (exit 3), naming it and the fix.</exception>
+    public static void RequireHostFiles(ClusterConfig cluster, string name)
+    {
+        var tls = cluster.Tls;
+        if (!tls.Enabled)
+        {
+            return;
+        }
+        foreach (var (what, path) in new[] { ("CA certificate", tls.CaFile), ($"certificate of {name}", tls.CertFile(name)), ($"private key of {name}", tls.KeyFile(name)) })
+        {
+            try
+            {
+                using var _ = File.OpenRead(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                var fix = tls.Mode == TlsMode.Generated
+                    ? "`pgwarden up` generates it (or copy the cluster's tls/ directory to this host)"
+                    : "install it, fix tls: in the cluster configuration, or set tls: disabled to run in plain text";
+                throw new Errors.ConfigException($"TLS is on, but the {what} {path} cannot be read ({e.Message}); {fix}");
+            }
+        }
+    }
+
+    /// <summary>The address a host certificate must name, in the canonical form <see cref="Names"/> returns.</summary>
+    public static string Canonical(string address) => IPAddress.TryParse(address, out var ip) ? ip.ToString() : address;
+}
