@@ -118,11 +118,10 @@ public sealed class ConfigDiscoveryAndRenderTests
         }
         Assert.EndsWith("pg_ident.conf =====", sections[2][..sections[2].IndexOf('\n')]);
 
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var text = await TestCluster.WaitForAsync(async () =>
         {
-            var t = await http.GetStringAsync($"http://{cluster.Address(1)}:{TestCluster.ApiPort}/metrics");
-            return t.Contains("slot_name=\"pg3_slot\"", StringComparison.Ordinal) ? t : null;
+            var (status, t) = await cluster.ApiGetAsync(1, "/metrics");
+            return status == 200 && t.Contains("slot_name=\"pg3_slot\"", StringComparison.Ordinal) ? t : null;
         }, TimeSpan.FromSeconds(30), "slot metrics of pg3_slot");
         Assert.Contains("# TYPE pg_stat_database_xact_commit_total counter\n", text);
         Assert.Contains("# TYPE pg_stat_archiver_archived_count_total counter\n", text);
