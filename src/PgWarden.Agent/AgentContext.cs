@@ -47,22 +47,14 @@ public sealed class AgentContext : IAsyncDisposable
 
     public IEnumerable<NodeConfig> OtherNodes => Cluster.Nodes.Where(n => n.Name != Node.Name);
 
-    /// <summary>The rendering inputs for this node, following <paramref name="upstream"/> (null as primary).</summary>
+    /// <summary>The rendering inputs for this node, following <paramref name="upstream"/> (null as primary); the same factory `config render` uses.</summary>
     public NodeRenderContext RenderContext(NodeConfig? upstream) =>
-        new(Cluster, Node, Hardware, upstream, AdminOsUsers()) { PgWardenBinary = PgWardenBinary };
+        NodeRenderContextFactory.Create(Cluster, Node, upstream, Launcher.ServerUser, PgWardenBinary);
 
     private string? _pgWardenBinary;
 
     /// <summary>This program as the server user can run it (archive_command, restore_command).</summary>
-    public string PgWardenBinary => _pgWardenBinary ??= Environment.ProcessPath is { } self
-        ? ServerReachableTool.Resolve(self, Launcher.ServerUser, Cluster.BaseDir)
-        : "pgwarden";
-
-    /// <summary>OS users that may log in as the superuser through the socket: the server user and whoever runs the agent.</summary>
-    public static IReadOnlyList<string> AdminOsUsers(string serverUser) =>
-        new[] { serverUser, OsUser.Current().Name }.Distinct().ToList();
-
-    private IReadOnlyList<string> AdminOsUsers() => AdminOsUsers(Launcher.ServerUser.Name);
+    public string PgWardenBinary => _pgWardenBinary ??= NodeRenderContextFactory.AgentBinary(Launcher.ServerUser, Cluster.BaseDir);
 
     public async ValueTask DisposeAsync()
     {

@@ -169,9 +169,10 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
     /// <summary>Writes postgresql.conf, pg_hba.conf, pg_ident.conf (and standby.signal for a replica, with or without upstream).</summary>
     public void WriteConfiguration(NodeRenderContext ctx, bool standby)
     {
-        DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "postgresql.conf"), PostgresConfRenderer.Render(ctx), ServerUser);
-        DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "pg_hba.conf"), PgHbaRenderer.Render(ctx), ServerUser);
-        DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, "pg_ident.conf"), PgHbaRenderer.RenderIdent(ctx), ServerUser);
+        foreach (var file in NodeConfigFiles.Render(ctx))
+        {
+            DirectoryAccess.WriteOwnedFile(Path.Combine(DataDir, file.Name), file.Content, ServerUser);
+        }
         if (standby || ctx.Upstream is not null)
         {
             MarkStandby();

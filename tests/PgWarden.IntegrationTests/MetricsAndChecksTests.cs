@@ -57,7 +57,7 @@ public sealed class MetricsAndChecksTests
             while (await r.ReadAsync())
             {
                 var labels = $"{{datname=\"bookreader\",schemaname=\"{r.GetString(0)}\",relname=\"{r.GetString(1)}\"}}";
-                series["pg_table_size_bytes" + labels] = r.GetDouble(2);
+                series["pg_stat_user_tables_size_bytes" + labels] = r.GetDouble(2);
                 series["pg_stat_user_tables_n_live_tup" + labels] = r.GetDouble(3);
                 series["pg_stat_user_tables_n_dead_tup" + labels] = r.GetDouble(4);
             }
@@ -72,7 +72,7 @@ public sealed class MetricsAndChecksTests
             while (await r.ReadAsync())
             {
                 var labels = $"{{datname=\"bookreader\",schemaname=\"{r.GetString(0)}\",relname=\"{r.GetString(1)}\",indexrelname=\"{r.GetString(2)}\"}}";
-                series["pg_stat_user_indexes_idx_scan" + labels] = r.GetDouble(3);
+                series["pg_stat_user_indexes_idx_scan_total" + labels] = r.GetDouble(3);
             }
         }
         return series;
@@ -124,12 +124,15 @@ public sealed class MetricsAndChecksTests
         Assert.Equal(1, primary["pgwarden_timeline"]);
         Assert.True(primary["pg_database_size_bytes{datname=\"bookreader\"}"] > 1_000_000);
         Assert.Equal(100, primary["pg_settings_max_connections"]);
-        Assert.Equal(1, primary["pg_replication_slots_active{slot_name=\"pg2_slot\"}"]);
-        Assert.Equal(1, primary["pg_replication_slots_active{slot_name=\"pg3_slot\"}"]);
+        Assert.Equal(1, primary["pg_replication_slots_active{slot_name=\"pg2_slot\",database=\"\"}"]);
+        Assert.Equal(1, primary["pg_replication_slots_active{slot_name=\"pg3_slot\",database=\"\"}"]);
         Assert.Contains(primary.Keys, k => k.StartsWith("pg_stat_replication_pg_wal_lsn_diff{application_name=\"pg2\"", StringComparison.Ordinal));
-        Assert.Contains(primary.Keys, k => k.StartsWith("pg_table_size_bytes{datname=\"bookreader\",schemaname=\"public\",relname=\"books\"", StringComparison.Ordinal));
+        Assert.Contains(primary.Keys, k => k.StartsWith("pg_stat_user_tables_size_bytes{datname=\"bookreader\",schemaname=\"public\",relname=\"books\"", StringComparison.Ordinal));
         Assert.Contains(primary.Keys, k => k.StartsWith("pg_stat_activity_count{", StringComparison.Ordinal));
-        Assert.True(primary.ContainsKey("pg_stat_archiver_failed_count"));
+        Assert.True(primary.ContainsKey("pg_stat_archiver_failed_count_total"));
+        Assert.Equal(1, primary["pg_replication_slots_slot_is_active{slot_name=\"pg2_slot\",slot_type=\"physical\"}"]);
+        Assert.Equal(1, primary["pg_replication_slots_wal_status{slot_name=\"pg2_slot\",slot_type=\"physical\",wal_status=\"reserved\"}"]);
+        Assert.True(primary["pg_stat_database_xact_commit_total{datname=\"bookreader\"}"] > 0);
 
         // The per-table and per-index series carry the values of the statistics views the collector
         // no longer reads (it calls the pg_stat_get_* functions behind them): same series, same values.
@@ -137,7 +140,7 @@ public sealed class MetricsAndChecksTests
         {
             var scraped = await ScrapeAsync(cluster, 1);
             var expected = await ViewSeriesAsync(cluster);
-            string[] families = ["pg_table_size_bytes", "pg_stat_user_tables_n_live_tup", "pg_stat_user_tables_n_dead_tup", "pg_stat_user_indexes_idx_scan"];
+            string[] families = ["pg_stat_user_tables_size_bytes", "pg_stat_user_tables_n_live_tup", "pg_stat_user_tables_n_dead_tup", "pg_stat_user_indexes_idx_scan_total"];
             var exported = scraped.Where(s => families.Contains(s.Key.Split('{')[0])).ToDictionary();
             return exported.Count == expected.Count && expected.All(e => exported.TryGetValue(e.Key, out var v) && v == e.Value) ? exported : null;
         }, TimeSpan.FromSeconds(20), "per-table and per-index series equal to pg_stat_user_tables and pg_stat_user_indexes");

@@ -1,18 +1,18 @@
 using System.CommandLine;
+using PgWarden.Cli.Runtime;
 using PgWarden.Agent;
-using PgWarden.Core.Config;
 
 namespace PgWarden.Cli.Commands;
 
-/// <summary>`pgwarden agent --config FILE --node NAME`: the long-running per-node daemon.</summary>
+/// <summary>`pgwarden agent [--config FILE] --node NAME`: the long-running per-node daemon (configuration found like every command's, see <see cref="ConfigDiscovery"/>).</summary>
 public static class AgentCommand
 {
     public static Command Create()
     {
-        var config = new Option<string>("--config", "-c") { Description = "cluster configuration file", Required = true };
+        var config = CommandAction.ConfigOption();
         var node = new Option<string>("--node") { Description = "the node this agent owns", Required = true };
         var cmd = new Command("agent", "run the agent of one node (bootstraps, supervises and reports its PostgreSQL)") { config, node };
-        CommandAction.Set(cmd, (p, ct) => AgentHost.RunAsync(ConfigLoader.LoadFile(p.GetValue(config)!), p.GetValue(node)!, ct));
+        CommandAction.Set(cmd, (p, ct) => AgentHost.RunAsync(ClusterLocator.Load(p.GetValue(config), dir: null), p.GetValue(node)!, ct));
         return cmd;
     }
 }

@@ -1,8 +1,5 @@
 using System.CommandLine;
-using PgWarden.Agent;
 using PgWarden.Cli.Runtime;
-using PgWarden.Core.Rendering;
-using PgWarden.Core.Tuning;
 
 namespace PgWarden.Cli.Commands;
 
@@ -24,17 +21,16 @@ public static class ConfigCommand
             {
                 var n = cluster.Node(nodeName);
                 var up = p.GetValue(upstream) is { } u ? cluster.Node(u) : n.Name == cluster.BootstrapNode.Name ? null : cluster.BootstrapNode;
-                var ctx = new NodeRenderContext(cluster, n, HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections), up,
-                    AgentContext.AdminOsUsers(cluster.Postgres.OsUser)) { PgWardenBinary = Environment.ProcessPath ?? "pgwarden" };
-                Print($"{n.DataDir}/postgresql.conf", PostgresConfRenderer.Render(ctx));
-                Print($"{n.DataDir}/pg_hba.conf", PgHbaRenderer.Render(ctx));
-                Print($"{n.DataDir}/pg_ident.conf", PgHbaRenderer.RenderIdent(ctx));
+                foreach (var file in ConfigPreview.NodeFiles(cluster, n, up))
+                {
+                    Print(Path.Combine(n.DataDir, file.Name), file.Content);
+                }
             }
             else if (p.GetValue(pooler) is { } poolerName)
             {
                 var pc = cluster.Pooler(poolerName);
-                var replicas = cluster.Nodes.Where(x => x.Name != cluster.BootstrapNode.Name).ToList();
-                Print(Path.Combine(pc.HomeDir(cluster), "pgbouncer.ini"), PgBouncerIniRenderer.Render(cluster, pc, cluster.BootstrapNode, replicas));
+                var ini = ConfigPreview.PoolerIni(cluster, pc);
+                Print(Path.Combine(pc.HomeDir(cluster), ini.Name), ini.Content);
             }
             else
             {
@@ -44,17 +40,31 @@ public static class ConfigCommand
         });
 
         var json = CommandAction.JsonOption();
-        var check = new Command("check", "validate a cluster configuration file") { config, dir, json };
+        var check = new Command("check", "validate a cluster configuration file (every problem, with its line and column)") { config, dir, json };
         CommandAction.Set(check, async (p, ct) =>
         {
-            var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
+            var location = ClusterLocator.Find(p.GetValue(config), p.GetValue(dir));
+            Core.Config.ClusterConfig cluster;
+            try
+            {
+                cluster = ClusterLocator.Load(location);
+            }
+            catch (Core.Errors.ConfigException e) when (e.Problems.Count > 1)
+            {
+                // Every problem at once, one line each (other commands print the first and the count).
+                foreach (var problem in e.Problems)
+                {
+                    Console.Error.WriteLine($"pgwarden: error: {problem}");
+                }
+                Console.Error.WriteLine($"pgwarden: error: {e.Problems.Count} problems in {location.Path}");
+                return Core.Errors.ExitCodes.ConfigError;
+            }
             await Backup.Repository.RepositoryPreflight.EnsureAsync(cluster, create: false, ct);
-            var path = ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir));
             if (p.GetValue(json))
             {
-                return JsonOutput.Result(0, new { config = path, cluster = cluster.Name, valid = true, nodes = cluster.Nodes.Select(n => n.Name), poolers = cluster.Poolers.Select(x => x.Name) });
+                return JsonOutput.Result(0, new { config = location.Path, cluster = cluster.Name, valid = true, nodes = cluster.Nodes.Select(n => n.Name), poolers = cluster.Poolers.Select(x => x.Name) });
             }
-            Console.WriteLine($"{path}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
+            Console.WriteLine($"{location.Path}: cluster '{cluster.Name}' is valid ({cluster.Nodes.Length} nodes, {cluster.Poolers.Length} poolers)");
             return 0;
         });
         return new Command("config", "show or check the cluster configuration") { render, check };

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using PgWarden.Cli.Runtime;
 using PgWarden.Agent;
-using PgWarden.Core.Config;
 
 namespace PgWarden.Cli.Commands;
 
@@ -9,9 +9,9 @@ public static class DcsServerCommand
 {
     public static Command Create()
     {
-        var config = new Option<string>("--config", "-c") { Description = "cluster configuration file", Required = true };
+        var config = CommandAction.ConfigOption();
         var cmd = new Command("dcs-server", "run the cluster's embedded single-member etcd (the demo's DCS)") { config };
-        CommandAction.Set(cmd, (p, ct) => DcsServerHost.RunAsync(ConfigLoader.LoadFile(p.GetValue(config)!), ct));
+        CommandAction.Set(cmd, (p, ct) => DcsServerHost.RunAsync(ClusterLocator.Load(p.GetValue(config), dir: null), ct));
         return cmd;
     }
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using PgWarden.Cli.Runtime;
 using PgWarden.Agent;
-using PgWarden.Core.Config;
 
 namespace PgWarden.Cli.Commands;
 
@@ -9,10 +9,10 @@ public static class PoolerCommand
 {
     public static Command Create()
     {
-        var config = new Option<string>("--config", "-c") { Description = "cluster configuration file", Required = true };
+        var config = CommandAction.ConfigOption();
         var name = new Option<string>("--name") { Description = "the pooler (PgBouncer) to run", Required = true };
         var cmd = new Command("pooler", "run one PgBouncer and route it to the current primary and streaming replicas") { config, name };
-        CommandAction.Set(cmd, (p, ct) => PoolerHost.RunAsync(ConfigLoader.LoadFile(p.GetValue(config)!), p.GetValue(name)!, ct));
+        CommandAction.Set(cmd, (p, ct) => PoolerHost.RunAsync(ClusterLocator.Load(p.GetValue(config), dir: null), p.GetValue(name)!, ct));
         return cmd;
     }
 }

@@ -7,41 +7,27 @@ using Spectre.Console;
 
 namespace PgWarden.Cli.Commands;
 
-/// <summary>`pgwarden tune`: prints the PostgreSQL settings computed for a host.</summary>
+/// <summary>`pgwarden tune`: prints the PostgreSQL settings computed for the cluster's hardware (<see cref="TuneProfile"/>), or a host's.</summary>
 public static class TuneCommand
 {
     public static Command Create()
     {
-        var ram = new Option<string?>("--ram") { Description = "memory, e.g. 16GB (default: this host's)" };
-        var cpus = new Option<int?>("--cpus") { Description = "CPU cores (default: this host's)" };
-        var connections = new Option<int>("--connections") { Description = "max_connections", DefaultValueFactory = _ => 200 };
-        var storage = new Option<string?>("--storage") { Description = "ssd, hdd or san (default: detected)" };
+        var config = CommandAction.ConfigOption();
+        var dir = CommandAction.DirOption();
+        var ram = new Option<string?>("--ram") { Description = "memory, e.g. 16GB (default: the cluster's hardware.ram, else this host's)" };
+        var cpus = new Option<int?>("--cpus") { Description = "CPU cores (default: the cluster's hardware.cpus, else this host's)" };
+        var connections = new Option<int?>("--connections") { Description = "max_connections (default: the cluster's postgres.max_connections, else 200)" };
+        var storage = new Option<string?>("--storage") { Description = "ssd, hdd or san (default: the cluster's hardware.storage, else detected)" };
         var conf = new Option<bool>("--conf") { Description = "print postgresql.conf lines instead of a table" };
         var json = CommandAction.JsonOption();
-        var cmd = new Command("tune", "compute memory, checkpoint and planner settings from the hardware") { ram, cpus, connections, storage, conf, json };
+        var cmd = new Command("tune", "compute memory, checkpoint and planner settings from the cluster's or this host's hardware") { config, dir, ram, cpus, connections, storage, conf, json };
         CommandAction.Set(cmd, (p, _) =>
         {
-            var ramBytes = HostDetector.RamBytes();
-            if (p.GetValue(ram) is { } ramText && (!ByteSize.TryParse(ramText, out ramBytes) || ramBytes < 256 * ByteSize.MB || ramBytes > 64 * ByteSize.TB))
-            {
-                throw new PgWardenException(ExitCodes.Usage, $"--ram: '{ramText}' is not a memory size between 256MB and 64TB (e.g. 16GB)");
-            }
-            var cpuCount = p.GetValue(cpus) ?? Environment.ProcessorCount;
-            if (cpuCount is < 1 or > 1024)
-            {
-                throw new PgWardenException(ExitCodes.Usage, $"--cpus: {cpuCount} is out of range (1..1024)");
-            }
-            var conns = p.GetValue(connections);
-            if (conns is < 10 or > 10000)
-            {
-                throw new PgWardenException(ExitCodes.Usage, $"--connections: {conns} is out of range (10..10000)");
-            }
-            var kind = HostDetector.Storage();
-            if (p.GetValue(storage) is { } s)
-            {
-                kind = Core.Config.ConfigLoader.ParseStorage(s) ?? throw new PgWardenException(ExitCodes.Usage, $"--storage: '{s}' must be one of ssd, hdd, san");
-            }
-            var hw = new HardwareProfile(ramBytes, cpuCount, kind, conns);
+            var location = ClusterLocator.Find(p.GetValue(config), p.GetValue(dir));
+            var cluster = TuneProfile.Cluster(location);
+            var hw = TuneProfile.Resolve(cluster, p.GetValue(ram), p.GetValue(cpus), p.GetValue(connections), p.GetValue(storage),
+                () => HostDetector.Profile(null, 200));
+            var (ramBytes, cpuCount, kind, conns) = (hw.RamBytes, hw.Cpus, hw.Storage, hw.MaxConnections);
             var tuned = TuningCalculator.Compute(hw);
             if (p.GetValue(json))
             {
@@ -53,13 +39,15 @@ public static class TuneCommand
             }
             if (p.GetValue(conf))
             {
+                Console.WriteLine($"# {ByteSize.Human(ramBytes)} RAM, {cpuCount} CPUs, {kind.ToString().ToUpperInvariant()}, {conns} connections ({(cluster is null ? "this host" : $"cluster {cluster.Name}")})");
                 foreach (var t in tuned)
                 {
                     Console.WriteLine($"{t.Name} = {t.Value}    # {t.Why}");
                 }
                 return Task.FromResult(0);
             }
-            Console.WriteLine($"Settings for {ByteSize.Human(ramBytes)} RAM, {cpuCount} CPUs, {kind.ToString().ToUpperInvariant()}, {conns} connections:");
+            var source = cluster is null ? "this host" : $"cluster {cluster.Name}, {location.Path}";
+            Console.WriteLine($"Settings for {ByteSize.Human(ramBytes)} RAM, {cpuCount} CPUs, {kind.ToString().ToUpperInvariant()}, {conns} connections ({source}):");
             var table = new Table().AddColumns("parameter", "value", "why");
             foreach (var t in tuned)
             {

@@ -31,8 +31,9 @@ public static class UpCommand
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var clock = Stopwatch.StartNew();
-            var configPath = ClusterLocator.ConfigPath(p.GetValue(config), p.GetValue(dir));
-            if (!File.Exists(configPath) && p.GetValue(config) is null)
+            var location = ClusterLocator.Find(p.GetValue(config), p.GetValue(dir));
+            var configPath = location.Path;
+            if (!location.Exists && location.Source is ConfigSource.DirOption or ConfigSource.NotFound)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(configPath)!);
                 await File.WriteAllTextAsync(configPath, DemoCluster.Yaml(), ct);

@@ -11,16 +11,21 @@ public static partial class ConfigLoader
     /// </summary>
     private static TlsSettings ReadTls(YamlMap root, string baseDir)
     {
+        // After a problem is reported the value only has to keep later checks quiet (the file is refused as a whole).
+        var placeholder = TlsSettings.GeneratedUnder(baseDir);
         var map = root.OptMapOrScalar("tls", out var scalar);
         if (map is null)
         {
-            return scalar switch
+            switch (scalar)
             {
-                null => TlsSettings.GeneratedUnder(baseDir),
-                "disabled" => TlsSettings.Off,
-                "generated" => TlsSettings.GeneratedUnder(baseDir),
-                _ => throw root.Error("tls", $"'{scalar}' must be disabled, generated, or a mapping (mode, ca_file, cert_file, key_file, …)"),
-            };
+                case null or "generated":
+                    return TlsSettings.GeneratedUnder(baseDir);
+                case "disabled":
+                    return TlsSettings.Off;
+                default:
+                    root.Report("tls", $"'{scalar}' must be disabled, generated, or a mapping (mode, ca_file, cert_file, key_file, …)");
+                    return placeholder;
+            }
         }
         string? PathOf(string key) => map.OptString(key) is { } p ? System.IO.Path.GetFullPath(p, baseDir) : null;
         var ca = PathOf("ca_file");
@@ -30,30 +35,37 @@ public static partial class ConfigLoader
         var adminKey = PathOf("admin_key_file");
         var modeText = map.OptString("mode") ?? (ca ?? cert ?? key) switch { null => "generated", _ => "files" };
         var clientModeText = map.String("pooler_client_sslmode", "require");
-        var clientMode = clientModeText switch
+        PoolerClientTlsMode? parsedClientMode = clientModeText switch
         {
             "require" => PoolerClientTlsMode.Require,
             "verify-ca" => PoolerClientTlsMode.VerifyCa,
             "verify-full" => PoolerClientTlsMode.VerifyFull,
-            _ => throw map.Error("pooler_client_sslmode", $"'{clientModeText}' must be require, verify-ca or verify-full"),
+            _ => null,
         };
+        if (parsedClientMode is null)
+        {
+            map.Report("pooler_client_sslmode", $"'{clientModeText}' must be require, verify-ca or verify-full");
+        }
+        var clientMode = parsedClientMode ?? PoolerClientTlsMode.Require;
         map.RejectUnknownKeys();
         if ((adminCert is null) != (adminKey is null))
         {
-            throw map.Error(adminCert is null ? "admin_cert_file" : "admin_key_file", "admin_cert_file and admin_key_file go together");
+            map.Report(adminCert is null ? "admin_cert_file" : "admin_key_file", "admin_cert_file and admin_key_file go together");
         }
         switch (modeText)
         {
             case "disabled":
                 if ((ca ?? cert ?? key ?? adminCert) is not null)
                 {
-                    throw map.Error("mode", "is disabled, but certificate files are given; remove them or the mode");
+                    map.Report("mode", "is disabled, but certificate files are given; remove them or the mode");
+                    return placeholder;
                 }
                 return TlsSettings.Off;
             case "generated":
                 if ((ca ?? cert ?? key) is not null)
                 {
-                    throw map.Error("mode", "is generated: PgWarden creates ca_file, cert_file and key_file itself; remove them, or use mode: files");
+                    map.Report("mode", "is generated: PgWarden creates ca_file, cert_file and key_file itself; remove them, or use mode: files");
+                    return placeholder;
                 }
                 var generated = TlsSettings.GeneratedUnder(baseDir) with { PoolerClientMode = clientMode };
                 return adminCert is null ? generated : generated with { AdminCertFile = adminCert, AdminKeyFile = adminKey };
@@ -62,12 +74,17 @@ public static partial class ConfigLoader
                 {
                     if (v is null)
                     {
-                        throw map.Error(k, "is required with your own certificates (ca_file, cert_file and key_file; {name} in the last two stands for the node's or pooler's name)");
+                        map.Report(k, "is required with your own certificates (ca_file, cert_file and key_file; {name} in the last two stands for the node's or pooler's name)");
                     }
+                }
+                if (ca is null || cert is null || key is null)
+                {
+                    return placeholder;
                 }
                 return new TlsSettings(TlsMode.Files, ca!, cert!, key!) { AdminCertFile = adminCert, AdminKeyFile = adminKey, PoolerClientMode = clientMode };
             default:
-                throw map.Error("mode", $"'{modeText}' must be generated, files or disabled");
+                map.Report("mode", $"'{modeText}' must be generated, files or disabled");
+                return placeholder;
         }
     }
 
@@ -84,13 +101,13 @@ public static partial class ConfigLoader
         {
             if (!IPNetwork.TryParse(net, out _))
             {
-                throw map.Error("allowlist", $"'{net}' is not a network in CIDR form (e.g. 10.0.0.0/24 or 10.0.0.5/32)");
+                map.Report("allowlist", $"'{net}' is not a network in CIDR form (e.g. 10.0.0.0/24 or 10.0.0.5/32)");
             }
         }
         map.RejectUnknownKeys();
         if (requireCert && !tls.Enabled)
         {
-            throw map.Error("require_client_cert", "needs TLS, but tls is disabled");
+            map.Report("require_client_cert", "needs TLS, but tls is disabled");
         }
         return new ApiAccessSettings(requireCert, [.. allowlist]);
     }

@@ -28,48 +28,46 @@ public static partial class ConfigLoader
         return Parse(File.ReadAllText(full), full, System.IO.Path.GetDirectoryName(full)!);
     }
 
+    /// <summary>
+    /// Parses and validates a cluster file. Every problem found is reported at once.
+    /// </summary>
+    /// <exception cref="ConfigException">The file is not valid YAML or not a valid cluster configuration;
+    /// <see cref="ConfigException.Problems"/> lists every problem as <c>FILE:LINE:COLUMN: KEY: WHAT</c>.</exception>
     public static ClusterConfig Parse(string yaml, string fileName, string baseDir)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            throw new ConfigException($"{fileName}: line {e.Start.Line}: not valid YAML ({e.Message})");
-        }
+        var diagnostics = new ConfigDiagnostics(fileName);
+        var stream = YamlSyntax.Load(yaml, diagnostics);
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode rootNode)
         {
             throw new ConfigException($"{fileName}: must be a YAML mapping with at least 'cluster' and 'nodes'");
         }
-        var root = new YamlMap(rootNode, "", fileName);
+        var root = new YamlMap(rootNode, "", diagnostics);
 
         var name = root.String("cluster");
-        if (!NamePattern().IsMatch(name))
+        if (!root.Failed("cluster") && !NamePattern().IsMatch(name))
         {
-            throw root.Error("cluster", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-' (at most 31 characters)");
+            root.Report("cluster", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-' (at most 31 characters)");
         }
         var postgres = ReadPostgres(root.OptMap("postgres"));
         var hardware = ReadHardware(root.OptMap("hardware"));
         var database = ReadDatabase(root.OptMap("database"));
         var nodes = ReadNodes(root, baseDir);
         var poolers = ReadPoolers(root);
-        var dcs = ReadDcs(root.OptMap("dcs"), nodes[0], baseDir);
+        var dcs = ReadDcs(root.OptMap("dcs"), nodes.Length > 0 ? nodes[0].Address : "127.0.0.1", baseDir);
         var backup = ReadBackup(root.OptMap("backup"), baseDir);
         var tls = ReadTls(root, baseDir);
         var api = ReadApi(root.OptMap("api"), tls);
         root.RejectUnknownKeys();
+        CheckEndpointsUnique(nodes, poolers, dcs, diagnostics);
+        diagnostics.ThrowIfAny();
 
-        var config = new ClusterConfig(name, baseDir, postgres, hardware, database, [.. nodes.Select(n => n with { ApiTls = tls.Enabled })], poolers, dcs)
+        return new ClusterConfig(name, baseDir, postgres, hardware, database, [.. nodes.Select(n => n with { ApiTls = tls.Enabled })], poolers, dcs)
         {
             ConfigFile = fileName,
             Backup = backup,
             Tls = tls,
             Api = api,
         };
-        CheckEndpointsUnique(config, fileName);
-        return config;
     }
 
     private static PostgresSettings ReadPostgres(YamlMap? map)
@@ -87,15 +85,15 @@ public static partial class ConfigLoader
         {
             if (!IdentifierPattern().IsMatch(key.Replace(".", "_")))
             {
-                throw map.Error($"parameters.{key}", "is not a valid PostgreSQL parameter name");
+                map.Report($"parameters.{key}", "is not a valid PostgreSQL parameter name");
             }
-            if (ManagedParameters.Contains(key))
+            else if (ManagedParameters.Contains(key))
             {
-                throw map.Error($"parameters.{key}", "is managed by PgWarden and cannot be overridden here");
+                map.Report($"parameters.{key}", "is managed by PgWarden and cannot be overridden here");
             }
         }
         map.RejectUnknownKeys();
-        return new PostgresSettings(version, bin, user, maxConn, [.. parameters]);
+        return new PostgresSettings(version, bin, user, maxConn, [.. parameters.Where(p => !map.Failed($"parameters.{p.Key}"))]);
     }
 
     /// <summary>Parameters PgWarden owns: overriding them would break replication, sockets or failover.</summary>
@@ -114,13 +112,19 @@ public static partial class ConfigLoader
             return null;
         }
         var ramText = map.String("ram");
-        if (!ByteSize.TryParse(ramText, out var ram) || ram < 256 * ByteSize.MB || ram > 64 * ByteSize.TB)
+        var ram = ByteSize.GB;
+        if (!map.Failed("ram") && (!ByteSize.TryParse(ramText, out ram) || ram < 256 * ByteSize.MB || ram > 64 * ByteSize.TB))
         {
-            throw map.Error("ram", $"'{ramText}' is not a memory size between 256MB and 64TB (e.g. 16GB)");
+            map.Report("ram", $"'{ramText}' is not a memory size between 256MB and 64TB (e.g. 16GB)");
+            ram = ByteSize.GB;
         }
         var cpus = map.Int("cpus", null, 1, 1024);
         var storageText = map.String("storage", "ssd");
-        var storage = ParseStorage(storageText) ?? throw map.Error("storage", $"'{storageText}' must be one of ssd, hdd, san");
+        var storage = ParseStorage(storageText) ?? StorageKind.Ssd;
+        if (ParseStorage(storageText) is null)
+        {
+            map.Report("storage", $"'{storageText}' must be one of ssd, hdd, san");
+        }
         map.RejectUnknownKeys();
         return new HardwareHints(ram, cpus, storage);
     }
@@ -139,9 +143,9 @@ public static partial class ConfigLoader
         string Ident(YamlMap? m, string key, string fallback)
         {
             var value = m?.String(key, fallback) ?? fallback;
-            if (!IdentifierPattern().IsMatch(value))
+            if (m is not null && !m.Failed(key) && !IdentifierPattern().IsMatch(value))
             {
-                throw m!.Error(key, $"'{value}' must be a lower-case SQL identifier (a-z, 0-9, '_')");
+                m.Report(key, $"'{value}' must be a lower-case SQL identifier (a-z, 0-9, '_')");
             }
             return value;
         }
@@ -154,14 +158,14 @@ public static partial class ConfigLoader
         {
             if (!IPNetwork.TryParse(net, out _))
             {
-                throw map!.Error("app_networks", $"'{net}' is not a network in CIDR form (e.g. 10.0.0.0/16)");
+                map!.Report("app_networks", $"'{net}' is not a network in CIDR form (e.g. 10.0.0.0/16)");
             }
         }
         map?.RejectUnknownKeys();
         var distinct = new[] { app, repl, admin, "postgres" }.Distinct().Count();
         if (distinct != 4)
         {
-            throw map!.Error("app_user", "the app, replication and pooler admin roles must be different from each other and from 'postgres'");
+            map!.Report("app_user", "the app, replication and pooler admin roles must be different from each other and from 'postgres'");
         }
         return new DatabaseSettings(name, app, repl, "postgres", admin,
             networks.Count == 0 ? ["127.0.0.1/32"] : [.. networks]);
@@ -172,20 +176,21 @@ public static partial class ConfigLoader
         var list = root.MapList("nodes");
         if (list.Count == 0)
         {
-            throw root.Error("nodes", "at least one node is required");
+            root.Report("nodes", "at least one node is required");
+            return [];
         }
         var nodes = ImmutableArray.CreateBuilder<NodeConfig>();
         var names = new HashSet<string>();
         foreach (var m in list)
         {
             var name = m.String("name");
-            if (!NamePattern().IsMatch(name))
+            if (!m.Failed("name") && !NamePattern().IsMatch(name))
             {
-                throw m.Error("name", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-'");
+                m.Report("name", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-'");
             }
-            if (!names.Add(name))
+            if (!m.Failed("name") && !names.Add(name))
             {
-                throw m.Error("name", $"duplicate node name '{name}'");
+                m.Report("name", $"duplicate node name '{name}'");
             }
             var address = ReadAddress(m, "address");
             var port = m.Int("port", null, 1, 65535);
@@ -196,9 +201,9 @@ public static partial class ConfigLoader
             m.RejectUnknownKeys();
             var node = new NodeConfig(name, address, port, apiPort, System.IO.Path.GetFullPath(dataDir, baseDir), priority, noFailover);
             var clash = nodes.FirstOrDefault(n => n.SlotName == node.SlotName);
-            if (clash is not null)
+            if (clash is not null && !m.Failed("name"))
             {
-                throw m.Error("name", $"'{name}' and '{clash.Name}' would share the replication slot {node.SlotName}; rename one");
+                m.Report("name", $"'{name}' and '{clash.Name}' would share the replication slot {node.SlotName}; rename one");
             }
             nodes.Add(node);
         }
@@ -209,7 +214,7 @@ public static partial class ConfigLoader
     /// The dcs section. Without one (or with embedded: true) `pgwarden up` runs a single-member etcd
     /// on the first node's address, client port 2479, peer port 2480.
     /// </summary>
-    private static DcsSettings ReadDcs(YamlMap? map, NodeConfig first, string baseDir)
+    private static DcsSettings ReadDcs(YamlMap? map, string firstAddress, string baseDir)
     {
         var defaults = new Dcs.DcsConfig();
         var endpoints = map?.StringList("endpoints") ?? [];
@@ -218,14 +223,14 @@ public static partial class ConfigLoader
         {
             if (!Uri.TryCreate(e, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             {
-                throw map!.Error("endpoints", $"'{e}' is not an etcd client URL (e.g. http://10.0.0.5:2379)");
+                map!.Report("endpoints", $"'{e}' is not an etcd client URL (e.g. http://10.0.0.5:2379)");
             }
         }
         if (embedded && endpoints.Count > 1)
         {
-            throw map!.Error("embedded", "an embedded etcd has one endpoint; list your own etcd cluster's endpoints with embedded: false");
+            map!.Report("embedded", "an embedded etcd has one endpoint; list your own etcd cluster's endpoints with embedded: false");
         }
-        var host = first.Address.Contains(':') ? $"[{first.Address}]" : first.Address;
+        var host = firstAddress.Contains(':') ? $"[{firstAddress}]" : firstAddress;
         // 2479/2480, not etcd's 2379/2380: a Debian etcd-server package may already run on those.
         var clientUrls = endpoints.Count > 0 ? endpoints : [$"http://{host}:2479"];
         var peer = embedded ? map?.OptString("peer_url") ?? $"http://{host}:2480" : null;
@@ -233,13 +238,14 @@ public static partial class ConfigLoader
         var loopWait = map?.Int("loop_wait", defaults.LoopWait, 1, 60) ?? defaults.LoopWait;
         if (Dcs.DcsConfigRules.WhyLoopTooSlow(ttl, loopWait) is { } why)
         {
-            throw map!.Error(map.OptString("loop_wait") is not null ? "loop_wait" : "ttl", $"loop_wait {loopWait} s {why}");
+            map!.Report(map.OptString("loop_wait") is not null ? "loop_wait" : "ttl", $"loop_wait {loopWait} s {why}");
         }
         var lagText = map?.OptString("maximum_lag_on_failover");
         var maxLag = defaults.MaximumLagOnFailover;
         if (lagText is not null && !ByteSize.TryParse(lagText, out maxLag))
         {
-            throw map!.Error("maximum_lag_on_failover", $"'{lagText}' is not a size (e.g. 1MB)");
+            maxLag = defaults.MaximumLagOnFailover;
+            map!.Report("maximum_lag_on_failover", $"'{lagText}' is not a size (e.g. 1MB)");
         }
         var sync = map?.Bool("synchronous_mode", false) ?? false;
         var credentials = map?.OptString("credentials_file");
@@ -258,13 +264,13 @@ public static partial class ConfigLoader
         foreach (var m in root.MapList("poolers"))
         {
             var name = m.String("name");
-            if (!NamePattern().IsMatch(name))
+            if (!m.Failed("name") && !NamePattern().IsMatch(name))
             {
-                throw m.Error("name", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-'");
+                m.Report("name", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-'");
             }
-            if (!names.Add(name))
+            if (!m.Failed("name") && !names.Add(name))
             {
-                throw m.Error("name", $"duplicate pooler name '{name}'");
+                m.Report("name", $"duplicate pooler name '{name}'");
             }
             var address = ReadAddress(m, "address");
             var port = m.Int("port", null, 1, 65535);
@@ -274,7 +280,7 @@ public static partial class ConfigLoader
             {
                 if (!Rendering.PgBouncerIniRenderer.TunableSettings.Contains(key))
                 {
-                    throw settingsMap!.Error(key, "is not a PgBouncer setting PgWarden lets you override (pool sizes, timeouts, logging)");
+                    settingsMap!.Report(key, "is not a PgBouncer setting PgWarden lets you override (pool sizes, timeouts, logging)");
                 }
             }
             m.RejectUnknownKeys();
@@ -289,42 +295,60 @@ public static partial class ConfigLoader
         {
             return null;
         }
-        var repo = map.OptMap("repository") ?? throw map.Error("repository", "is required (type: fs with a path, or type: s3 with a bucket)");
+        var repo = map.OptMap("repository");
+        if (repo is null)
+        {
+            if (!map.Failed("repository"))
+            {
+                map.Report("repository", "is required (type: fs with a path, or type: s3 with a bucket)");
+            }
+            return null;
+        }
         var typeText = repo.String("type");
-        RepositoryKind kind = typeText switch
+        RepositoryKind? parsedKind = typeText switch
         {
             "fs" => RepositoryKind.Fs,
             "s3" => RepositoryKind.S3,
-            _ => throw repo.Error("type", $"'{typeText}' must be fs or s3"),
+            _ => null,
         };
+        if (parsedKind is null && !repo.Failed("type"))
+        {
+            repo.Report("type", $"'{typeText}' must be fs or s3");
+        }
+        var kind = parsedKind ?? RepositoryKind.Fs;
         string? path = null;
         S3Settings? s3 = null;
-        if (kind == RepositoryKind.Fs)
+        // The repository's other keys depend on its type: with a wrong type only the type is reported.
+        if (parsedKind == RepositoryKind.Fs)
         {
-            path = System.IO.Path.GetFullPath(repo.String("path"), baseDir);
+            var pathText = repo.String("path");
+            path = pathText.Length == 0 ? baseDir : System.IO.Path.GetFullPath(pathText, baseDir);
         }
-        else
+        else if (parsedKind == RepositoryKind.S3)
         {
             var endpoint = repo.OptString("endpoint");
             if (endpoint is not null && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")))
             {
-                throw repo.Error("endpoint", $"'{endpoint}' must be an http:// or https:// URL");
+                repo.Report("endpoint", $"'{endpoint}' must be an http:// or https:// URL");
             }
             var bucket = repo.String("bucket");
-            if (!BucketPattern().IsMatch(bucket))
+            if (!repo.Failed("bucket") && !BucketPattern().IsMatch(bucket))
             {
-                throw repo.Error("bucket", $"'{bucket}' is not a valid bucket name (3-63 characters: a-z, 0-9, '.', '-')");
+                repo.Report("bucket", $"'{bucket}' is not a valid bucket name (3-63 characters: a-z, 0-9, '.', '-')");
             }
             var region = repo.String("region", "us-east-1");
             var prefix = repo.String("prefix", "").Trim('/');
             if (prefix.Contains("..", StringComparison.Ordinal) || prefix.Contains('\\'))
             {
-                throw repo.Error("prefix", $"'{prefix}' must be a plain key prefix (no '..', no backslashes)");
+                repo.Report("prefix", $"'{prefix}' must be a plain key prefix (no '..', no backslashes)");
             }
             var credentials = repo.OptString("credentials_file") is { } c ? System.IO.Path.GetFullPath(c, baseDir) : null;
             s3 = new S3Settings(endpoint, bucket, region, prefix, credentials);
         }
-        repo.RejectUnknownKeys();
+        if (parsedKind is not null)
+        {
+            repo.RejectUnknownKeys();
+        }
 
         var days = map.Int("retention_days", 30, 1, 3650);
         int? count = map.OptString("retention_count") is null ? null : map.Int("retention_count", null, 1, 1000);
@@ -342,7 +366,7 @@ public static partial class ConfigLoader
             }
             catch (Cronos.CronFormatException e)
             {
-                throw schedules!.Error(key, $"'{text}' is not a cron expression (minute hour day month weekday, optionally seconds first; or off): {e.Message}");
+                schedules!.Report(key, $"'{text}' is not a cron expression (minute hour day month weekday, optionally seconds first; or off): {e.Message}");
             }
             return text;
         }
@@ -353,6 +377,10 @@ public static partial class ConfigLoader
         var archiveTimeout = map.Int("archive_timeout", 300, 0, 86400);
         var encryption = ReadEncryption(map, baseDir, path);
         map.RejectUnknownKeys();
+        if (parsedKind is null)
+        {
+            return null;
+        }
         return new BackupSettings(kind, path, s3, days, count, logical, physical, archiveTimeout) { VerifySchedule = verify, Encryption = encryption };
     }
 
@@ -366,23 +394,25 @@ public static partial class ConfigLoader
         BackupEncryptionSettings settings;
         if (section is null)
         {
-            settings = scalar switch
+            if (scalar is not (null or "none"))
             {
-                null => new BackupEncryptionSettings(BackupEncryptionMode.Default, System.IO.Path.Combine(baseDir, BackupEncryptionSettings.DefaultKeyFileName)),
-                "none" => new BackupEncryptionSettings(BackupEncryptionMode.None, null),
-                _ => throw map.Error("encryption", $"'{scalar}' must be none or a mapping with key_file"),
-            };
+                map.Report("encryption", $"'{scalar}' must be none or a mapping with key_file");
+            }
+            settings = scalar == "none"
+                ? new BackupEncryptionSettings(BackupEncryptionMode.None, null)
+                : new BackupEncryptionSettings(BackupEncryptionMode.Default, System.IO.Path.Combine(baseDir, BackupEncryptionSettings.DefaultKeyFileName));
         }
         else
         {
-            var keyFile = System.IO.Path.GetFullPath(section.String("key_file"), baseDir);
+            var keyText = section.String("key_file");
+            var keyFile = System.IO.Path.GetFullPath(keyText.Length == 0 ? BackupEncryptionSettings.DefaultKeyFileName : keyText, baseDir);
             section.RejectUnknownKeys();
             settings = new BackupEncryptionSettings(BackupEncryptionMode.KeyFile, keyFile);
         }
         if (settings.KeyFile is { } key && fsRepository is not null
             && (key + "/").StartsWith(fsRepository.TrimEnd('/') + "/", StringComparison.Ordinal))
         {
-            throw map.Error("encryption", $"the key file {key} is inside the repository {fsRepository}; keep it outside (whoever reads the repository must not find the key there)");
+            map.Report("encryption", $"the key file {key} is inside the repository {fsRepository}; keep it outside (whoever reads the repository must not find the key there)");
         }
         return settings;
     }
@@ -393,55 +423,66 @@ public static partial class ConfigLoader
     private static string ReadAddress(YamlMap m, string key)
     {
         var address = m.String(key);
-        if (!IPAddress.TryParse(address, out _) && Uri.CheckHostName(address) != UriHostNameType.Dns)
+        if (!m.Failed(key) && !IPAddress.TryParse(address, out _) && Uri.CheckHostName(address) != UriHostNameType.Dns)
         {
-            throw m.Error(key, $"'{address}' is not an IP address or host name");
+            m.Report(key, $"'{address}' is not an IP address or host name");
         }
         return address;
     }
 
     /// <summary>No two listeners (PostgreSQL, agent API, PgBouncer) may share an address and port.</summary>
-    private static void CheckEndpointsUnique(ClusterConfig config, string file)
+    private static void CheckEndpointsUnique(ImmutableArray<NodeConfig> nodes, ImmutableArray<PoolerConfig> poolers, DcsSettings dcs, ConfigDiagnostics diagnostics)
     {
         var seen = new List<(string Address, int Port, string Owner)>();
         static bool Wildcard(string a) => a is "0.0.0.0" or "::" or "*";
         void Claim(string address, int port, string owner)
         {
+            if (diagnostics.Failed(owner))
+            {
+                return; // its value is a placeholder, already reported
+            }
             // A wildcard address listens on every address, so it clashes with any listener on the same port.
             var other = seen.FirstOrDefault(s => s.Port == port && (s.Address == address || Wildcard(s.Address) || Wildcard(address)));
             if (other.Owner is not null)
             {
-                throw new ConfigException($"{file}: {owner}: duplicate port {port} on {address} (already used by {other.Owner} on {other.Address})");
+                diagnostics.Report(owner, $"duplicate port {port} on {address} (already used by {other.Owner} on {other.Address})");
+                return;
             }
             seen.Add((address, port, owner));
         }
-        for (var i = 0; i < config.Nodes.Length; i++)
+        for (var i = 0; i < nodes.Length; i++)
         {
-            var n = config.Nodes[i];
+            var n = nodes[i];
             Claim(n.Address, n.Port, $"nodes[{i}].port");
             Claim(n.Address, n.ApiPort, $"nodes[{i}].api_port");
         }
-        for (var i = 0; i < config.Poolers.Length; i++)
+        for (var i = 0; i < poolers.Length; i++)
         {
-            var p = config.Poolers[i];
+            var p = poolers[i];
             Claim(p.Address, p.Port, $"poolers[{i}].port");
         }
-        if (config.Poolers.Length > 0 && config.Nodes.Select(n => n.Port).Distinct().Count() > 1)
+        var portsKnown = Enumerable.Range(0, nodes.Length).All(i => !diagnostics.Failed($"nodes[{i}].port"));
+        if (poolers.Length > 0 && portsKnown && nodes.Select(n => n.Port).Distinct().Count() > 1)
         {
-            throw new ConfigException($"{file}: nodes: with poolers, every node needs the same port (PgBouncer's read-only host list shares one port); give the nodes different addresses instead (e.g. 127.0.0.1, 127.0.0.2, 127.0.0.3 on one machine)");
+            diagnostics.Report("nodes", "with poolers, every node needs the same port (PgBouncer's read-only host list shares one port); give the nodes different addresses instead (e.g. 127.0.0.1, 127.0.0.2, 127.0.0.3 on one machine)");
         }
-        if (config.Dcs.Embedded)
+        if (dcs.Embedded)
         {
-            foreach (var url in config.Dcs.Endpoints.Append(config.Dcs.EmbeddedPeerUrl!))
+            foreach (var url in dcs.Endpoints.Append(dcs.EmbeddedPeerUrl!))
             {
-                var uri = new Uri(url);
-                Claim(uri.Host.Trim('[', ']'), uri.Port, "dcs (embedded etcd)");
+                if (Uri.TryCreate(url, UriKind.Absolute, out var uri))
+                {
+                    Claim(uri.Host.Trim('[', ']'), uri.Port, "dcs (embedded etcd)");
+                }
             }
         }
-        var dataDirs = config.Nodes.GroupBy(n => n.DataDir).FirstOrDefault(g => g.Count() > 1);
-        if (dataDirs is not null)
+        for (var i = 0; i < nodes.Length; i++)
         {
-            throw new ConfigException($"{file}: nodes {string.Join(" and ", dataDirs.Select(n => n.Name))} share the data_dir {dataDirs.Key}");
+            // A node whose name is already wrong would also clash through its default data_dir (nodes/<name>/data).
+            if (!diagnostics.Failed($"nodes[{i}].name") && nodes.Take(i).FirstOrDefault(n => n.DataDir == nodes[i].DataDir) is { } first)
+            {
+                diagnostics.Report($"nodes[{i}].data_dir", $"{nodes[i].DataDir} is also the data_dir of node {first.Name}; every node needs its own");
+            }
         }
     }
 }

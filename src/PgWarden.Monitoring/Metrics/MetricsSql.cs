@@ -35,10 +35,14 @@ public static class MetricsSql
         FROM pg_stat_archiver
         """;
 
-    /// <summary>Per database: name, numbackends, commits, rollbacks, blocks read, blocks hit, deadlocks, temp bytes, xid age.</summary>
+    /// <summary>
+    /// Per database: name, numbackends, commits, rollbacks, blocks read, blocks hit, deadlocks, temp bytes, xid age,
+    /// tuples returned, fetched, inserted, updated, deleted.
+    /// </summary>
     public const string Databases = """
         SELECT s.datname, s.numbackends::float8, s.xact_commit::float8, s.xact_rollback::float8,
-               s.blks_read::float8, s.blks_hit::float8, s.deadlocks::float8, s.temp_bytes::float8, age(d.datfrozenxid)::float8
+               s.blks_read::float8, s.blks_hit::float8, s.deadlocks::float8, s.temp_bytes::float8, age(d.datfrozenxid)::float8,
+               s.tup_returned::float8, s.tup_fetched::float8, s.tup_inserted::float8, s.tup_updated::float8, s.tup_deleted::float8
         FROM pg_stat_database s JOIN pg_database d ON d.oid = s.datid
         WHERE s.datname IS NOT NULL AND d.datallowconn
         """;
@@ -95,9 +99,15 @@ public static class MetricsSql
         FROM pg_stat_replication WHERE NOT pg_is_in_recovery()
         """;
 
-    /// <summary>On a primary: each replication slot, whether it is active and the WAL it retains.</summary>
+    /// <summary>
+    /// On a primary: each replication slot — name, type (physical/logical), database ('' for a physical slot),
+    /// whether it is active, the WAL it retains (bytes from restart_lsn), wal_status and safe_wal_size (null
+    /// without max_slot_wal_keep_size), the columns postgres_exporter's replication_slots collector reads.
+    /// </summary>
     public const string Slots = """
-        SELECT slot_name, active, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::float8
+        SELECT slot_name, slot_type, coalesce(database, ''), active,
+               coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::float8,
+               coalesce(wal_status, 'unknown'), safe_wal_size::float8
         FROM pg_replication_slots WHERE NOT pg_is_in_recovery()
         """;
 

@@ -163,6 +163,11 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
             s.Set(_m.Deadlocks, r.GetDouble(6), db);
             s.Set(_m.TempBytes, r.GetDouble(7), db);
             s.Set(_m.XidAge, r.GetDouble(8), db);
+            s.Set(_m.TuplesReturned, r.GetDouble(9), db);
+            s.Set(_m.TuplesFetched, r.GetDouble(10), db);
+            s.Set(_m.TuplesInserted, r.GetDouble(11), db);
+            s.Set(_m.TuplesUpdated, r.GetDouble(12), db);
+            s.Set(_m.TuplesDeleted, r.GetDouble(13), db);
         }
     }
 
@@ -214,8 +219,15 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
     {
         while (await r.ReadAsync(ct))
         {
-            s.Set(_m.SlotActive, r.GetBoolean(1) ? 1 : 0, r.GetString(0));
-            s.Set(_m.SlotRetained, r.GetDouble(2), r.GetString(0));
+            var (name, type, database, active) = (r.GetString(0), r.GetString(1), r.GetString(2), r.GetBoolean(3) ? 1 : 0);
+            s.Set(_m.SlotActive, active, name, database);
+            s.Set(_m.SlotRetained, r.GetDouble(4), name, database);
+            s.Set(_m.SlotIsActive, active, name, type);
+            s.Set(_m.SlotWalStatus, 1, name, type, r.GetString(5));
+            if (!r.IsDBNull(6))
+            {
+                s.Set(_m.SlotSafeWal, r.GetDouble(6), name, type);
+            }
         }
     }
 

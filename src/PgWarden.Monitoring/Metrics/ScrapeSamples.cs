@@ -11,10 +11,13 @@ public sealed class ScrapeSamples
 {
     private readonly List<(Gauge Gauge, double Value)> _plain = new(16);
     private readonly List<(ScrapedGauge Gauge, double Value, string[] Labels)> _labelled = new(256);
+    private readonly List<(ScrapedCounter Counter, double Value, string[] Labels)> _counters = new(64);
 
     public void Set(Gauge gauge, double value) => _plain.Add((gauge, value));
 
     public void Set(ScrapedGauge gauge, double value, params string[] labels) => _labelled.Add((gauge, value, labels));
+
+    public void Set(ScrapedCounter counter, double value, params string[] labels) => _counters.Add((counter, value, labels));
 
     /// <summary>Sets every gauge. Not thread-safe: one scrape applies at a time.</summary>
     public void Apply()
@@ -26,6 +29,10 @@ public sealed class ScrapeSamples
         foreach (var (gauge, value, labels) in _labelled)
         {
             gauge.Set(value, labels);
+        }
+        foreach (var (counter, value, labels) in _counters)
+        {
+            counter.Set(value, labels);
         }
     }
 }

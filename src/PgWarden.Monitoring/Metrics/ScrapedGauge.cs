@@ -6,7 +6,7 @@ namespace PgWarden.Monitoring.Metrics;
 /// A labelled gauge refilled at every scrape: label sets not seen in the latest scrape (a dropped
 /// table, a gone replica) are removed instead of lingering with stale values.
 /// </summary>
-public sealed class ScrapedGauge(Gauge gauge)
+public sealed class ScrapedGauge(Gauge gauge) : IScrapedFamily
 {
     private readonly HashSet<string> _seen = [];
     private readonly Dictionary<string, string[]> _published = [];

@@ -8,7 +8,13 @@ namespace PgWarden.Postgres.Os;
 /// </summary>
 public static class ServerReachableTool
 {
-    /// <summary>A path to <paramref name="program"/> that <paramref name="user"/> can execute.</summary>
+    /// <summary>Where <see cref="Resolve"/> puts <paramref name="program"/> for <paramref name="user"/>, without copying anything.</summary>
+    public static string Where(string program, OsUser user, string clusterDir) =>
+        DirectoryAccess.BlockingDirectory(program, user) is null
+            ? program
+            : Path.Combine(clusterDir, "tool", Path.GetFileName(program));
+
+    /// <summary>A path to <paramref name="program"/> that <paramref name="user"/> can execute (a copy under the cluster directory when needed).</summary>
     public static string Resolve(string program, OsUser user, string clusterDir)
     {
         if (DirectoryAccess.BlockingDirectory(program, user) is null)
