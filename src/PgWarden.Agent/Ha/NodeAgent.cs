@@ -101,8 +101,10 @@ public sealed class NodeAgent
         _actions.Collect();
         var view = await TryReadAsync(ct);
         await Postmaster.ObserveAsync(ct);
+        TimeSpan? leaseLeftWhenKeyVanished = null;
         if (view is not null && view.Leader?.Name != _node.Name)
         {
+            leaseLeftWhenKeyVanished = view.Leader is null ? Lease.Remaining : null;
             Lease.Forget();
             // A hand-over owed after crashes belongs to the leadership it was set in.
             Roles.HandOverAfterCrashesSince = null;
@@ -110,7 +112,7 @@ public sealed class NodeAgent
         LocalState local;
         try
         {
-            local = await ObserveLocalAsync(view, ct);
+            local = await ObserveLocalAsync(view, ct) with { LeaseLeftWhenKeyVanished = leaseLeftWhenKeyVanished };
         }
         catch (PgWardenException e) when (e.ExitCode != ExitCodes.UnsafeRefused)
         {
