@@ -63,7 +63,7 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
         return await ExtendOnTrustedLeaseAsync(start, ttl, ct);
     }
 
-    /// <summary>The lease ids this keeper stopped holding without a confirmed release: never written under again.</summary>
+    /// <summary>The lease ids this keeper let go of (fence deadline passed, released, forgotten, not renewed): a release of them may still land, so they are never written under again.</summary>
     public IReadOnlyCollection<long> MayBeReleased => _mayBeReleased;
 
     /// <summary>
