@@ -7,10 +7,23 @@ namespace PgWarden.Agent.Ha;
 /// Every deadline is on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>): a step of the
 /// wall clock can never lengthen the time this node believes it may write. The lease is counted from
 /// the moment before the DCS call was sent, so the local deadline is never later than the DCS's.
+/// <para>
+/// A lease the fence watchdog was armed with may be released (its key deleted, the lease revoked) by
+/// the watchdog once its deadline passes, and a release this keeper asked for may fail yet apply
+/// later (a request etcd took while it had no quorum): such a release can arrive at any time, so a
+/// lease whose continuity broke — its fence deadline passed, or it was released, forgotten or not
+/// renewed — is never written under again. When the DCS hands it back (an acquire or a renewal that
+/// adopts the key still hanging on it; etcd resets lease TTLs on a raft leader change, so it can
+/// outlive an outage), the key is first moved onto a new lease (<see cref="IDcs.RegrantLeaderAsync"/>,
+/// which revokes the old one); if that fails the lease counts as lost. See docs/ha-safety.md, "The lease".
+/// </para>
 /// </summary>
 public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeProvider clock)
 {
     private long? _expires;
+    private long _lease;
+    private long _fenceAt;
+    private readonly HashSet<long> _mayBeReleased = [];
 
     /// <summary>The TTL the held lease was granted with (etcd keeps it across renewals), null when none is held.</summary>
     public TimeSpan? GrantedTtl { get; private set; }
@@ -41,14 +54,17 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
     public async Task<bool> TryAcquireAsync(TimeSpan ttl, CancellationToken ct)
     {
         var start = clock.GetTimestamp();
+        AbandonIfFenced(start);
         if (!await dcs.TryAcquireLeaderAsync(node, ttl, ct))
         {
             return false;
         }
         GrantedTtl = ttl;
-        Extend(start, ttl);
-        return true;
+        return await ExtendOnTrustedLeaseAsync(start, ttl, ct);
     }
+
+    /// <summary>The lease ids this keeper let go of (fence deadline passed, released, forgotten, not renewed): a release of them may still land, so they are never written under again.</summary>
+    public IReadOnlyCollection<long> MayBeReleased => _mayBeReleased;
 
     /// <summary>
     /// Refreshes the lease; false (and the lease counts as lost) if the key no longer names this node.
@@ -58,44 +74,85 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
     public async Task<bool> RenewAsync(TimeSpan ttl, CancellationToken ct)
     {
         var start = clock.GetTimestamp();
+        AbandonIfFenced(start);
         if (GrantedTtl is { } granted && granted != ttl && _expires is not null)
         {
             if (await dcs.RegrantLeaderAsync(node, ttl, ct))
             {
                 GrantedTtl = ttl;
-                Extend(start, ttl);
-                return true;
+                return await ExtendOnTrustedLeaseAsync(start, ttl, ct);
             }
         }
         if (GrantedTtl is { } kept && await dcs.RenewLeaderAsync(node, ct))
         {
-            Extend(start, kept);
-            return true;
+            return await ExtendOnTrustedLeaseAsync(start, kept, ct);
         }
-        _expires = null;
-        GrantedTtl = null;
+        Abandon();
         return false;
     }
 
     /// <summary>Gives the lease up. The caller has made sure this node's PostgreSQL no longer writes.</summary>
     public async Task ReleaseAsync(CancellationToken ct)
     {
-        _expires = null;
-        GrantedTtl = null;
+        Abandon();
+        Suspect(dcs.HeldLeaderLease);
         await dcs.ReleaseLeaderAsync(node, ct);
     }
 
     /// <summary>The DCS says another node leads or none does: whatever this node thought, it holds no lease.</summary>
-    public void Forget()
+    public void Forget() => Abandon();
+
+    /// <summary>
+    /// Writes continue under the lease the DCS now holds the key with only if this keeper never let go
+    /// of it; otherwise the key is moved onto a new lease first (false: it could not be, the lease is lost).
+    /// </summary>
+    private async Task<bool> ExtendOnTrustedLeaseAsync(long start, TimeSpan ttl, CancellationToken ct)
     {
-        _expires = null;
-        GrantedTtl = null;
+        if (_mayBeReleased.Contains(dcs.HeldLeaderLease))
+        {
+            if (!await dcs.RegrantLeaderAsync(node, ttl, ct) || _mayBeReleased.Contains(dcs.HeldLeaderLease))
+            {
+                Abandon();
+                return false;
+            }
+            GrantedTtl = ttl;
+        }
+        Extend(start, ttl);
+        return true;
     }
 
     private void Extend(long start, TimeSpan ttl)
     {
         _expires = start + Ticks(ttl);
-        watchdog.KeepWritableUntil(start + Ticks(ttl - FenceMargin(ttl)), dcs.HeldLeaderLease);
+        _lease = dcs.HeldLeaderLease;
+        _fenceAt = start + Ticks(ttl - FenceMargin(ttl));
+        watchdog.KeepWritableUntil(_fenceAt, _lease);
+    }
+
+    /// <summary>Past the fence deadline the watchdog may have fenced and released the lease it was armed with.</summary>
+    private void AbandonIfFenced(long now)
+    {
+        if (_lease != 0 && now >= _fenceAt)
+        {
+            Suspect(_lease);
+            _lease = 0;
+        }
+    }
+
+    private void Abandon()
+    {
+        Suspect(_lease);
+        _lease = 0;
+        _expires = null;
+        GrantedTtl = null;
+    }
+
+    private void Suspect(long lease)
+    {
+        if (lease != 0)
+        {
+            _mayBeReleased.Add(lease);
+        }
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * clock.TimestampFrequency);
