@@ -34,6 +34,12 @@ public class ConfigLoaderTests
 
     private static string Plain(ConfigException e) => System.Text.RegularExpressions.Regex.Replace(e.Message, @"^test\.yaml:\d+:\d+:", "test.yaml:");
 
+    [Theory]
+    [InlineData("sales-ro")]
+    [InlineData("sales-pooler")]
+    public void AClusterNameThatIsAnotherClustersEtcdRoleOrUserIsRefused(string name) =>
+        Assert.Contains("may not end in '-ro' or '-pooler'", Plain(Fails(TwoNodes.Replace("cluster: shop", $"cluster: {name}"))));
+
     [Fact]
     public void MinimalConfigGetsTheDefaults()
     {

@@ -48,6 +48,12 @@ public static partial class ConfigLoader
         {
             root.Report("cluster", $"'{name}' must start with a letter and use only a-z, 0-9, '_' and '-' (at most 31 characters)");
         }
+        else if (!root.Failed("cluster") && (name.EndsWith("-ro", StringComparison.Ordinal) || name.EndsWith("-pooler", StringComparison.Ordinal)))
+        {
+            // etcd role and user names are pgwarden-<cluster>, -<cluster>-ro and -<cluster>-pooler (EtcdAuthNames):
+            // a cluster "sales-ro" sharing an etcd with "sales" would get the read-only role of "sales" read-write.
+            root.Report("cluster", $"'{name}' may not end in '-ro' or '-pooler': another cluster's etcd role or user has that name");
+        }
         var postgres = ReadPostgres(root.OptMap("postgres"));
         var hardware = ReadHardware(root.OptMap("hardware"));
         var database = ReadDatabase(root.OptMap("database"));
