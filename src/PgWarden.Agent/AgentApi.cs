@@ -161,7 +161,7 @@ public static class AgentApi
         if (view.Leader?.Name == ctx.Node.Name && state.Current is { Role: NodeRole.Primary, PostgresRunning: true } self)
         {
             // The leader's own snapshot of its replicas' lag, not positions published up to loop_wait apart.
-            view = SwitchoverRules.WithMeasuredLag(view, self.Replicas.ToDictionary(r => r.ApplicationName, r => r.FlushLagBytes));
+            view = SwitchoverRules.WithMeasuredLag(view, SwitchoverRules.MeasuredFlushLag(self.Replicas.Select(r => (r.ApplicationName, (string?)r.State, r.FlushLagBytes))));
         }
         var nodes = ctx.Cluster.Nodes.Select(n => n.Name).ToList();
         var now = DateTimeOffset.UtcNow;

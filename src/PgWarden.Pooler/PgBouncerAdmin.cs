@@ -74,10 +74,15 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
         return paused < 0 || row is null ? null : row[paused] == "1";
     }
 
-    /// <summary>The host PgBouncer currently routes <paramref name="database"/> to (SHOW DATABASES).</summary>
-    public async Task<string?> RouteAsync(PoolerConfig pooler, string database, CancellationToken ct)
-    {
-        var rows = await RunAsync(pooler, ["SHOW DATABASES"], TimeSpan.FromSeconds(5), header: false, ct);
-        return rows.Split('\n').Select(r => r.Split('|')).FirstOrDefault(f => f.Length > 2 && f[0] == database)?[1];
-    }
+    /// <summary>Whether PgBouncer currently routes <paramref name="database"/> to <paramref name="host"/>:<paramref name="port"/> (SHOW DATABASES).</summary>
+    public async Task<bool> RoutesToAsync(PoolerConfig pooler, string database, string host, int port, CancellationToken ct) =>
+        RoutesTo(await RunAsync(pooler, ["SHOW DATABASES"], TimeSpan.FromSeconds(5), header: false, ct), database, host, port);
+
+    /// <summary>
+    /// Whether SHOW DATABASES rows (unaligned, tuples only: name|host|port|…) route <paramref name="database"/>
+    /// to that host and port. The port counts: nodes may share an address (ConfigLoader allows it).
+    /// </summary>
+    public static bool RoutesTo(string rows, string database, string host, int port) =>
+        rows.Split('\n').Select(r => r.Split('|')).FirstOrDefault(f => f.Length > 2 && f[0] == database) is { } row
+        && row[1] == host && row[2].Trim() == port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

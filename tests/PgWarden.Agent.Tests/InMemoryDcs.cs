@@ -63,8 +63,12 @@ public sealed class InMemoryDcs(FakeClock clock) : IDcs
         return true;
     });
 
+    /// <summary>Runs at the start of every renewal (a test moves the clock there: a slow keepalive).</summary>
+    public Action? DuringRenewal { get; set; }
+
     public Task<bool> RenewLeaderAsync(string node, CancellationToken cancellationToken) => Call(() =>
     {
+        DuringRenewal?.Invoke();
         Expire();
         if (_leader is not { } l || l.Node != node)
         {

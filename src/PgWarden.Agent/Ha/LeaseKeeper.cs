@@ -108,6 +108,9 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
     /// </summary>
     private async Task<bool> ExtendOnTrustedLeaseAsync(long start, TimeSpan ttl, CancellationToken ct)
     {
+        // The fence deadline may have passed while the DCS call was under way (a slow keepalive): the
+        // watchdog fenced then and may be releasing the lease it was armed with.
+        AbandonIfFenced(clock.GetTimestamp());
         if (_mayBeReleased.Contains(dcs.HeldLeaderLease))
         {
             if (!await dcs.RegrantLeaderAsync(node, ttl, ct) || _mayBeReleased.Contains(dcs.HeldLeaderLease))

@@ -47,9 +47,11 @@ public sealed class SystemdBackstop : IWatchdog
 
     public void KeepWritableUntil(long timestamp, long lease)
     {
-        _fence.KeepWritableUntil(timestamp, lease);
+        // The fence call and the flag under one lock: a Disarm from a background action beside a
+        // renewal must not leave the fence armed with systemd's relaxed timeout (or the reverse).
         lock (_gate)
         {
+            _fence.KeepWritableUntil(timestamp, lease);
             if (!_armed && _systemd.WatchdogTimeout is { } tight)
             {
                 _systemd.SetWatchdogTimeout(tight);
@@ -64,9 +66,9 @@ public sealed class SystemdBackstop : IWatchdog
 
     public void Disarm()
     {
-        _fence.Disarm();
         lock (_gate)
         {
+            _fence.Disarm();
             if (_armed && _systemd.WatchdogTimeout is { } tight && tight < UnarmedTimeout)
             {
                 _systemd.SetWatchdogTimeout(UnarmedTimeout);

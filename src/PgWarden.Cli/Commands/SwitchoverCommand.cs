@@ -105,7 +105,7 @@ public static class SwitchoverCommand
                     await Task.WhenAll(cluster.Poolers.Select(pooler => admin.RunAsync(pooler, $"PAUSE {db}", TimeSpan.FromSeconds(10), ct)));
                     phases.Phase($"PgBouncers paused ({clock.Elapsed.TotalSeconds:0.00} s); {leader} hands over to {target}; each PgBouncer is resumed once it routes to {target}");
                     await api.PostAsync("/switchover", new { leader, candidate = target, timeout = seconds }, cluster.Node(leader!), ct);
-                    var address = cluster.Node(target).Address;
+                    var targetNode = cluster.Node(target);
                     using var dropped = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     // Each PgBouncer is resumed as soon as it routes to the target (its pooler routes there only
                     // once the target holds the lease and runs as primary, and resumes it itself), watched from the
@@ -114,7 +114,7 @@ public static class SwitchoverCommand
                     var resumed = cluster.Poolers.Select(async pooler =>
                     {
                         await WaitAsync(TimeSpan.FromSeconds(seconds + 2 + 15), $"PgBouncer {pooler.Name} to route to {target}",
-                            async () => await admin.RouteAsync(pooler, db, dropped.Token) == address, dropped.Token);
+                            async () => await admin.RoutesToAsync(pooler, db, targetNode.Address, targetNode.Port, dropped.Token), dropped.Token);
                         await ResumeAsync(admin, [pooler], db);
                         lock (sentPause)
                         {
@@ -162,15 +162,15 @@ public static class SwitchoverCommand
             {
                 return null;
             }
-            var lag = new Dictionary<string, long>();
+            var lag = new List<(string, string?, long)>();
             foreach (var row in rows.EnumerateArray())
             {
                 if (row.TryGetProperty("application_name", out var name) && row.TryGetProperty("flush_lag_bytes", out var bytes) && bytes.TryGetInt64(out var value))
                 {
-                    lag[name.GetString() ?? ""] = value;
+                    lag.Add((name.GetString() ?? "", row.TryGetProperty("state", out var state) ? state.GetString() : null, value));
                 }
             }
-            return lag;
+            return SwitchoverRules.MeasuredFlushLag(lag);
         }
         catch (PgWardenException)
         {

@@ -90,6 +90,27 @@ public static class SwitchoverRules
         return view with { Members = members };
     }
 
+    /// <summary>
+    /// The flush lag per node for <see cref="WithMeasuredLag"/>, from the leader's pg_stat_replication
+    /// rows (name, state, flush lag). Only walsenders in state "streaming" count: one in startup,
+    /// catchup or backup may have no flush position yet (NULL, which the snapshot reads as 0 bytes of
+    /// lag), so a replica that reconnected far behind would look caught up. A name on several rows (a
+    /// replica reconnecting while its old walsender lingers, pg_basebackup's two connections, another
+    /// replication client using a node's name) gets the largest lag, never the smallest.
+    /// </summary>
+    public static IReadOnlyDictionary<string, long> MeasuredFlushLag(IEnumerable<(string Name, string? State, long FlushLagBytes)> rows)
+    {
+        var lag = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (name, state, bytes) in rows)
+        {
+            if (state == "streaming")
+            {
+                lag[name] = lag.TryGetValue(name, out var seen) ? Math.Max(seen, bytes) : bytes;
+            }
+        }
+        return lag;
+    }
+
     /// <summary>The eligible streaming replica with the most WAL (then priority, then name), or null.</summary>
     public static string? BestCandidate(ClusterView view, string? leader, IReadOnlyList<string> nodes) =>
         view.Members.Values
