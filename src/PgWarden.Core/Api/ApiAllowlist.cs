@@ -6,7 +6,8 @@ namespace PgWarden.Core.Api;
 
 /// <summary>
 /// Which client addresses may call an agent's REST API: every address when <c>api.allowlist</c> is
-/// empty; otherwise the listed networks plus the cluster's own nodes (agents call each other), and
+/// empty; otherwise the listed networks plus the cluster's own nodes (agents call each other; a node
+/// given by host name counts with the addresses the name resolves to when the agent starts), and
 /// 127.0.0.1 when a node sits on a loopback address (Linux sends connections to any 127.x address from 127.0.0.1).
 /// </summary>
 public sealed class ApiAllowlist(IReadOnlyList<IPNetwork> networks)
@@ -21,7 +22,7 @@ public sealed class ApiAllowlist(IReadOnlyList<IPNetwork> networks)
         var networks = cluster.Api.Allowlist.Select(n => IPNetwork.Parse(n)).ToList();
         foreach (var node in cluster.Nodes)
         {
-            if (IPAddress.TryParse(node.Address, out var ip))
+            foreach (var ip in Addresses(node.Address))
             {
                 networks.Add(new IPNetwork(ip, ip.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32));
                 if (IPAddress.IsLoopback(ip) && ip.AddressFamily == AddressFamily.InterNetwork)
@@ -31,6 +32,26 @@ public sealed class ApiAllowlist(IReadOnlyList<IPNetwork> networks)
             }
         }
         return new ApiAllowlist(networks);
+    }
+
+    /// <summary>
+    /// A node's address as IPs: the literal, or what its host name resolves to when the agent starts (a
+    /// name that does not resolve then admits nothing beyond the listed networks).
+    /// </summary>
+    private static IEnumerable<IPAddress> Addresses(string address)
+    {
+        if (IPAddress.TryParse(address, out var ip))
+        {
+            return [ip];
+        }
+        try
+        {
+            return Dns.GetHostAddresses(address).Select(a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).Distinct();
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException)
+        {
+            return [];
+        }
     }
 
     public IReadOnlyList<IPNetwork> Networks => networks;

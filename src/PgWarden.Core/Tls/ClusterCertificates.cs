@@ -145,7 +145,7 @@ public static class ClusterCertificates
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 var fix = tls.Mode == TlsMode.Generated
-                    ? "`pgwarden up` generates it (or copy the cluster's tls/ directory to this host)"
+                    ? $"`pgwarden up` generates it; on a host of its own, copy only ca.crt, {name}.crt and {name}.key from the cluster's tls/ directory (never ca.key, admin.key or another host's key; docs/tls.md)"
                     : "install it, fix tls: in the cluster configuration, or set tls: disabled to run in plain text";
                 throw new Errors.ConfigException($"TLS is on, but the {what} {path} cannot be read ({e.Message}); {fix}");
             }

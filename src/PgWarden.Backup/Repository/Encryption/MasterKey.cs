@@ -95,9 +95,11 @@ public sealed class MasterKey
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
         var tmp = $"{path}.tmp-{Environment.ProcessId}";
+        // Always a new file (O_EXCL refuses a symlink): never write the key through one planted under this name.
+        File.Delete(tmp);
         var options = new FileStreamOptions
         {
-            Mode = FileMode.Create,
+            Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         };
