@@ -213,7 +213,11 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
             signalled = true;
             await using (var promote = new NpgsqlCommand("SELECT pg_promote(wait => false)", conn))
             {
-                await promote.ExecuteScalarAsync(ct);
+                // false: the postmaster could not be signalled (PostgreSQL's pg_promote()); fail now, not after 30 s.
+                if (await promote.ExecuteScalarAsync(ct) is false)
+                {
+                    throw new PgWardenException(ExitCodes.OperationFailed, $"promoting node {node.Name} failed: pg_promote() could not signal the postmaster");
+                }
             }
             await using var inRecovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", conn);
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -227,9 +231,10 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
             }
             return;
         }
-        catch (NpgsqlException e) when (e is not PostgresException && !signalled)
+        catch (NpgsqlException e) when (!signalled && (e is not PostgresException || e is PostgresException { SqlState: PostgresErrorCodes.CannotConnectNow }))
         {
-            // No connection (e.g. hot_standby off): pg_ctl signals the postmaster instead.
+            // No connection (refused, or 57P03 "the database system is not yet accepting connections":
+            // hot_standby off or not yet consistent): pg_ctl signals the postmaster instead.
         }
         catch (NpgsqlException e) when (e is not PostgresException)
         {
