@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Api;
 using PgWarden.Core.Dcs;
@@ -34,15 +33,15 @@ public static class ConfigShowCommand
             var pending = view.Members.Values.Where(m => m.PendingRestart.Count > 0).OrderBy(m => m.Name).ToList();
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                // --json: the data goes in the envelope on stdout (Console.Out is stderr in JSON mode).
+                return JsonOutput.Result(0, new
                 {
                     dcs = new { ttl = c.Ttl, loop_wait = c.LoopWait, maximum_lag_on_failover = c.MaximumLagOnFailover, synchronous_mode = c.SynchronousMode, paused = c.Paused },
                     parameters = c.Parameters,
                     primary = target.Node.Name,
                     in_effect = inEffect,
                     pending_restart = pending.ToDictionary(m => m.Name, m => m.PendingRestart),
-                }, Json.Options));
-                return 0;
+                });
             }
             Console.WriteLine($"dynamic settings (DCS): ttl {c.Ttl} s, loop_wait {c.LoopWait} s, maximum_lag_on_failover {ByteSize.Human(c.MaximumLagOnFailover)}, synchronous_mode {(c.SynchronousMode ? "on" : "off")}, paused {(c.Paused ? "yes" : "no")}");
             Console.WriteLine(c.Parameters.Count == 0

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Npgsql;
 using PgWarden.Cli.Runtime;
 using PgWarden.Core.Api;
@@ -34,13 +33,13 @@ public static class HistoryCommand
             var changes = TimelineChange.Merge(timeline, file, view.History);
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                // --json: the data goes in the envelope on stdout (Console.Out is stderr in JSON mode).
+                return JsonOutput.Result(0, new
                 {
                     timeline,
                     primary = target.Node.Name,
                     timelines = changes.Select(c => new { c.Timeline, c.Parent, switch_lsn = c.SwitchLsn is { } l ? Lsn.Format(l) : null, c.At, c.Leader, c.Reason }),
-                }, Json.Options));
-                return 0;
+                });
             }
             var table = new Table().Title($"timelines of {cluster.Name} (primary {target.Node.Name} on timeline {timeline})")
                 .AddColumns("timeline", "branched from", "at LSN", "when (UTC)", "new primary", "why");

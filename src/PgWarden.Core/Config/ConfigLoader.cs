@@ -42,6 +42,12 @@ public static partial class ConfigLoader
             throw new ConfigException($"{fileName}: must be a YAML mapping with at least 'cluster' and 'nodes'");
         }
         var root = new YamlMap(rootNode, "", diagnostics);
+        if (stream.Documents.Count > 1)
+        {
+            // A second document (after `---`) would be ignored silently.
+            var start = stream.Documents[1].RootNode.Start;
+            diagnostics.ReportFile("a second YAML document (after '---') is not read: keep the whole configuration in one document", (int)start.Line, (int)start.Column);
+        }
 
         var name = root.String("cluster");
         if (!root.Failed("cluster") && !NamePattern().IsMatch(name))
@@ -107,7 +113,7 @@ public static partial class ConfigLoader
     [
         "port", "listen_addresses", "unix_socket_directories", "cluster_name", "primary_conninfo",
         "primary_slot_name", "hba_file", "ident_file", "data_directory", "config_file", "hot_standby",
-        "wal_level", "max_connections", "archive_mode", "archive_command", "restore_command",
+        "wal_level", "max_connections", "archive_mode", "archive_command", "archive_library", "restore_command",
         "ssl", "ssl_cert_file", "ssl_key_file", "ssl_ca_file",
     ];
 

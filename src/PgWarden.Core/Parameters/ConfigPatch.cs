@@ -74,6 +74,10 @@ public sealed record ConfigPatch(
         {
             throw new ConfigException($"{fileName}: must be a YAML mapping with 'dcs:' and/or 'postgres: parameters:'");
         }
+        if (stream.Documents.Count > 1)
+        {
+            throw new ConfigException($"{fileName}: line {stream.Documents[1].RootNode.Start.Line}: a second YAML document (after '---') is not read: keep every change in one document");
+        }
         var patch = Empty;
         ConfigException Error(YamlNode at, string what) => new($"{fileName}: line {at.Start.Line}: {what}");
         foreach (var (k, v) in root.Children)

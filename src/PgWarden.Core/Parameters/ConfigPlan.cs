@@ -49,6 +49,13 @@ public sealed record ConfigPlan(DcsConfig Next, IReadOnlyList<ConfigChange> Chan
             changes.Add(new ConfigChange(name, now, value, setting.NeedsRestart ? ParameterEffect.Restart : ParameterEffect.Reload));
         }
         var next = patch.ApplyTo(current);
+        // Invariant 1: in synchronous mode no acknowledged write may be lost; synchronous_commit local
+        // or off makes the primary acknowledge commits that no standby has.
+        if (next.SynchronousMode && next.Parameters.TryGetValue("synchronous_commit", out var commit)
+            && commit.Trim().ToLowerInvariant() is "local" or "off" or "false" or "no" or "0")
+        {
+            owned.Add($"synchronous_commit = {commit} with synchronous_mode on would acknowledge commits no standby has (lost on failover); use on, remote_apply or remote_write, or turn synchronous_mode off");
+        }
         if (DcsConfigRules.Validate(next) is { } dcsError)
         {
             invalid.Add(dcsError);

@@ -25,6 +25,10 @@ public static partial class DynamicParameters
         {
             return $"'{name}' is not a valid PostgreSQL parameter name";
         }
+        if (name is "include" or "include_dir" or "include_if_exists")
+        {
+            return $"{name} is a postgresql.conf directive, not a parameter, and cannot be set with config apply";
+        }
         return Owned.Contains(name)
             ? $"{name} is managed by PgWarden (ports, addresses, replication, archiving and authentication files follow the cluster configuration) and cannot be set with config apply"
             : null;

@@ -27,13 +27,19 @@ public static partial class ParameterValue
     public static string? WhyInvalid(PgSetting setting, string value)
     {
         var name = setting.Name;
+        if (value.Any(char.IsControl))
+        {
+            // postgresql.conf has no line breaks inside a value: PostgreSQL would refuse the file at its next start.
+            return $"{name}: the value contains a line break or another control character";
+        }
         var v = value.Trim();
         switch (setting.VarType)
         {
+            // PostgreSQL's bool and enum parsers do not trim: " on" in postgresql.conf stops the server from starting.
             case "bool":
-                return s_booleans.Contains(v.ToLowerInvariant()) ? null : $"{name}: '{value}' is not a boolean (on/off, true/false, yes/no, 1/0)";
+                return v == value && s_booleans.Contains(v.ToLowerInvariant()) ? null : $"{name}: '{value}' is not a boolean (on/off, true/false, yes/no, 1/0)";
             case "enum":
-                return setting.EnumVals.Contains(v, StringComparer.OrdinalIgnoreCase) ? null
+                return v == value && setting.EnumVals.Contains(v, StringComparer.OrdinalIgnoreCase) ? null
                     : $"{name}: '{value}' is not one of {string.Join(", ", setting.EnumVals)}";
             case "integer" or "real":
                 return WhyInvalidNumber(setting, v, value);

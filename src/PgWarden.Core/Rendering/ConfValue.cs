@@ -9,8 +9,30 @@ public static partial class ConfValue
     private static partial Regex Bare();
 
     /// <summary>A postgresql.conf value: bare when safe, otherwise single-quoted with '' escaping.</summary>
-    public static string Pg(string value) =>
-        Bare().IsMatch(value) ? value : "'" + value.Replace("\\", "\\\\").Replace("'", "''") + "'";
+    /// <remarks>Control characters become the escapes PostgreSQL's configuration lexer reads back (\n, \r, \t, \ooo):
+    /// a raw line break inside a quoted value makes the whole file invalid, and the server refuses to start.</remarks>
+    public static string Pg(string value)
+    {
+        if (Bare().IsMatch(value))
+        {
+            return value;
+        }
+        var sb = new System.Text.StringBuilder("'");
+        foreach (var c in value)
+        {
+            sb.Append(c switch
+            {
+                '\\' => "\\\\",
+                '\'' => "''",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ when char.IsControl(c) && c < 0x80 => "\\" + Convert.ToString(c, 8).PadLeft(3, '0'),
+                _ => c.ToString(),
+            });
+        }
+        return sb.Append('\'').ToString();
+    }
 
     /// <summary>A libpq conninfo value: bare when safe, otherwise single-quoted with backslash escaping.</summary>
     public static string Conninfo(string value) =>
