@@ -145,7 +145,7 @@ public sealed class DayTwoCommandsTests(DayTwoClusterFixture fixture, ITestOutpu
         Assert.True(tookOver - requestedAt >= TimeSpan.FromSeconds(4), "the switchover happened before its time");
         await ClusterFacts.WaitHealthyAsync(Cluster, TimeSpan.FromSeconds(30));
 
-        var history = JsonDocument.Parse((await RunOkAsync("history", "--json")).Stdout).RootElement;
+        var history = CliJson.Data((await RunOkAsync("history", "--json")).Stdout);
         var last = history.GetProperty("timelines").EnumerateArray().Last();
         Assert.Equal(target, last.GetProperty("leader").GetString());
         Assert.Contains("switchover", last.GetProperty("reason").GetString());

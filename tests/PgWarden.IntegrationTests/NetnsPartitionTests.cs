@@ -169,7 +169,7 @@ public sealed class NetnsPartitionTests(NetnsBedFixture fixture, ITestOutputHelp
         Assert.True(settled.SequenceEqual([Bed.NodeName(after)]), $"converged on pg{after}, but {Settle.TotalSeconds:0} s later the writable nodes are: {string.Join(", ", settled)}");
         await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
         // No PgBouncer left paused (TESTING.md, convergence: every pooler resumed).
-        var status = System.Text.Json.JsonDocument.Parse((await Bed.CliAsync("status", "--json")).Stdout).RootElement;
+        var status = CliJson.Data((await Bed.CliAsync("status", "--json")).Stdout);
         var paused = status.GetProperty("poolers").EnumerateArray()
             .Where(p => p.GetProperty("paused").ValueKind == System.Text.Json.JsonValueKind.True).Select(p => p.GetProperty("name").GetString()).ToList();
         var unavailable = probe.UnavailableAfter(faultAt);

@@ -27,7 +27,8 @@ public static class ConfigApplyCommand
         var dir = CommandAction.DirOption();
         var yes = CommandAction.YesOption("apply the changes");
         var timeout = new Option<int>("--timeout") { Description = "seconds to wait until every running node has reloaded (1..600)", DefaultValueFactory = _ => 30 };
-        var cmd = new Command("apply", "change dynamic settings and PostgreSQL parameters cluster-wide: shows the difference, asks, applies, reloads") { file, set, reset, config, dir, yes, timeout };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("apply", "change dynamic settings and PostgreSQL parameters cluster-wide: shows the difference, asks, applies, reloads") { file, set, reset, config, dir, yes, timeout, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var seconds = p.GetValue(timeout);
@@ -50,7 +51,7 @@ public static class ConfigApplyCommand
             if (plan.Changes.Count == 0)
             {
                 Console.WriteLine("no change: the cluster already runs with these settings");
-                return 0;
+                return JsonOutput.Result(0, new { changes = Array.Empty<string>(), nodes = Array.Empty<object>(), restart_needed = Array.Empty<string>() });
             }
             Console.WriteLine($"changes to cluster {cluster.Name}:");
             foreach (var change in plan.Changes)
@@ -97,15 +98,18 @@ public static class ConfigApplyCommand
     private static int Report(IEnumerable<string> nodes, ClusterView view, ConfigPlan plan)
     {
         var rejected = new List<string>();
+        var outcomes = new List<object>();
         foreach (var name in nodes)
         {
             if (view.Members.GetValueOrDefault(name) is not { PostgresRunning: true } m)
             {
                 Console.WriteLine($"{name}: not running — it gets the new settings when its agent starts it");
+                outcomes.Add(new { node = name, reloaded = false, pending_restart = Array.Empty<string>() });
                 continue;
             }
             var pending = m.PendingRestart.Count > 0 ? $"; restart pending for {string.Join(", ", m.PendingRestart)}" : "";
             Console.WriteLine($"{name}: reloaded{pending}");
+            outcomes.Add(new { node = name, reloaded = true, pending_restart = m.PendingRestart });
             rejected.AddRange(m.ConfigErrors.Select(e => $"{name}: {e}"));
         }
         if (rejected.Count > 0)
@@ -116,6 +120,6 @@ public static class ConfigApplyCommand
         {
             Console.WriteLine($"{string.Join(", ", plan.RestartNeeded)} take effect after a restart: `pgwarden restart --rolling` (`pgwarden status` shows the nodes waiting)");
         }
-        return 0;
+        return JsonOutput.Result(0, new { changes = plan.Changes.Select(c => c.Describe()), nodes = outcomes, restart_needed = plan.RestartNeeded });
     }
 }

@@ -49,6 +49,11 @@ public static class ConfigCommand
             {
                 cluster = ClusterLocator.Load(location);
             }
+            catch (Core.Errors.ConfigException e) when (e.Problems.Count > 1 && p.GetValue(json))
+            {
+                // One error in the envelope (and on stderr), naming every problem.
+                throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.ConfigError, $"{e.Problems.Count} problems in {location.Path}: {string.Join("; ", e.Problems)}");
+            }
             catch (Core.Errors.ConfigException e) when (e.Problems.Count > 1)
             {
                 // Every problem at once, one line each (other commands print the first and the count).

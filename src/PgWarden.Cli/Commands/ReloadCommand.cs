@@ -18,13 +18,15 @@ public static class ReloadCommand
         var node = new Argument<string?>("node") { Description = "the node to reload (default: every node)", Arity = ArgumentArity.ZeroOrOne };
         var config = CommandAction.ConfigOption();
         var dir = CommandAction.DirOption();
-        var cmd = new Command("reload", "rewrite the configuration and reload PostgreSQL on every node (or one)") { node, config, dir };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("reload", "rewrite the configuration and reload PostgreSQL on every node (or one)") { node, config, dir, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             var targets = p.GetValue(node) is { } named ? [cluster.Node(named)] : cluster.Nodes.ToList();
             var api = new AgentApiClient(cluster, ClusterSecrets.Load(cluster.SecretsFile));
             var failures = new List<PgWardenException>();
+            var outcomes = new List<object>();
             foreach (var target in targets)
             {
                 try
@@ -33,6 +35,7 @@ public static class ReloadCommand
                     var pending = answer.GetProperty("pending_restart").EnumerateArray().Select(x => x.GetString()).ToList();
                     var rejected = answer.GetProperty("config_errors").EnumerateArray().Select(x => x.GetString()).ToList();
                     Console.WriteLine($"{target.Name}: reloaded{(pending.Count > 0 ? $"; restart pending for {string.Join(", ", pending)}" : "")}");
+                    outcomes.Add(new { node = target.Name, reloaded = true, pending_restart = pending, config_errors = rejected });
                     if (rejected.Count > 0)
                     {
                         failures.Add(new PgWardenException(ExitCodes.OperationFailed, $"{target.Name} rejected: {string.Join("; ", rejected)}"));
@@ -51,7 +54,7 @@ public static class ReloadCommand
                 var code = failures.Any(f => f.ExitCode == ExitCodes.NotRunning) ? ExitCodes.NotRunning : ExitCodes.OperationFailed;
                 throw new PgWardenException(code, $"reload incomplete: {string.Join("; ", failures.Select(f => f.Message))}");
             }
-            return 0;
+            return JsonOutput.Result(0, new { nodes = outcomes });
         });
         return cmd;
     }

@@ -58,7 +58,7 @@ public static class SwitchoverCommand
             var confirmation = Confirmation.For("switchover", p.GetValue(yes));
             if (p.GetValue(at) is { } when)
             {
-                return await ScheduledSwitchover.ScheduleAsync(cluster, new AgentApiClient(cluster, ClusterSecrets.Load(cluster.SecretsFile)), when, p.GetValue(to), seconds, confirmation, ct);
+                return await ScheduledSwitchover.ScheduleAsync(cluster, () => new AgentApiClient(cluster, ClusterSecrets.Load(cluster.SecretsFile)), when, p.GetValue(to), seconds, confirmation, ct);
             }
             var secrets = ClusterSecrets.Load(cluster.SecretsFile);
             if (cluster.Poolers.Length > 0)

@@ -14,7 +14,7 @@ namespace PgWarden.Cli.Runtime;
 /// </summary>
 public static class ScheduledSwitchover
 {
-    public static async Task<int> ScheduleAsync(ClusterConfig cluster, AgentApiClient api, string timeText, string? to, int timeoutSeconds, Confirmation confirmation, CancellationToken ct)
+    public static async Task<int> ScheduleAsync(ClusterConfig cluster, Func<AgentApiClient> connect, string timeText, string? to, int timeoutSeconds, Confirmation confirmation, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
         var at = ScheduleTime.Parse(timeText, now)
@@ -23,6 +23,7 @@ public static class ScheduledSwitchover
         {
             throw new PgWardenException(ExitCodes.Usage, $"--at {at.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC is in the past");
         }
+        var api = connect();
         var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
         var nodes = cluster.Nodes.Select(n => n.Name).ToList();
         if (SwitchoverRules.Validate(FailoverKind.Switchover, view, nodes, null, to, now) is { } refusal)

@@ -25,6 +25,12 @@ public static class ApiTlsClient
         }
         // Validation is .NET's own (chain, validity, host name against the IP or DNS SANs) with the
         // cluster CA as the only root: never "accept any certificate".
+        if (tls.Mode == TlsMode.Generated && !File.Exists(tls.CaFile))
+        {
+            // `up` generates the CA with the cluster: none yet means the cluster was never started here.
+            throw new Errors.PgWardenException(Errors.ExitCodes.NotRunning,
+                $"cluster {cluster.Name} is not running: it has no CA yet ({tls.CaFile}; `pgwarden up` creates it)");
+        }
         handler.SslOptions.CertificateChainPolicy = CaTrust.Load(tls.CaFile).Policy(CertificateFactory.ServerAuth);
         if (cluster.Api.RequireClientCert && ClientCertificate(cluster, identity) is { } mine)
         {
