@@ -202,13 +202,6 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         var deadline = DateTime.UtcNow + _timeout;
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(node) });
-        // Only the key on the lease in hand: a release that fails here may still be applied later (etcd
-        // took it without quorum), and must then not delete a key this node has since put on a new lease.
-        var releasing = Interlocked.Read(ref _leaderLease);
-        if (releasing != 0)
-        {
-            txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = releasing });
-        }
         txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(_keys.Leader), PrevKv = true } });
         var response = await _endpoints.CallAsync("releasing the leader key",
             deadline, (client, d, token) => client.TransactionAsync(txn, null, d, token), cancellationToken).ConfigureAwait(false);

@@ -15,9 +15,7 @@ public interface IWatchdog
     /// <summary>
     /// Arms (or moves) the deadline: past <paramref name="timestamp"/> the watched postmaster is
     /// killed. <paramref name="lease"/> is the leader lease held now: once the postmaster is dead the
-    /// watchdog may release exactly that lease, so the next leader need not wait for it to expire. Such a
-    /// release can land late (after etcd regained quorum), so once this deadline has passed the agent never
-    /// writes under that lease again (<see cref="LeaseKeeper"/> moves the key onto a new lease first).
+    /// watchdog may release exactly that lease, so the next leader need not wait for it to expire.
     /// </summary>
     void KeepWritableUntil(long timestamp, long lease);
 

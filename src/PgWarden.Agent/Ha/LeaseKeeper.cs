@@ -7,23 +7,10 @@ namespace PgWarden.Agent.Ha;
 /// Every deadline is on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>): a step of the
 /// wall clock can never lengthen the time this node believes it may write. The lease is counted from
 /// the moment before the DCS call was sent, so the local deadline is never later than the DCS's.
-/// <para>
-/// A lease the fence watchdog was armed with may be released (its key deleted, the lease revoked) by
-/// the watchdog once its deadline passes, and a release this keeper asked for may fail yet apply
-/// later (a request etcd took while it had no quorum): such a release can arrive at any time, so a
-/// lease whose continuity broke — its fence deadline passed, or it was released, forgotten or not
-/// renewed — is never written under again. When the DCS hands it back (an acquire or a renewal that
-/// adopts the key still hanging on it; etcd resets lease TTLs on a raft leader change, so it can
-/// outlive an outage), the key is first moved onto a new lease (<see cref="IDcs.RegrantLeaderAsync"/>,
-/// which revokes the old one); if that fails the lease counts as lost. See docs/ha-safety.md, "The lease".
-/// </para>
 /// </summary>
 public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeProvider clock)
 {
     private long? _expires;
-    private long _lease;
-    private long _fenceAt;
-    private readonly HashSet<long> _mayBeReleased = [];
 
     /// <summary>The TTL the held lease was granted with (etcd keeps it across renewals), null when none is held.</summary>
     public TimeSpan? GrantedTtl { get; private set; }
@@ -54,17 +41,14 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
     public async Task<bool> TryAcquireAsync(TimeSpan ttl, CancellationToken ct)
     {
         var start = clock.GetTimestamp();
-        AbandonIfFenced(start);
         if (!await dcs.TryAcquireLeaderAsync(node, ttl, ct))
         {
             return false;
         }
         GrantedTtl = ttl;
-        return await ExtendOnTrustedLeaseAsync(start, ttl, ct);
+        Extend(start, ttl);
+        return true;
     }
-
-    /// <summary>The lease ids this keeper let go of (fence deadline passed, released, forgotten, not renewed): a release of them may still land, so they are never written under again.</summary>
-    public IReadOnlyCollection<long> MayBeReleased => _mayBeReleased;
 
     /// <summary>
     /// Refreshes the lease; false (and the lease counts as lost) if the key no longer names this node.
@@ -74,88 +58,44 @@ public sealed class LeaseKeeper(IDcs dcs, string node, IWatchdog watchdog, TimeP
     public async Task<bool> RenewAsync(TimeSpan ttl, CancellationToken ct)
     {
         var start = clock.GetTimestamp();
-        AbandonIfFenced(start);
         if (GrantedTtl is { } granted && granted != ttl && _expires is not null)
         {
             if (await dcs.RegrantLeaderAsync(node, ttl, ct))
             {
                 GrantedTtl = ttl;
-                return await ExtendOnTrustedLeaseAsync(start, ttl, ct);
+                Extend(start, ttl);
+                return true;
             }
         }
         if (GrantedTtl is { } kept && await dcs.RenewLeaderAsync(node, ct))
         {
-            return await ExtendOnTrustedLeaseAsync(start, kept, ct);
+            Extend(start, kept);
+            return true;
         }
-        Abandon();
+        _expires = null;
+        GrantedTtl = null;
         return false;
     }
 
     /// <summary>Gives the lease up. The caller has made sure this node's PostgreSQL no longer writes.</summary>
     public async Task ReleaseAsync(CancellationToken ct)
     {
-        Abandon();
-        Suspect(dcs.HeldLeaderLease);
+        _expires = null;
+        GrantedTtl = null;
         await dcs.ReleaseLeaderAsync(node, ct);
     }
 
     /// <summary>The DCS says another node leads or none does: whatever this node thought, it holds no lease.</summary>
-    public void Forget() => Abandon();
-
-    /// <summary>
-    /// Writes continue under the lease the DCS now holds the key with only if this keeper never let go
-    /// of it; otherwise the key is moved onto a new lease first (false: it could not be, the lease is lost).
-    /// </summary>
-    private async Task<bool> ExtendOnTrustedLeaseAsync(long start, TimeSpan ttl, CancellationToken ct)
+    public void Forget()
     {
-        // The fence deadline may have passed while the DCS call was under way (a slow keepalive): the
-        // watchdog fenced then and may be releasing the lease it was armed with.
-        AbandonIfFenced(clock.GetTimestamp());
-        if (_mayBeReleased.Contains(dcs.HeldLeaderLease))
-        {
-            if (!await dcs.RegrantLeaderAsync(node, ttl, ct) || _mayBeReleased.Contains(dcs.HeldLeaderLease))
-            {
-                Abandon();
-                return false;
-            }
-            GrantedTtl = ttl;
-        }
-        Extend(start, ttl);
-        return true;
+        _expires = null;
+        GrantedTtl = null;
     }
 
     private void Extend(long start, TimeSpan ttl)
     {
         _expires = start + Ticks(ttl);
-        _lease = dcs.HeldLeaderLease;
-        _fenceAt = start + Ticks(ttl - FenceMargin(ttl));
-        watchdog.KeepWritableUntil(_fenceAt, _lease);
-    }
-
-    /// <summary>Past the fence deadline the watchdog may have fenced and released the lease it was armed with.</summary>
-    private void AbandonIfFenced(long now)
-    {
-        if (_lease != 0 && now >= _fenceAt)
-        {
-            Suspect(_lease);
-            _lease = 0;
-        }
-    }
-
-    private void Abandon()
-    {
-        Suspect(_lease);
-        _lease = 0;
-        _expires = null;
-        GrantedTtl = null;
-    }
-
-    private void Suspect(long lease)
-    {
-        if (lease != 0)
-        {
-            _mayBeReleased.Add(lease);
-        }
+        watchdog.KeepWritableUntil(start + Ticks(ttl - FenceMargin(ttl)), dcs.HeldLeaderLease);
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * clock.TimestampFrequency);
