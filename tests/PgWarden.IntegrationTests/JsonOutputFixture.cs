@@ -30,6 +30,8 @@ public sealed class JsonOutputFixture : IAsyncLifetime
                 """);
             await Exec(conn, "CREATE DATABASE jsontest");
         }
+        // The backup commands find the primary through the agents (3 s per call): wait until every agent answers.
+        await ClusterFacts.WaitHealthyAsync(Cluster, TimeSpan.FromSeconds(60));
         LogicalId = await BackupAsync("logical");
         PhysicalId = await BackupAsync("physical");
     }
