@@ -52,13 +52,15 @@ start_etcd() { # e<k>
   cluster="e1=http://$(addr e1):2380,e2=http://$(addr e2):2380,e3=http://$(addr e3):2380"
   mkdir -p "$dir/etcd/$h"; chown postgres: "$dir/etcd" "$dir/etcd/$h"; chmod 700 "$dir/etcd/$h"
   local st=new; [[ -d $dir/etcd/$h/member ]] && st=existing
-  # As the unprivileged postgres user; setpriv execs, so $! is etcd itself.
+  # As the unprivileged postgres user; setpriv execs, so $! is etcd itself. --pre-vote as `pgwarden install`
+  # writes it: without it a member healed from a cut comes back with a higher term and deposes the
+  # leader, and the agents lose etcd for 2-3 s after every heal.
   ip netns exec "$(ns "$h")" setpriv --reuid postgres --regid postgres --init-groups -- \
     env -u ETCD_NAME etcd --name "$h" --data-dir "$dir/etcd/$h" \
       --listen-client-urls "http://$a:2379" --advertise-client-urls "http://$a:2379" \
       --listen-peer-urls "http://$a:2380" --initial-advertise-peer-urls "http://$a:2380" \
       --initial-cluster "$cluster" --initial-cluster-state "$st" --initial-cluster-token "pgwn-$id" \
-      --logger zap --log-outputs stderr </dev/null >>"$dir/logs/etcd-$h.log" 2>&1 &
+      --pre-vote --logger zap --log-outputs stderr </dev/null >>"$dir/logs/etcd-$h.log" 2>&1 &
   echo $! >"$dir/pids/etcd-$h.pid"
   : "$k"
 }

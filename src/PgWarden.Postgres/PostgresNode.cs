@@ -208,7 +208,10 @@ public sealed class PostgresNode(ClusterConfig cluster, NodeConfig node, PgBinar
         var signalled = false;
         try
         {
-            await using var conn = new NpgsqlConnection(LocalConnectionString());
+            // A connection of its own, never a pooled one: promotions are minutes or days apart, and an
+            // idle pooled connection from before PostgreSQL last restarted fails its first write
+            // ("Exception while writing to stream"), which failed every second promotion of an agent.
+            await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(LocalConnectionString()) { Pooling = false }.ConnectionString);
             await conn.OpenAsync(ct);
             signalled = true;
             await using (var promote = new NpgsqlCommand("SELECT pg_promote(wait => false)", conn))

@@ -193,6 +193,17 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         Assert.Equal("pg2", await LeaderAsync(cluster));
         var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
         Assert.Equal("replica", status.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("name").GetString() == "pg1").GetProperty("role").GetString());
+
+        // pg2 promotes a second time after its PostgreSQL was stopped and restarted as a replica: the
+        // agent must not promote over a connection left from before the restart (a pooled one broke
+        // with "Exception while writing to stream" and every later promotion of that agent failed).
+        var toThird = await cluster.RunAsync("switchover", "--to", "pg3", "--yes");
+        Assert.True(toThird.ExitCode == 0, toThird.ToString());
+        await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
+        var back = await cluster.RunAsync("switchover", "--to", "pg2", "--yes");
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Equal("pg2", await LeaderAsync(cluster));
+        Assert.Empty(await probe.LostAsync());
     }
 
     [Fact]

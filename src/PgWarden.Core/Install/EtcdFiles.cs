@@ -39,6 +39,9 @@ internal static class EtcdFiles
         Env(unit, "ETCD_INITIAL_CLUSTER_STATE", "new",
             "Only read when the data directory is empty; a member that replaces a lost one joins with `etcdctl member add` and state existing.");
         Env(unit, "ETCD_INITIAL_CLUSTER_TOKEN", $"pgwarden-{cluster.Name}");
+        Env(unit, "ETCD_PRE_VOTE", "true",
+            "Raft pre-vote (etcd's default from 3.5; off in 3.4): a member cut off and healed does not force an election",
+            "on its return, so the healthy members keep their leader and the agents keep renewing (bench/lib/netns.sh).");
         Env(unit, "ETCD_AUTO_COMPACTION_MODE", "periodic",
             "Agents rewrite their member keys every loop: without compaction the revision history fills etcd's 2 GB quota.");
         Env(unit, "ETCD_AUTO_COMPACTION_RETENTION", "1h");

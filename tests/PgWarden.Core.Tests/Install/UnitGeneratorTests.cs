@@ -199,6 +199,7 @@ public sealed class UnitGeneratorTests
         Assert.Contains("\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.20.0.12:2380\"", env);
         Assert.Contains("\"ETCD_INITIAL_CLUSTER=pg1=http://10.20.0.11:2380,pg2=http://10.20.0.12:2380,pg3=http://10.20.0.13:2380\"", env);
         Assert.Contains("\"ETCD_AUTO_COMPACTION_MODE=periodic\"", env);
+        Assert.Contains("\"ETCD_PRE_VOTE=true\"", env);
     }
 
     [Fact]
