@@ -210,42 +210,55 @@ public static class AgentApi
     /// <param name="Parameters">PostgreSQL parameters to set cluster-wide (a null value removes one), merged into those in the DCS.</param>
     public sealed record DcsConfigPatch(int? Ttl, int? LoopWait, long? MaximumLagOnFailover, bool? SynchronousMode, Dictionary<string, string?>? Parameters = null);
 
+    /// <summary>
+    /// Applies the patch to the config as stored at the moment of writing (compare-and-swap,
+    /// <see cref="IDcs.UpdateConfigAsync"/>): two concurrent patches of different fields both land.
+    /// </summary>
     private static async Task<IResult> PatchConfigAsync(AgentContext ctx, NodeState state, DcsConfigPatch patch, CancellationToken ct)
     {
-        var view = await ctx.Dcs.ReadAsync(ct);
-        var next = view.Config with
+        if (patch.Parameters?.Keys.Select(Core.Parameters.DynamicParameters.WhyNotSettable).OfType<string>().ToList() is { Count: > 0 } refused)
         {
-            Ttl = patch.Ttl ?? view.Config.Ttl,
-            LoopWait = patch.LoopWait ?? view.Config.LoopWait,
-            MaximumLagOnFailover = patch.MaximumLagOnFailover ?? view.Config.MaximumLagOnFailover,
-            SynchronousMode = patch.SynchronousMode ?? view.Config.SynchronousMode,
+            return Results.Json(new { error = string.Join("; ", refused) }, Json.Options, statusCode: 409);
+        }
+        string? error = null;
+        var written = await ctx.Dcs.UpdateConfigAsync(current =>
+        {
+            var next = Patched(current, patch);
+            error = DcsConfigRules.Validate(next);
+            return error is null ? next : null;
+        }, ct);
+        if (written is null)
+        {
+            return Results.Json(new { error }, Json.Options, statusCode: 400);
+        }
+        state.Wake();
+        return Results.Json(new { config = written }, Json.Options);
+    }
+
+    private static DcsConfig Patched(DcsConfig current, DcsConfigPatch patch)
+    {
+        var next = current with
+        {
+            Ttl = patch.Ttl ?? current.Ttl,
+            LoopWait = patch.LoopWait ?? current.LoopWait,
+            MaximumLagOnFailover = patch.MaximumLagOnFailover ?? current.MaximumLagOnFailover,
+            SynchronousMode = patch.SynchronousMode ?? current.SynchronousMode,
         };
         if (patch.Parameters is { Count: > 0 } changes)
         {
-            if (changes.Keys.Select(Core.Parameters.DynamicParameters.WhyNotSettable).OfType<string>().ToList() is { Count: > 0 } refused)
-            {
-                return Results.Json(new { error = string.Join("; ", refused) }, Json.Options, statusCode: 409);
-            }
-            var parameters = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, view.Config.Parameters);
+            var parameters = System.Collections.Immutable.ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, current.Parameters);
             foreach (var (name, value) in changes)
             {
                 parameters = value is null ? parameters.Remove(name) : parameters.SetItem(name, value);
             }
             next = next with { Parameters = parameters };
         }
-        if (DcsConfigRules.Validate(next) is { } error)
-        {
-            return Results.Json(new { error }, Json.Options, statusCode: 400);
-        }
-        await ctx.Dcs.WriteConfigAsync(next, ct);
-        state.Wake();
-        return Results.Json(new { config = next }, Json.Options);
+        return next;
     }
 
     private static async Task<IResult> SetPausedAsync(AgentContext ctx, NodeState state, bool paused, CancellationToken ct)
     {
-        var view = await ctx.Dcs.ReadAsync(ct);
-        await ctx.Dcs.WriteConfigAsync(view.Config with { Paused = paused }, ct);
+        await ctx.Dcs.UpdateConfigAsync(current => current with { Paused = paused }, ct);
         return Results.Json(new { paused, message = paused ? "automatic failover is paused" : "automatic failover is resumed" }, Json.Options);
     }
 }

@@ -202,6 +202,13 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         var deadline = DateTime.UtcNow + _timeout;
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(node) });
+        // Only the key on the lease in hand: a release that fails here may still be applied later, and
+        // must then not delete a key this node has since put on a new lease.
+        var releasing = Interlocked.Read(ref _leaderLease);
+        if (releasing != 0)
+        {
+            txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = releasing });
+        }
         txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(_keys.Leader), PrevKv = true } });
         var response = await _endpoints.CallAsync("releasing the leader key",
             deadline, (client, d, token) => client.TransactionAsync(txn, null, d, token), cancellationToken).ConfigureAwait(false);
@@ -367,6 +374,36 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
 
     public Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken) =>
         PutAsync("writing the cluster config", _keys.Config, JsonSerializer.Serialize(config, s_json), cancellationToken);
+
+    public async Task<DcsConfig?> UpdateConfigAsync(Func<DcsConfig, DcsConfig?> update, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            if (attempt > 0)
+            {
+                // Another writer won the swap: back off a random few milliseconds so contenders spread out.
+                await Task.Delay(Random.Shared.Next(1, 10 + 5 * Math.Min(attempt, 10)), cancellationToken).ConfigureAwait(false);
+            }
+            var current = await CallAsync("reading the cluster config",
+                (client, deadline, token) => GetAsync(client, _keys.Config, deadline, token), cancellationToken).ConfigureAwait(false);
+            var config = current is null ? new DcsConfig() : JsonSerializer.Deserialize<DcsConfig>(current.Value.ToStringUtf8(), s_json) ?? new DcsConfig();
+            if (update(config) is not { } next)
+            {
+                return null;
+            }
+            var txn = new TxnRequest();
+            // Unchanged since the read: same modification revision (0 = the key still absent).
+            txn.Compare.Add(new Compare { Key = Bytes(_keys.Config), Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = current?.ModRevision ?? 0 });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Bytes(_keys.Config), Value = Bytes(JsonSerializer.Serialize(next, s_json)) } });
+            var response = await CallAsync("writing the cluster config",
+                (client, deadline, token) => client.TransactionAsync(txn, null, deadline, token), cancellationToken).ConfigureAwait(false);
+            if (response.Succeeded)
+            {
+                return next;
+            }
+        }
+        throw new InvalidOperationException("the cluster config kept changing while it was being updated (50 attempts); try again");
+    }
 
     public Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken) =>
         PutAsync("requesting a failover", _keys.Failover, JsonSerializer.Serialize(request, s_json), cancellationToken);

@@ -177,6 +177,14 @@ public sealed class InMemoryDcs(FakeClock clock) : IDcs
 
     public Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken) => Call(() => _config = config);
 
+    public Task<DcsConfig?> UpdateConfigAsync(Func<DcsConfig, DcsConfig?> update, CancellationToken cancellationToken) => Call(() =>
+    {
+        lock (_lock)
+        {
+            return update(_config) is { } next ? _config = next : null;
+        }
+    });
+
     public Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken) => Call(() => _failover = request);
 
     public FailoverRequest? Failover => _failover;

@@ -132,4 +132,17 @@ public sealed class LeaseAndFencingTests
         Assert.Contains("maximum_lag_on_failover", d.Reason);
         Assert.True(h.Node.InRecovery);
     }
+
+    [Fact]
+    public async Task APrimaryWhoseKeyIsDeletedUnderItStopsWritingInsteadOfRetakingTheKey()
+    {
+        // netns quorum-loss finding: a late release deleted the key while the lease still had seconds
+        // left; the agent used to retake it while writable, racing replicas that saw no leader either.
+        var h = await AgentHarness.RunningLeaderAsync();
+        h.Dcs.ForceLeader(null, TimeSpan.Zero);
+        var d = Assert.IsType<HaDecision.Demote>(await h.CycleAsync());
+        Assert.Contains("vanished", d.Reason);
+        Assert.True(h.Node.InRecovery);
+        Assert.Null(h.Dcs.Leader);
+    }
 }

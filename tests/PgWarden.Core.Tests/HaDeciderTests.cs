@@ -288,6 +288,16 @@ public class HaDeciderTests
         Is<HaDecision.AcquireAndLead>(Decide(View(null, Member("pg2", NodeRole.Replica, 90)), Primary("pg1", 100)));
 
     [Fact]
+    public void ARunningPrimaryWhoseKeyVanishedBeforeItsLeaseCouldExpireStopsWritesInsteadOfRetakingIt()
+    {
+        // netns quorum-loss finding: the key was deleted (a late release), and the replicas see no leader either.
+        var local = Primary("pg1", 100) with { LeaseLeftWhenKeyVanished = TimeSpan.FromSeconds(3) };
+        var d = Is<HaDecision.Demote>(Decide(View(null, Member("pg2", NodeRole.Replica, 90)), local));
+        Assert.True(d.RestartReadOnly);
+        Assert.Contains("vanished", d.Reason);
+    }
+
+    [Fact]
     public void ARunningPrimaryOnAnOlderTimelineThanAnotherNodeDemotes()
     {
         var view = View(null, Member("pg2", NodeRole.Primary, 100, timeline: 2));

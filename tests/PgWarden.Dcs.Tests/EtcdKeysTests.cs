@@ -26,6 +26,37 @@ public sealed class EtcdKeysTests(EtcdFixture etcd, ITestOutputHelper output) : 
     }
 
     [Fact]
+    public async Task Concurrent_config_updates_of_different_fields_all_land()
+    {
+        // Issue 13: PATCH /config and pause/resume read, changed and wrote the whole config, so one of
+        // two concurrent changes was lost. Twenty writers, each raising one parameter of its own, and a
+        // writer that changes the config between another's read and write (forcing a retry).
+        var cluster = EtcdFixture.NewClusterName();
+        await using var dcs = etcd.NewDcs(cluster);
+        await using var other = etcd.NewDcs(cluster);
+        var interfered = false;
+        await dcs.UpdateConfigAsync(current =>
+        {
+            if (!interfered)
+            {
+                interfered = true;
+                other.WriteConfigAsync(current with { Paused = true }, Ct).GetAwaiter().GetResult();
+            }
+            return current with { Ttl = 20 };
+        }, Ct);
+        await Task.WhenAll(Enumerable.Range(1, 20).Select(async i =>
+        {
+            await using var writer = etcd.NewDcs(cluster);
+            await writer.UpdateConfigAsync(c => c with { Parameters = new Dictionary<string, string>(c.Parameters) { [$"custom.p{i}"] = i.ToString() } }, Ct);
+        }));
+        var config = (await dcs.ReadAsync(Ct)).Config;
+        Assert.True(config.Paused, "the write made between the read and the swap was kept");
+        Assert.Equal(20, config.Ttl);
+        Assert.Equal(20, config.Parameters.Count);
+        Assert.Null(await dcs.UpdateConfigAsync(_ => null, Ct));
+    }
+
+    [Fact]
     public async Task Initialize_is_won_by_exactly_one_of_five_concurrent_callers()
     {
         var cluster = EtcdFixture.NewClusterName();

@@ -108,8 +108,10 @@ public sealed class NodeAgent
             Postmaster.Parameters = view.Config.Parameters;
         }
         await Postmaster.ObserveAsync(ct);
+        TimeSpan? leaseLeftWhenKeyVanished = null;
         if (view is not null && view.Leader?.Name != _node.Name)
         {
+            leaseLeftWhenKeyVanished = view.Leader is null ? Lease.Remaining : null;
             Lease.Forget();
             // A hand-over owed after crashes belongs to the leadership it was set in.
             Roles.HandOverAfterCrashesSince = null;
@@ -117,7 +119,7 @@ public sealed class NodeAgent
         LocalState local;
         try
         {
-            local = await ObserveLocalAsync(view, ct);
+            local = await ObserveLocalAsync(view, ct) with { LeaseLeftWhenKeyVanished = leaseLeftWhenKeyVanished };
         }
         catch (PgWardenException e) when (e.ExitCode != ExitCodes.UnsafeRefused)
         {

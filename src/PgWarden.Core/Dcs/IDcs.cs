@@ -67,6 +67,16 @@ public interface IDcs
 
     Task WriteConfigAsync(DcsConfig config, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Read-modify-write of the cluster config with compare-and-swap (Patroni's PATCH /config checks the
+    /// key's index the same way): <paramref name="update"/> gets the config as stored now and returns
+    /// the next one, or null to write nothing; if another writer changed the config in between, it is
+    /// read again and <paramref name="update"/> runs again, so no concurrent change is lost.
+    /// Returns what was written (null: nothing). Throws <see cref="DcsUnavailableException"/>, or
+    /// <see cref="InvalidOperationException"/> when the key keeps changing under 50 attempts (with a random back-off of up to 60 ms between them).
+    /// </summary>
+    Task<DcsConfig?> UpdateConfigAsync(Func<DcsConfig, DcsConfig?> update, CancellationToken cancellationToken);
+
     Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken);
 
     Task ClearFailoverAsync(CancellationToken cancellationToken);

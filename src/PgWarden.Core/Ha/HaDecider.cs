@@ -119,6 +119,14 @@ public static class HaDecider
 
     private static HaDecision RunningPrimaryWithoutLeader(ClusterView view, LocalState local)
     {
+        // A key gone before its lease could expire was taken away (released, revoked): the replicas see
+        // no leader now and may already be promoting, so racing them for the key while writable could
+        // leave two primaries. Stop writes first; as a replica this node can still win the election.
+        // (Patroni likewise demotes a leader whose key update fails: ha.py, process_healthy_cluster.)
+        if (local.LeaseLeftWhenKeyVanished is { } left)
+        {
+            return new HaDecision.Demote(true, $"the leader key vanished while this node's lease had {left.TotalSeconds:0.0} s left (deleted or revoked, not expired): stopping writes at once instead of racing the replicas for it");
+        }
         if (local.PostgresFailed)
         {
             return new HaDecision.Wait("no leader; this node's PostgreSQL failed");

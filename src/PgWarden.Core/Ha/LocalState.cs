@@ -27,6 +27,14 @@ public sealed record LocalState(string Name)
     /// <summary>How long the leader lease this node holds is safe for, by the monotonic clock (null: it holds none).</summary>
     public TimeSpan? LeaseRemaining { get; init; }
 
+    /// <summary>
+    /// The DCS shows no leader key although the lease this node held still had this long left by its
+    /// own monotonic clock (null otherwise): the key was deleted or its lease revoked, not expired — a
+    /// release from an earlier fencing or demotion may have landed after etcd regained quorum. The
+    /// replicas see no leader either and may be taking over already.
+    /// </summary>
+    public TimeSpan? LeaseLeftWhenKeyVanished { get; init; }
+
     /// <summary>PostgreSQL crashed and did not come back within its restart budget, or hung and was fenced.</summary>
     public bool PostgresFailed { get; init; }
 
