@@ -118,6 +118,18 @@ public sealed class ConfigDiscoveryAndRenderTests
         }
         Assert.EndsWith("pg_ident.conf =====", sections[2][..sections[2].IndexOf('\n')]);
 
+        // A parameter set cluster-wide with `config apply` lives in the DCS; render asks the running
+        // cluster for it, so it still prints what the agent wrote (it lacked it before), and --offline does not.
+        var apply = await cluster.RunAsync("config", "apply", "--set", "work_mem=24MB", "--yes");
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        var conf = Path.Combine(cluster.DataDir(1), "postgresql.conf");
+        await TestCluster.WaitForAsync(() => Task.FromResult(File.ReadAllText(conf).Contains("24MB") ? (object)true : null), TimeSpan.FromSeconds(30), "pg1's agent to write work_mem");
+        var withDcs = await cluster.RunAsync("config", "render", "--node", "pg1");
+        Assert.True(withDcs.ExitCode == 0, withDcs.ToString());
+        Assert.Contains(File.ReadAllText(conf), withDcs.Stdout);
+        var offline = await cluster.RunAsync("config", "render", "--node", "pg1", "--offline");
+        Assert.DoesNotContain("24MB", offline.Stdout);
+
         var text = await TestCluster.WaitForAsync(async () =>
         {
             var (status, t) = await cluster.ApiGetAsync(1, "/metrics");

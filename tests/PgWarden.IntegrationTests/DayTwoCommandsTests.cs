@@ -115,8 +115,12 @@ public sealed class DayTwoCommandsTests(DayTwoClusterFixture fixture, ITestOutpu
         var leader = await LeaderAsync();
         var replica = new[] { "pg1", "pg2", "pg3" }.First(n => n != leader);
         var pid = Cluster.PostmasterPid(int.Parse(replica[2..]));
-        var restart = await RunOkAsync("restart", replica, "--yes");
-        Assert.Contains($"{replica}: restarted", restart.Stdout);
+        var restart = await RunOkAsync("restart", replica, "--yes", "--json");
+        Assert.Contains($"{replica}: restarted", restart.Stderr);
+        var step = Assert.Single(CliJson.Data(restart.Stdout).GetProperty("steps").EnumerateArray());
+        Assert.Equal(replica, step.GetProperty("node").GetString());
+        Assert.StartsWith("restarted (replica", step.GetProperty("action").GetString());
+        Assert.True(step.GetProperty("seconds").GetDouble() > 0);
         Assert.NotEqual(pid, Cluster.PostmasterPid(int.Parse(replica[2..])));
         Assert.Equal(leader, await LeaderAsync());
         Assert.Equal(2, (await Cluster.RunAsync("restart")).ExitCode);

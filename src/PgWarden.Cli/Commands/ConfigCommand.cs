@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PgWarden.Cli.Runtime;
+using PgWarden.Core.Api;
 
 namespace PgWarden.Cli.Commands;
 
@@ -13,15 +14,17 @@ public static class ConfigCommand
         var node = new Option<string?>("--node") { Description = "render postgresql.conf, pg_hba.conf and pg_ident.conf of this node" };
         var pooler = new Option<string?>("--pooler") { Description = "render pgbouncer.ini of this pooler" };
         var upstream = new Option<string?>("--upstream") { Description = "render the node as a replica of this node (default: the bootstrap node, or primary for the bootstrap node itself)" };
-        var render = new Command("render", "print the configuration files PgWarden writes for a node or a pooler") { config, dir, node, pooler, upstream };
-        CommandAction.Set(render, (p, _) =>
+        var offline = new Option<bool>("--offline") { Description = "render from the configuration file alone, without asking the running cluster for the parameters `config apply` stored in the DCS" };
+        var render = new Command("render", "print the configuration files PgWarden writes for a node or a pooler") { config, dir, node, pooler, upstream, offline };
+        CommandAction.Set(render, async (p, ct) =>
         {
             var cluster = ClusterLocator.Load(p.GetValue(config), p.GetValue(dir));
             if (p.GetValue(node) is { } nodeName)
             {
                 var n = cluster.Node(nodeName);
                 var up = p.GetValue(upstream) is { } u ? cluster.Node(u) : n.Name == cluster.BootstrapNode.Name ? null : cluster.BootstrapNode;
-                foreach (var file in ConfigPreview.NodeFiles(cluster, n, up))
+                var parameters = p.GetValue(offline) ? null : await DcsParametersAsync(cluster, ct);
+                foreach (var file in ConfigPreview.NodeFiles(cluster, n, up, parameters))
                 {
                     Print(Path.Combine(n.DataDir, file.Name), file.Content);
                 }
@@ -36,7 +39,7 @@ public static class ConfigCommand
             {
                 throw new Core.Errors.PgWardenException(Core.Errors.ExitCodes.Usage, "say what to render: --node NAME or --pooler NAME");
             }
-            return Task.FromResult(0);
+            return 0;
         });
 
         var json = CommandAction.JsonOption();
@@ -80,5 +83,24 @@ public static class ConfigCommand
         Console.WriteLine($"# ===== {title} =====");
         Console.Write(content);
         Console.WriteLine();
+    
+    /// <summary>
+    /// The PostgreSQL parameters set cluster-wide with `config apply` (the DCS `config` key), which the
+    /// agent renders after the file's own: read through any agent's API. A cluster that is not running
+    /// (or not reachable from here) gives null, with a note on stderr that the rendering lacks them.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, string>?> DcsParametersAsync(Core.Config.ClusterConfig cluster, CancellationToken ct)
+    {
+        try
+        {
+            var api = new AgentApiClient(cluster, Core.Security.ClusterSecrets.Load(cluster.SecretsFile));
+            return ClusterViewJson.Parse(await api.GetClusterAsync(ct)).Config.Parameters;
+        }
+        catch (Core.Errors.PgWardenException e)
+        {
+            Console.Error.WriteLine($"pgwarden: note: rendered without the parameters set by `config apply` (the cluster did not answer: {e.Message}); --offline skips asking");
+            return null;
+        }
     }
+}
 }

@@ -28,7 +28,8 @@ public static class RestartCommand
         var dir = CommandAction.DirOption();
         var yes = CommandAction.YesOption("restart");
         var timeout = new Option<int>("--timeout") { Description = "seconds each node has to come back (1..3600)", DefaultValueFactory = _ => 120 };
-        var cmd = new Command("restart", "restart PostgreSQL on a node, or rolling over the cluster (replicas, switchover, old primary)") { node, rolling, pendingOnly, config, dir, yes, timeout };
+        var json = CommandAction.JsonOption();
+        var cmd = new Command("restart", "restart PostgreSQL on a node, or rolling over the cluster (replicas, switchover, old primary)") { node, rolling, pendingOnly, config, dir, yes, timeout, json };
         CommandAction.Set(cmd, async (p, ct) =>
         {
             var seconds = p.GetValue(timeout);
@@ -52,24 +53,30 @@ public static class RestartCommand
             var api = new AgentApiClient(cluster, ClusterSecrets.Load(cluster.SecretsFile));
             var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
             var wait = TimeSpan.FromSeconds(seconds);
+            // --json: what happened to each node, in order (the progress lines go to stderr then).
+            var steps = new List<RestartStep>();
             if (named is not null)
             {
                 if (p.GetValue(pendingOnly) && view.Members.GetValueOrDefault(named) is { PendingRestart.Count: 0 })
                 {
                     Console.WriteLine($"{named}: no restart pending; nothing to do");
-                    return 0;
+                    return JsonOutput.Result(0, new { steps });
                 }
                 confirmation.Ask($"Restart PostgreSQL on {named}{(view.Leader?.Name == named ? " (the primary: writes stop until it is back)" : "")}?");
-                await RestartOneAsync(api, cluster, named, wait, ct);
-                return 0;
+                steps.Add(await RestartOneAsync(api, cluster, named, wait, ct));
+                return JsonOutput.Result(0, new { steps });
             }
-            return await RollingAsync(api, cluster, view, p.GetValue(pendingOnly), confirmation, wait, p.GetValue(config), p.GetValue(dir), ct);
+            await RollingAsync(api, cluster, view, p.GetValue(pendingOnly), confirmation, wait, p.GetValue(config), p.GetValue(dir), steps, ct);
+            return JsonOutput.Result(0, new { steps });
         });
         return cmd;
     }
 
-    private static async Task<int> RollingAsync(AgentApiClient api, ClusterConfig cluster, ClusterView view, bool pendingOnly, Confirmation confirmation,
-        TimeSpan wait, string? configPath, string? dirPath, CancellationToken ct)
+    /// <summary>One step of a restart, for --json: the node, what was done (restarted, switched over away from it, restarted by the switchover) and how long it took in seconds.</summary>
+    public sealed record RestartStep(string Node, string Action, double Seconds);
+
+    private static async Task RollingAsync(AgentApiClient api, ClusterConfig cluster, ClusterView view, bool pendingOnly, Confirmation confirmation,
+        TimeSpan wait, string? configPath, string? dirPath, List<RestartStep> steps, CancellationToken ct)
     {
         var leader = view.Leader?.Name ?? throw new PgWardenException(ExitCodes.NotRunning, "there is no leader: a rolling restart needs a healthy cluster (`pgwarden status`)");
         bool Wanted(string n) => !pendingOnly || view.Members.GetValueOrDefault(n) is { PendingRestart.Count: > 0 };
@@ -83,21 +90,22 @@ public static class RestartCommand
         if (replicas.Count == 0 && !primaryToo)
         {
             Console.WriteLine("no node has a restart pending; nothing to do");
-            return 0;
+            return;
         }
         confirmation.Ask($"Rolling restart of {cluster.Name}: {(replicas.Count > 0 ? string.Join(", ", replicas) + " one at a time" : "no replica")}{(primaryToo ? $", then a switchover away from {leader} and its restart" : "")}?");
         foreach (var replica in replicas)
         {
-            await RestartOneAsync(api, cluster, replica, wait, ct);
+            steps.Add(await RestartOneAsync(api, cluster, replica, wait, ct));
         }
         if (!primaryToo)
         {
-            return 0;
+            return;
         }
         var before = view.Members[leader].PostgresStartedAt;
         var args = new List<string> { "--yes", "--timeout", "60" };
         args.AddRange(configPath is not null ? ["--config", configPath] : dirPath is not null ? ["--dir", dirPath] : ["--config", cluster.ConfigFile]);
         Console.WriteLine($"switching over away from {leader}");
+        var switchStarted = DateTime.UtcNow;
         var code = await SwitchoverCommand.Create().Parse(args).InvokeAsync(cancellationToken: ct);
         if (code != 0)
         {
@@ -109,14 +117,15 @@ public static class RestartCommand
         if (after.Members[leader].PostgresStartedAt != before && after.Members[leader].PendingRestart.Count == 0)
         {
             Console.WriteLine($"{leader}: restarted as a replica by the switchover; streaming");
-            return 0;
+            steps.Add(new RestartStep(leader, "switched over away from it, restarted as a replica by the switchover", Math.Round((DateTime.UtcNow - switchStarted).TotalSeconds, 1)));
+            return;
         }
-        await RestartOneAsync(api, cluster, leader, wait, ct);
-        return 0;
+        steps.Add(new RestartStep(leader, "switched over away from it", Math.Round((DateTime.UtcNow - switchStarted).TotalSeconds, 1)));
+        steps.Add(await RestartOneAsync(api, cluster, leader, wait, ct));
     }
 
     /// <summary>Asks the node's agent to restart and waits until a new postmaster runs in the same role (a replica streaming again).</summary>
-    private static async Task RestartOneAsync(AgentApiClient api, ClusterConfig cluster, string name, TimeSpan wait, CancellationToken ct)
+    private static async Task<RestartStep> RestartOneAsync(AgentApiClient api, ClusterConfig cluster, string name, TimeSpan wait, CancellationToken ct)
     {
         var view = ClusterViewJson.Parse(await api.GetClusterAsync(ct));
         var before = view.Members.GetValueOrDefault(name)?.PostgresStartedAt;
@@ -127,6 +136,8 @@ public static class RestartCommand
             v => v.Members.GetValueOrDefault(name) is { PostgresRunning: true } m && m.PostgresStartedAt != before
                  && (wasPrimary ? m.Role == NodeRole.Primary && v.Leader?.Name == name : m is { Role: NodeRole.Replica, State: "streaming" }),
             v => MemberWait.State(v, name), ct);
-        Console.WriteLine($"{name}: restarted ({(DateTime.UtcNow - started).TotalSeconds:0.0} s){(wasPrimary ? ", still the primary" : ", streaming again")}");
+        var took = Math.Round((DateTime.UtcNow - started).TotalSeconds, 1);
+        Console.WriteLine($"{name}: restarted ({took:0.0} s){(wasPrimary ? ", still the primary" : ", streaming again")}");
+        return new RestartStep(name, wasPrimary ? "restarted in place (primary, lease kept)" : "restarted (replica, streaming again)", took);
     }
 }

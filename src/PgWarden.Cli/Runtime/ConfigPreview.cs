@@ -16,10 +16,15 @@ namespace PgWarden.Cli.Runtime;
 public static class ConfigPreview
 {
     /// <summary>The node's postgresql.conf, pg_hba.conf and pg_ident.conf, following <paramref name="upstream"/> (null: as primary).</summary>
-    public static IReadOnlyList<RenderedFile> NodeFiles(ClusterConfig cluster, NodeConfig node, NodeConfig? upstream)
+    /// <param name="dcsParameters">The parameters `config apply` stored in the DCS, rendered after the file's own as the agent does (null: none known).</param>
+    public static IReadOnlyList<RenderedFile> NodeFiles(ClusterConfig cluster, NodeConfig node, NodeConfig? upstream, IReadOnlyDictionary<string, string>? dcsParameters = null)
     {
         var serverUser = OsUser.ServerUser(cluster.Postgres.OsUser);
         var ctx = NodeRenderContextFactory.Create(cluster, node, upstream, serverUser, NodeRenderContextFactory.PreviewBinary(serverUser, cluster.BaseDir));
+        if (dcsParameters is not null)
+        {
+            ctx = ctx with { DynamicParameters = dcsParameters };
+        }
         return NodeConfigFiles.Render(ctx);
     }
 
