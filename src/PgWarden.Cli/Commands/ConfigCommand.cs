@@ -83,7 +83,8 @@ public static class ConfigCommand
         Console.WriteLine($"# ===== {title} =====");
         Console.Write(content);
         Console.WriteLine();
-    
+    }
+
     /// <summary>
     /// The PostgreSQL parameters set cluster-wide with `config apply` (the DCS `config` key), which the
     /// agent renders after the file's own: read through any agent's API. A cluster that is not running
@@ -102,5 +103,4 @@ public static class ConfigCommand
             return null;
         }
     }
-}
 }
