@@ -25,7 +25,11 @@ public sealed class AgentContext : IAsyncDisposable
         Tools = new ToolRunner(Launcher);
         Postgres = new PostgresNode(cluster, node, Binaries, Launcher, Tools);
         Peers = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(2), cluster, node.Name));
-        LocalSuperuser = NpgsqlDataSource.Create(Postgres.LocalConnectionString());
+        // Unpooled like StatusSource: its pool is cleared only when the supervisor starts a postmaster,
+        // but a postmaster also reinitialises in place (one backend SIGKILLed or OOM-killed), which
+        // breaks every idle pooled connection; the next promotion's synchronous_standby_names, slots
+        // or checkpoint then failed on "Exception while writing to stream" (the PromoteAsync bug class).
+        LocalSuperuser = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(Postgres.LocalConnectionString()) { Pooling = false }.ConnectionString);
         StatusSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(Postgres.LocalConnectionString()) { Pooling = false, Timeout = 2 }.ConnectionString);
         Hardware = HostDetector.Profile(cluster.Hardware, cluster.Postgres.MaxConnections);
     }

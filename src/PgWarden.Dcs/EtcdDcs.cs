@@ -386,7 +386,9 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
             }
             var current = await CallAsync("reading the cluster config",
                 (client, deadline, token) => GetAsync(client, _keys.Config, deadline, token), cancellationToken).ConfigureAwait(false);
-            var config = current is null ? new DcsConfig() : JsonSerializer.Deserialize<DcsConfig>(current.Value.ToStringUtf8(), s_json) ?? new DcsConfig();
+            // A garbled value counts as the defaults, as ReadAsync (and so every agent) reads it: throwing
+            // here made PATCH /config, pause and resume fail with a 500 until someone fixed the key by hand.
+            var config = current is null ? new DcsConfig() : ConfigOrDefaults(current.Value.ToStringUtf8());
             if (update(config) is not { } next)
             {
                 return null;
@@ -403,6 +405,18 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
             }
         }
         throw new InvalidOperationException("the cluster config kept changing while it was being updated (50 attempts); try again");
+    }
+
+    private static DcsConfig ConfigOrDefaults(string value)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<DcsConfig>(value, s_json) ?? new DcsConfig();
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            return new DcsConfig();
+        }
     }
 
     public Task RequestFailoverAsync(FailoverRequest request, CancellationToken cancellationToken) =>

@@ -76,6 +76,9 @@ public sealed class NodeAgent
 
     private readonly ConfigurationReloader _reloader;
 
+    /// <summary>The lease time left when the leader key was seen gone (not expired), until a leader key shows again or this node demoted.</summary>
+    private TimeSpan? _keyVanishedWithLeaseLeft;
+
     public LeaseKeeper Lease { get; }
 
     public PostmasterSupervisor Postmaster { get; }
@@ -108,18 +111,24 @@ public sealed class NodeAgent
             Postmaster.Parameters = view.Config.Parameters;
         }
         await Postmaster.ObserveAsync(ct);
-        TimeSpan? leaseLeftWhenKeyVanished = null;
         if (view is not null && view.Leader?.Name != _node.Name)
         {
-            leaseLeftWhenKeyVanished = view.Leader is null ? Lease.Remaining : null;
+            // Remembered until a leader key shows again or the demotion is done: the cycle that sees the
+            // key gone may not see a running primary (a status check timed out, an in-place restart),
+            // and forgetting the lease below would otherwise lose the signal for the next cycle.
+            _keyVanishedWithLeaseLeft = view.Leader is null ? Lease.Remaining ?? _keyVanishedWithLeaseLeft : null;
             Lease.Forget();
             // A hand-over owed after crashes belongs to the leadership it was set in.
             Roles.HandOverAfterCrashesSince = null;
         }
+        else if (view is not null)
+        {
+            _keyVanishedWithLeaseLeft = null;
+        }
         LocalState local;
         try
         {
-            local = await ObserveLocalAsync(view, ct) with { LeaseLeftWhenKeyVanished = leaseLeftWhenKeyVanished };
+            local = await ObserveLocalAsync(view, ct) with { LeaseLeftWhenKeyVanished = _keyVanishedWithLeaseLeft };
         }
         catch (PgWardenException e) when (e.ExitCode != ExitCodes.UnsafeRefused)
         {
@@ -135,6 +144,10 @@ public sealed class NodeAgent
         try
         {
             await ActAsync(decision, view, local, ct);
+            if (decision is HaDecision.Demote)
+            {
+                _keyVanishedWithLeaseLeft = null;
+            }
         }
         catch (DcsUnavailableException e)
         {

@@ -123,7 +123,10 @@ public static class HaDecider
         // no leader now and may already be promoting, so racing them for the key while writable could
         // leave two primaries. Stop writes first; as a replica this node can still win the election.
         // (Patroni likewise demotes a leader whose key update fails: ha.py, process_healthy_cluster.)
-        if (local.LeaseLeftWhenKeyVanished is { } left)
+        // Paused, no replica takes over without a leader (NoLeader waits) unless a failover to it was
+        // requested: nobody races this primary, and demoting it would leave no primary until resume.
+        if (local.LeaseLeftWhenKeyVanished is { } left
+            && (!view.Config.Paused || view.Failover is { To: { } to } && to != local.Name))
         {
             return new HaDecision.Demote(true, $"the leader key vanished while this node's lease had {left.TotalSeconds:0.0} s left (deleted or revoked, not expired): stopping writes at once instead of racing the replicas for it");
         }
