@@ -205,10 +205,19 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         // Only the key on the lease in hand: a release that fails here may still be applied later, and
         // must then not delete a key this node has since put on a new lease.
         var releasing = Interlocked.Read(ref _leaderLease);
-        if (releasing != 0)
+        if (releasing == 0)
         {
-            txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = releasing });
+            // No lease id in hand (this process restarted, or an acquire's answer was lost): the key's
+            // lease as read now, so a late-applied delete still spares a key put on a newer lease.
+            var current = await CallAsync("reading the leader key",
+                (client, d, token) => GetAsync(client, _keys.Leader, d, token), cancellationToken).ConfigureAwait(false);
+            if (current is null || current.Value.ToStringUtf8() != node)
+            {
+                return;
+            }
+            releasing = current.Lease;
         }
+        txn.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = releasing });
         txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(_keys.Leader), PrevKv = true } });
         var response = await _endpoints.CallAsync("releasing the leader key",
             deadline, (client, d, token) => client.TransactionAsync(txn, null, d, token), cancellationToken).ConfigureAwait(false);

@@ -24,6 +24,8 @@ public sealed class SecretsExportTests : IDisposable
         _cluster = ConfigLoader.LoadFile(config);
         File.WriteAllText(_cluster.Backup!.Encryption.KeyFile!, "# key\nBACKUP-KEY-MATERIAL-0123456789\n");
         _full.Save(_cluster.SecretsFile);
+        // The generated TLS of `pgwarden up` (the default): a node or pooler export carries its own certificate and key.
+        PgWarden.Core.Tls.ClusterCertificates.EnsureGenerated(_cluster, null, DateTimeOffset.UtcNow);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -48,8 +50,8 @@ public sealed class SecretsExportTests : IDisposable
 
     public static TheoryData<SecretsRole, string?, string[], string[]> Roles => new()
     {
-        { SecretsRole.Node, "pg1", ["superuser", "replication", "app password", "pg1 api token", "etcd agent", "backup key"], ["cluster.yaml", "secrets.yaml", "backup.key"] },
-        { SecretsRole.Pooler, "pgb1", ["app verifier", "pooler admin", "etcd pooler"], ["cluster.yaml", "secrets.yaml"] },
+        { SecretsRole.Node, "pg1", ["superuser", "replication", "app password", "pg1 api token", "etcd agent", "backup key"], ["cluster.yaml", "secrets.yaml", "backup.key", "tls/ca.crt", "tls/pg1.crt", "tls/pg1.key"] },
+        { SecretsRole.Pooler, "pgb1", ["app verifier", "pooler admin", "etcd pooler"], ["cluster.yaml", "secrets.yaml", "tls/ca.crt", "tls/pgb1.crt", "tls/pgb1.key"] },
         { SecretsRole.Etcd, null, ["etcd root", "etcd agent", "etcd pooler"], ["secrets.yaml"] },
     };
 
@@ -61,8 +63,8 @@ public sealed class SecretsExportTests : IDisposable
 
         var written = SecretsExport.Write(_cluster, _full, role, name, output);
 
-        Assert.Equal(files.Order(), written.Select(Path.GetFileName).Order());
-        Assert.Equal(files.Order(), Directory.GetFiles(output).Select(Path.GetFileName).Order());
+        Assert.Equal(files.Order(), written.Select(f => Path.GetRelativePath(output, f)).Order());
+        Assert.Equal(files.Order(), Directory.GetFiles(output, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(output, f)).Order());
         var content = string.Join("\n", written.Select(File.ReadAllText));
         foreach (var (what, value) in AllSecrets())
         {
@@ -75,7 +77,8 @@ public sealed class SecretsExportTests : IDisposable
                 Assert.False(content.Contains(value, StringComparison.Ordinal), $"{role} export contains the {what}");
             }
         }
-        Assert.All(written, f => Assert.Equal(OwnerOnly, File.GetUnixFileMode(f)));
+        // Certificates are public (0644, as `pgwarden up` writes them); everything else is 0600.
+        Assert.All(written, f => Assert.Equal(f.EndsWith(".crt", StringComparison.Ordinal) ? OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead : OwnerOnly, File.GetUnixFileMode(f)));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(output));
     }
 

@@ -79,6 +79,33 @@ public sealed class EtcdLeaderTests(EtcdFixture etcd, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task A_release_spares_a_key_of_the_same_node_on_a_newer_lease()
+    {
+        // Netns quorum-loss finding: a release could land after the node held the key again on a new
+        // lease, and deleted it under a writable primary. The release now names the lease it meant.
+        var cluster = EtcdFixture.NewClusterName();
+        await using var stale = etcd.NewDcs(cluster);
+        Assert.True(await stale.TryAcquireLeaderAsync("pg1", TimeSpan.FromSeconds(30), Ct));
+        using (var raw = new EtcdClient(etcd.Endpoint))
+        {
+            await raw.DeleteAsync($"/pgwarden/{cluster}/leader");
+        }
+        await using var current = etcd.NewDcs(cluster);
+        Assert.True(await current.TryAcquireLeaderAsync("pg1", TimeSpan.FromSeconds(30), Ct));
+
+        await stale.ReleaseLeaderAsync("pg1", Ct);
+        Assert.Equal("pg1", (await current.ReadAsync(Ct)).Leader?.Name);
+        Assert.True(await current.RenewLeaderAsync("pg1", Ct));
+
+        // A process with no lease in hand (restarted) releases the key as it finds it.
+        await using var restarted = etcd.NewDcs(cluster);
+        await restarted.ReleaseLeaderAsync("pg2", Ct);
+        Assert.Equal("pg1", (await current.ReadAsync(Ct)).Leader?.Name);
+        await restarted.ReleaseLeaderAsync("pg1", Ct);
+        Assert.Null((await current.ReadAsync(Ct)).Leader);
+    }
+
+    [Fact]
     public async Task Renew_returns_false_once_the_key_is_gone_or_names_someone_else()
     {
         var cluster = EtcdFixture.NewClusterName();

@@ -143,7 +143,16 @@ public sealed class DayTwoCommandsTests(DayTwoClusterFixture fixture, ITestOutpu
         var target = scheduled.Stdout.Split(" to ")[1].Split(' ')[0];
         await Task.Delay(2500);
         Assert.Equal(leader, await LeaderAsync());
-        await TestCluster.WaitForAsync(async () => await Cluster.LeaderAsync() == target ? "yes" : null, TimeSpan.FromSeconds(30), $"{target} to lead after the scheduled time");
+        try
+        {
+            await TestCluster.WaitForAsync(async () => await Cluster.LeaderAsync() == target ? "yes" : null, TimeSpan.FromSeconds(30), $"{target} to lead after the scheduled time");
+        }
+        catch (TimeoutException)
+        {
+            // What the leader's agent did at the scheduled time (a dropped request says why).
+            output.WriteLine(Cluster.Logs(40));
+            throw;
+        }
         var tookOver = DateTime.UtcNow;
         output.WriteLine($"scheduled for +5 s; {target} led {(tookOver - requestedAt).TotalSeconds:0.0} s after the request");
         Assert.True(tookOver - requestedAt >= TimeSpan.FromSeconds(4), "the switchover happened before its time");

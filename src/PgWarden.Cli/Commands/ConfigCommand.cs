@@ -94,12 +94,14 @@ public static class ConfigCommand
     {
         try
         {
-            var api = new AgentApiClient(cluster, Core.Security.ClusterSecrets.Load(cluster.SecretsFile));
-            return ClusterViewJson.Parse(await api.GetClusterAsync(ct)).Config.Parameters;
+            // 2 s per agent: a preview must not hang for half a minute on a cluster that is down.
+            var api = new AgentApiClient(cluster, Core.Security.ClusterSecrets.Load(cluster.SecretsFile), TimeSpan.FromSeconds(2));
+            var view = await api.GetClusterAsync(ct);
+            return ClusterViewJson.Parse(view).Config.Parameters;
         }
-        catch (Core.Errors.PgWardenException e)
+        catch (Exception e) when (e is Core.Errors.PgWardenException or System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException)
         {
-            Console.Error.WriteLine($"pgwarden: note: rendered without the parameters set by `config apply` (the cluster did not answer: {e.Message}); --offline skips asking");
+            Console.Error.WriteLine($"pgwarden: note: rendered without the parameters set by `config apply` (not read from the cluster: {e.Message}); --offline skips asking");
             return null;
         }
     }

@@ -66,6 +66,8 @@ public static class RestartCommand
                 steps.Add(await RestartOneAsync(api, cluster, named, wait, ct));
                 return JsonOutput.Result(0, new { steps });
             }
+            // Recorded before the work (the list fills as it goes): a failure's envelope carries the steps done.
+            JsonOutput.Result(0, new { steps });
             await RollingAsync(api, cluster, view, p.GetValue(pendingOnly), confirmation, wait, p.GetValue(config), p.GetValue(dir), steps, ct);
             return JsonOutput.Result(0, new { steps });
         });
@@ -107,6 +109,8 @@ public static class RestartCommand
         Console.WriteLine($"switching over away from {leader}");
         var switchStarted = DateTime.UtcNow;
         var code = await SwitchoverCommand.Create().Parse(args).InvokeAsync(cancellationToken: ct);
+        // The nested switchover records its own result in the shared envelope: put the steps back.
+        JsonOutput.Result(0, new { steps });
         if (code != 0)
         {
             throw new PgWardenException(code, $"the switchover away from {leader} failed (above); {leader} was not restarted");

@@ -31,9 +31,10 @@ public static class SecretsCommand
             }
             var hostRole = Enum.Parse<SecretsRole>(p.GetValue(role)!, ignoreCase: true);
             var full = ClusterSecrets.Load(cluster.SecretsFile);
-            var files = SecretsExport.Write(cluster, full, hostRole, p.GetValue(name), target);
+            var serverUser = PgWarden.Postgres.Os.OsUser.ServerUser(cluster.Postgres.OsUser);
+            var files = SecretsExport.Write(cluster, full, hostRole, p.GetValue(name), target, (serverUser.Uid, serverUser.Gid));
             var host = hostRole == SecretsRole.Etcd ? "each etcd host" : $"the host of {hostRole.ToString().ToLowerInvariant()} {p.GetValue(name)}";
-            Console.WriteLine($"wrote {files.Count} files for {host} (mode 0600):");
+            Console.WriteLine($"wrote {files.Count} files for {host} (secrets and private keys mode 0600):");
             foreach (var file in files)
             {
                 Console.WriteLine($"  {file}");

@@ -9,9 +9,10 @@ using PgWarden.Core.Security;
 namespace PgWarden.Cli.Runtime;
 
 /// <summary>Calls the agents' mutating API with each node's token; any agent will do, the first that answers.</summary>
-public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets)
+/// <param name="timeout">Per request and agent (default 10 s).</param>
+public sealed class AgentApiClient(ClusterConfig cluster, ClusterSecrets secrets, TimeSpan? timeout = null)
 {
-    private readonly HttpClient _http = AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10), cluster);
+    private readonly HttpClient _http = AgentClient.CreateHttpClient(timeout ?? TimeSpan.FromSeconds(10), cluster);
 
     public Task<JsonElement> PostAsync(string path, object? body, NodeConfig? node, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body, node, ct);
 

@@ -73,7 +73,9 @@ public static class SecretsExport
     /// Writes the files of <paramref name="role"/> into <paramref name="outputDir"/> (created 0700 if
     /// missing), each 0600, and returns their paths. Existing files of the same names are replaced.
     /// </summary>
-    public static IReadOnlyList<string> Write(ClusterConfig cluster, ClusterSecrets full, SecretsRole role, string? name, string outputDir)
+    /// <param name="keyOwner">Owner (uid, gid) of the exported TLS private key when running as root — the
+    /// PostgreSQL OS user, who runs PostgreSQL and PgBouncer — as `pgwarden up` writes it.</param>
+    public static IReadOnlyList<string> Write(ClusterConfig cluster, ClusterSecrets full, SecretsRole role, string? name, string outputDir, (uint Uid, uint Gid)? keyOwner = null)
     {
         var secrets = ForRole(cluster, full, role, name);
         if (!Directory.Exists(outputDir))
@@ -90,6 +92,10 @@ public static class SecretsExport
             SecureFile.WriteAllText(configPath, File.ReadAllText(cluster.ConfigFile));
             written.Add(configPath);
         }
+        if (role is SecretsRole.Node or SecretsRole.Pooler && cluster.Tls.Mode == TlsMode.Generated)
+        {
+            written.AddRange(WriteHostCertificates(cluster, name!, outputDir, keyOwner));
+        }
         if (role == SecretsRole.Node && cluster.Backup?.Encryption.KeyFile is { } keyFile && File.Exists(keyFile))
         {
             var keyPath = Path.Combine(outputDir, Path.GetFileName(keyFile));
@@ -97,5 +103,36 @@ public static class SecretsExport
             written.Add(keyPath);
         }
         return written;
+    }
+
+    /// <summary>
+    /// With generated TLS (`pgwarden up`'s CA): the host's own certificate and key and the CA
+    /// certificate, in tls/ of <paramref name="outputDir"/> as that layout expects beside cluster.yaml —
+    /// never ca.key, admin.key or another host's key. User-supplied certificates are the operator's to place.
+    /// Throws <see cref="PgWardenException"/> (exit 8) when `pgwarden up` has not generated them yet.
+    /// </summary>
+    private static List<string> WriteHostCertificates(ClusterConfig cluster, string name, string outputDir, (uint Uid, uint Gid)? keyOwner)
+    {
+        var tls = TlsSettings.GeneratedUnder(outputDir);
+        (string From, string To)[] files = [(cluster.Tls.CaFile, tls.CaFile), (cluster.Tls.CertFile(name), tls.CertFile(name)), (cluster.Tls.KeyFile(name), tls.KeyFile(name))];
+        if (files.FirstOrDefault(f => !File.Exists(f.From)) is { From: { } missing })
+        {
+            throw new PgWardenException(ExitCodes.NotRunning, $"{missing} does not exist: `pgwarden up` generates the cluster's certificates; run it once before exporting");
+        }
+        // The layout `pgwarden up` writes: the directory and certificates world-readable, the key 0600.
+        var dir = Path.GetDirectoryName(tls.CaFile)!;
+        Directory.CreateDirectory(dir);
+        File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
+        foreach (var (from, to) in files[..2])
+        {
+            File.WriteAllText(to, File.ReadAllText(from));
+            File.SetUnixFileMode(to, (UnixFileMode)0b110_100_100);
+        }
+        SecureFile.WriteAllText(files[2].To, File.ReadAllText(files[2].From));
+        if (keyOwner is { } owner && Processes.Libc.IsRoot)
+        {
+            Processes.Libc.Chown(files[2].To, owner.Uid, owner.Gid);
+        }
+        return [.. files.Select(f => f.To)];
     }
 }

@@ -86,7 +86,25 @@ public sealed class PostgresMetricsCollector : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One scrape's reads. A pooled connection left from before PostgreSQL restarted breaks on its
+    /// first use (Npgsql does not check idle connections): then the pool is cleared and the scrape
+    /// tried once more on a new connection, so a restart does not show as pg_up 0 for a scrape.
+    /// </summary>
     private async Task<ScrapeSamples> ReadAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await ReadOnceAsync(ct);
+        }
+        catch (NpgsqlException e) when (e is not PostgresException && !ct.IsCancellationRequested)
+        {
+            _source.Clear();
+            return await ReadOnceAsync(ct);
+        }
+    }
+
+    private async Task<ScrapeSamples> ReadOnceAsync(CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(ScrapeTimeout);
