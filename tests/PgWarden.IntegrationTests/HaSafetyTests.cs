@@ -251,7 +251,18 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
             await conn.OpenAsync();
             return await Scalar<string>(conn, "SELECT COALESCE((SELECT status FROM pg_stat_wal_receiver), 'none')") == "streaming" ? (object)true : null;
         }, TimeSpan.FromSeconds(60), "pg3 to stream from pg2 again");
-        var log = File.ReadAllText(Path.Combine(cluster.Dir, "logs", "agent-pg3.log"));
+        // The agent's logger writes from a queue: on a loaded machine its lines can trail what PostgreSQL already shows.
+        var logFile = Path.Combine(cluster.Dir, "logs", "agent-pg3.log");
+        string log;
+        try
+        {
+            log = await TestCluster.WaitForAsync(() => Task.FromResult(File.ReadAllText(logFile) is var text && text.Contains("rejoin step pg_rewind from pg2") ? text : null),
+                TimeSpan.FromSeconds(15), "pg3's agent to log its pg_rewind from pg2");
+        }
+        catch (TimeoutException)
+        {
+            log = File.ReadAllText(logFile);
+        }
         Assert.Contains("left pg2's timeline history", log);
         Assert.Contains("rejoin step pg_rewind from pg2", log);
         await using (var conn = ClusterFacts.Direct(cluster, 3))
