@@ -205,7 +205,9 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
             {
                 RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
             })!;
-            await TestCluster.WaitForAsync(async () => await PausedAsync(cluster, "pgb1") ? (object)true : null, TimeSpan.FromSeconds(10), "pgb1 to be paused");
+            // The command checkpoints the primary before it pauses (up to 60 s): on a loaded CI machine that
+            // alone has taken over 10 s.
+            await TestCluster.WaitForAsync(async () => await PausedAsync(cluster, "pgb1") ? (object)true : null, TimeSpan.FromSeconds(60), "pgb1 to be paused");
             cli.Kill();
             await cli.WaitForExitAsync();
             var status = await cluster.StatusJsonAsync();
