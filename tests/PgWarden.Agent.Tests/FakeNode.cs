@@ -288,11 +288,16 @@ public sealed class FakePostmaster(FakeNode node, int pid) : IPostmaster
 
     public int? ExitCode { get; private set; }
 
-    public Task<bool> StopAsync(ShutdownMode mode, TimeSpan grace)
+    public async Task<bool> StopAsync(ShutdownMode mode, TimeSpan grace)
     {
         node.Record($"stop {mode}");
+        // Gates["stop"]: a shutdown that takes a while (the test releases it).
+        if (node.Gates.TryGetValue("stop", out var gate))
+        {
+            await gate.Task;
+        }
         Exit(0, clean: mode != ShutdownMode.Immediate);
-        return Task.FromResult(true);
+        return true;
     }
 
     public void Reload()

@@ -1,3 +1,4 @@
+using PgWarden.Agent.Ha;
 using PgWarden.Core.Dcs;
 using PgWarden.Core.Ha;
 
@@ -58,5 +59,26 @@ public sealed class HostileReviewLeaseVanishTests
         h.Dcs.ForceLeader(null, TimeSpan.Zero);
         Assert.IsType<HaDecision.Demote>(await h.CycleAsync());
         Assert.True(h.Node.InRecovery);
+    }
+
+    [Fact]
+    public async Task AServerShuttingDownForAPlannedStopIsNotFencedAsHung()
+    {
+        // CI, scheduled switchover under load: the hand-over's fast shutdown took longer than three
+        // status checks; the shutting-down server refused them, the supervisor fenced it as hung, and
+        // the switchover was abandoned ("this primary did not shut down cleanly in time").
+        var h = await AgentHarness.RunningLeaderAsync();
+        var slow = new TaskCompletionSource();
+        h.Node.Gates["stop"] = slow;
+        var stop = h.Agent.Postmaster.StopAsync(ShutdownMode.Fast);
+        h.Node.Hung = true;
+        for (var i = 0; i < 5; i++)
+        {
+            await h.Agent.Postmaster.ObserveAsync(CancellationToken.None);
+        }
+        Assert.DoesNotContain("kill tree", h.Node.TakeActions());
+        slow.SetResult();
+        await stop;
+        Assert.NotEqual(PostmasterState.Fenced, h.Agent.Postmaster.State);
     }
 }

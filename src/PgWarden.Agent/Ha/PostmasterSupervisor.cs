@@ -32,6 +32,9 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
     private IPostmaster? _process;
     private volatile bool _expected;
     private int _unanswered;
+
+    /// <summary>A stop is under way: a server shutting down refuses status checks, and the stop's own grace period bounds a hang.</summary>
+    private volatile bool _stopping;
     private long? _lastPrimaryRestart;
     private int _primaryRestartsInWindow;
     private long _replicaRetryAt;
@@ -92,8 +95,10 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
             Status = null;
             return;
         }
-        if (State == PostmasterState.Starting)
+        if (State == PostmasterState.Starting || _stopping)
         {
+            // A planned stop is not a hang: counting a shutting-down server's refusals as unanswered
+            // checks fenced a switchover's clean stop under load ("did not shut down cleanly in time").
             return;
         }
         if (await TryReadStatusAsync(ct))
@@ -185,9 +190,17 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
                 if (!process.HasExited)
                 {
                     var within = grace ?? (mode == ShutdownMode.Immediate ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(60));
-                    if (!await process.StopAsync(mode, within))
+                    _stopping = true;
+                    try
                     {
-                        events.Failed($"PostgreSQL did not stop ({mode}) within {within.TotalSeconds:0} s and was killed");
+                        if (!await process.StopAsync(mode, within))
+                        {
+                            events.Failed($"PostgreSQL did not stop ({mode}) within {within.TotalSeconds:0} s and was killed");
+                        }
+                    }
+                    finally
+                    {
+                        _stopping = false;
                     }
                 }
                 await process.DisposeAsync();

@@ -10,11 +10,27 @@ namespace PgWarden.Cli.Runtime;
 /// <summary>Finds the primary through the agents and connects to it as the superuser (SCRAM over TCP).</summary>
 public static class PrimaryLocator
 {
+    /// <summary>
+    /// The node whose agent reports a running primary. Agents get 3 s; when none reports a primary and
+    /// some did not answer (a busy host), those are asked once more with 10 s before the command gives up.
+    /// Throws <see cref="PgWardenException"/>: NotRunning (no primary), OperationFailed (several).
+    /// </summary>
     public static async Task<NodeConfig> FindAsync(ClusterConfig cluster, CancellationToken ct)
     {
         var client = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(3), cluster));
-        var statuses = await client.GetAllAsync(cluster.Nodes, ct);
-        var primaries = statuses.Where(kv => kv.Value is { Role: NodeRole.Primary, PostgresRunning: true }).Select(kv => kv.Key).ToList();
+        var statuses = new Dictionary<string, NodeStatus?>(await client.GetAllAsync(cluster.Nodes, ct));
+        static List<string> Primaries(IReadOnlyDictionary<string, NodeStatus?> s) =>
+            [.. s.Where(kv => kv.Value is { Role: NodeRole.Primary, PostgresRunning: true }).Select(kv => kv.Key)];
+        var silent = cluster.Nodes.Where(n => statuses.GetValueOrDefault(n.Name) is null).ToList();
+        if (Primaries(statuses).Count == 0 && silent.Count > 0)
+        {
+            var patient = new AgentClient(AgentClient.CreateHttpClient(TimeSpan.FromSeconds(10), cluster));
+            foreach (var (name, status) in await patient.GetAllAsync(silent, ct))
+            {
+                statuses[name] = status;
+            }
+        }
+        var primaries = Primaries(statuses);
         return primaries.Count switch
         {
             1 => cluster.Node(primaries[0]),
