@@ -1,3 +1,4 @@
+using PgWarden.Core.Dcs;
 using PgWarden.Core.Ha;
 
 namespace PgWarden.Agent.Tests;
@@ -77,6 +78,26 @@ public sealed class SupervisionTests
         Assert.Contains("kill tree", h.Node.TakeActions());
         Assert.Contains(h.Events.Failures, f => f.Contains("hung"));
         Assert.Null(h.Dcs.Leader);
+    }
+
+    [Fact]
+    public async Task AFencedPrimaryOnATimelineNoOtherNodeHasComesBackAndLeadsAgain()
+    {
+        // CI, after etcd came back: pg3 promoted to timeline 2 and was fenced as hung; pg1 and pg2
+        // (timeline 1) may never lead, and the fenced node waited for them: no primary for good.
+        var h = new AgentHarness("pg1");
+        h.Dcs.Seed(initialize: "pg1", history: new TimelineHistoryEntry(2, 0x3000000, "pg1", "failover", h.Clock.GetUtcNow()));
+        h.Node.AsPrimary(timeline: 2);
+        h.Member("pg2", NodeRole.Replica, 0x3000000);
+        h.Member("pg3", NodeRole.Replica, 0x3000000);
+        await h.CycleUntilAsync(d => d is HaDecision.Lead && h.Node.Running);
+        h.Node.Hung = true;
+        await h.CycleUntilAsync(d => d is HaDecision.ReleaseLease);
+        Assert.Contains("kill tree", h.Node.TakeActions());
+        h.Node.Hung = false;
+        await h.CycleUntilAsync(d => d is HaDecision.Lead && h.Node.Running && !h.Node.InRecovery);
+        Assert.Equal("pg1", h.Dcs.Leader);
+        Assert.Contains(h.Events.Decisions, d => d.Contains("no other node may take over"));
     }
 
     [Fact]

@@ -350,6 +350,20 @@ public class HaDeciderTests
     }
 
     [Fact]
-    public void AFailedNodeIsNotRestartedWithoutALeader() =>
-        Is<HaDecision.Wait>(Decide(View(null), Stopped("pg1", LocalDataState.Primary, state: PostmasterState.Fenced) with { PostgresFailed = true }));
+    public void AFailedNodeIsNotRestartedWhileAnotherNodeMayTakeOver() =>
+        Is<HaDecision.Wait>(Decide(View(null, Member("pg2", NodeRole.Replica, 100), Member("pg3", NodeRole.Replica, 100)),
+            Stopped("pg1", LocalDataState.Primary, state: PostmasterState.Fenced) with { PostgresFailed = true }));
+
+    [Fact]
+    public void AFailedNodeOnTheOnlyNewestTimelineComesBackReadOnlyWhenNoOtherNodeMayLead()
+    {
+        // CI, etcd restarted: pg3 won the lease, promoted to timeline 2 and was fenced; pg1 and pg2
+        // (timeline 1) may never lead, and a fenced pg3 that waited left the cluster without a primary.
+        var view = View(null, Member("pg1", NodeRole.Replica, 100), Member("pg2", NodeRole.Replica, 100)).WithHistory(2, "pg3");
+        var failed = Stopped("pg3", LocalDataState.Primary, timeline: 2, state: PostmasterState.Fenced) with { PostgresFailed = true };
+        Assert.Null(Eligibility.Best(view, null, ["pg1", "pg2"]));
+        Assert.Null(Is<HaDecision.StartReplica>(Decide(view, failed)).Upstream);
+        // Back as a read-only replica on timeline 2, it is the one node that may lead.
+        Is<HaDecision.AcquireAndPromote>(Decide(view, Replica("pg3", 100, timeline: 2, upstream: null)));
+    }
 }

@@ -98,7 +98,7 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
 
         // The crashed host comes back: its agent rejoins the new leader with pg_rewind.
         var up = await cluster.RunAsync("up");
-        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.True(up.ExitCode == 0, up + cluster.Logs(40));
         await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
         Assert.Equal(true, await ClusterFacts.InRecoveryAsync(cluster, 1));
         // Rejoined with pg_rewind, not re-cloned (a re-clone sets the old data directory aside).
@@ -165,7 +165,7 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
             Assert.Equal(1L, await Scalar<long>(conn, "SELECT count(*) FROM before_outage"));
         }
         var up = await cluster.RunAsync("up");
-        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.True(up.ExitCode == 0, up + cluster.Logs(40));
         var status = await WaitHealthyAsync(cluster, TimeSpan.FromSeconds(60));
         Assert.Equal(1, status.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("role").GetString() == "primary"));
         await using (var app = cluster.ThroughPooler(1))

@@ -115,7 +115,7 @@ public sealed class HaOperationsTests(ITestOutputHelper output)
         File.WriteAllLines(pidFile, lines);
         File.SetUnixFileMode(pidFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var up = await cluster.RunAsync("up", "--timeout", "90");
-        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.True(up.ExitCode == 0, up + cluster.Logs(40));
         await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
     }
 }

@@ -91,7 +91,7 @@ public sealed class HaSafetyTests(ITestOutputHelper output)
 
         // B and C come back: the newer timeline leads again, with every acknowledged row; pg1 rejoins it.
         var up = await cluster.RunAsync("up", "--timeout", "90");
-        Assert.True(up.ExitCode == 0, up.ToString());
+        Assert.True(up.ExitCode == 0, up + cluster.Logs(40));
         await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
         Assert.NotEqual("pg1", await cluster.LeaderAsync());
         for (var node = 1; node <= 3; node++)

@@ -286,7 +286,15 @@ public static class HaDecider
         }
         if (local.PostgresFailed)
         {
-            return new HaDecision.Wait("no leader; this node's PostgreSQL failed and is not restarted without a leader");
+            // A failed node is left down so that a replica takes over. When none may (the failed node
+            // was promoted to a timeline the others lack, so each of them is refused), waiting would
+            // leave the cluster without a primary for good: this node holds the newest data, so it
+            // comes back read-only (crash recovery replays its WAL) and can then win the election.
+            if (!AnotherNodeMayLead(view, local) && local.Data != LocalDataState.Empty)
+            {
+                return new HaDecision.StartReplica(null, "no leader, and no other node may take over: starting this node's failed PostgreSQL read-only again to recover the newest data");
+            }
+            return new HaDecision.Wait("no leader; this node's PostgreSQL failed and is not restarted while another node may take over");
         }
         if (local is { Data: LocalDataState.Primary, CleanShutdown: true } && (request?.To is null || request.To == local.Name))
         {
@@ -301,6 +309,10 @@ public static class HaDecider
             ? "no leader: starting this former primary read-only (its WAL replayed to the end) to find its position before any node takes over"
             : "no leader: starting PostgreSQL read-only until a leader is chosen");
     }
+
+    /// <summary>Some other member is a running replica or cleanly stopped node that may take the lease now.</summary>
+    private static bool AnotherNodeMayLead(ClusterView view, LocalState local) =>
+        Eligibility.Candidates(view).Any(c => c.Name != local.Name && Eligibility.WhyNot(view, c, local.Peers) is null);
 
     /// <summary>The leader runs as a writable primary and has created every replica's slot (so a replica pointed at it never meets "slot does not exist").</summary>
     private static bool LeaderRunsPrimary(ClusterView view, string leader) =>
