@@ -26,7 +26,7 @@ public static class AgentHost
         var secrets = ClusterSecrets.Load(cluster.SecretsFile);
         Core.Tls.ClusterCertificates.RequireHostFiles(cluster, node.Name);
         await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: node.Address,
-            credentials: DcsCredentialsSource.Resolve(cluster, secrets, readOnly: false));
+            credentials: DcsCredentialsSource.Resolve(cluster, secrets, readOnly: false), tls: cluster.Dcs.ClientTls(node.Name));
         await using var context = new AgentContext(cluster, node, secrets, dcs);
         context.Binaries.EnsureInstalled();
 

@@ -32,7 +32,8 @@ public static class DcsServerHost
         var backoff = TimeSpan.FromSeconds(1);
         while (true)
         {
-            await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct);
+            await using var server = await EtcdServer.StartAsync(cluster.Name, cluster.Dcs.Endpoints[0], cluster.Dcs.EmbeddedPeerUrl!, dataDir, TimeSpan.FromSeconds(30), ct,
+                tls: ServerTls(cluster));
             await EnableAuthAsync(server, cluster, passwords, ct);
             Console.WriteLine($"etcd {cluster.Dcs.Endpoints[0]} running (PID {server.Pid}, data {dataDir})");
             var started = DateTime.UtcNow;
@@ -55,6 +56,14 @@ public static class DcsServerHost
     }
 
     /// <summary>
+    /// The embedded etcd serves TLS with the certificate of the first node, on whose address it
+    /// listens (that certificate names the address), when the cluster's TLS is on; null for http.
+    /// </summary>
+    private static EtcdServerTls? ServerTls(ClusterConfig cluster) =>
+        cluster.Dcs.Tls is null ? null
+            : new EtcdServerTls(cluster.Tls.CertFile(cluster.Nodes[0].Name), cluster.Tls.KeyFile(cluster.Nodes[0].Name), cluster.Tls.CaFile);
+
+    /// <summary>
     /// Switches authentication on, trying again every second while etcd runs and refuses or does not
     /// answer: etcd stays up meanwhile (an etcd that had it on keeps it on: it is stored in its data).
     /// </summary>
@@ -64,7 +73,7 @@ public static class DcsServerHost
         {
             try
             {
-                await EtcdAuthSetup.EnableAsync(cluster.Dcs.Endpoints[0], cluster.Name, passwords, TimeSpan.FromSeconds(5), ct);
+                await EtcdAuthSetup.EnableAsync(cluster.Dcs.Endpoints[0], cluster.Name, passwords, TimeSpan.FromSeconds(5), ct, cluster.Dcs.ClientTls(null));
                 return;
             }
             catch (Core.Dcs.DcsUnavailableException e)

@@ -24,7 +24,7 @@ public static class PoolerHost
 
         // The pooler only reads the DCS: it logs in as the read-only etcd user.
         await using var dcs = new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: pooler.Address,
-            credentials: DcsCredentialsSource.Resolve(cluster, secrets, readOnly: true));
+            credentials: DcsCredentialsSource.Resolve(cluster, secrets, readOnly: true), tls: cluster.Dcs.ClientTls(pooler.Name));
         var builder = Host.CreateApplicationBuilder();
         AgentHost.ConfigureLogging(builder.Logging);
         builder.Services.AddSingleton(cluster);

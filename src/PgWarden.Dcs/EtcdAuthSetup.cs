@@ -29,9 +29,9 @@ public static class EtcdAuthSetup
     /// not answer within <paramref name="timeout"/> per step, or refuses (e.g. an enabled etcd whose root
     /// password is not the one given).
     /// </summary>
-    public static async Task EnableAsync(string endpoint, string cluster, Passwords passwords, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task EnableAsync(string endpoint, string cluster, Passwords passwords, TimeSpan timeout, CancellationToken cancellationToken, DcsTls? tls = null)
     {
-        using var etcd = new EtcdEndpoints([endpoint], timeout, credentials: new DcsCredentials(EtcdAuthNames.RootUser, passwords.Root));
+        using var etcd = new EtcdEndpoints([endpoint], timeout, credentials: new DcsCredentials(EtcdAuthNames.RootUser, passwords.Root), tls: tls);
         Task Step<T>(string doing, Func<dotnet_etcd.EtcdClient, DateTime, CancellationToken, Task<T>> call) =>
             etcd.CallAsync(doing, DateTime.UtcNow + timeout, call, cancellationToken);
 

@@ -31,7 +31,9 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
     private long _leaderLease;
 
     /// <param name="credentials">The etcd user to log in as (etcd authentication), or null for an etcd without authentication.</param>
-    public EtcdDcs(string cluster, IReadOnlyList<string> endpoints, TimeSpan? operationTimeout = null, string? localAddress = null, DcsCredentials? credentials = null)
+    /// <param name="tls">The CA (and client certificate) for https endpoints; null for plain-text http endpoints.</param>
+    public EtcdDcs(string cluster, IReadOnlyList<string> endpoints, TimeSpan? operationTimeout = null, string? localAddress = null, DcsCredentials? credentials = null,
+        DcsTls? tls = null)
     {
         CheckName(cluster, nameof(cluster));
         _timeout = operationTimeout ?? DefaultTimeout;
@@ -41,7 +43,7 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
         }
         Cluster = cluster;
         _keys = new EtcdKeys(cluster);
-        _endpoints = new EtcdEndpoints(endpoints, _timeout, System.Net.IPAddress.TryParse(localAddress, out var local) ? local : null, credentials);
+        _endpoints = new EtcdEndpoints(endpoints, _timeout, System.Net.IPAddress.TryParse(localAddress, out var local) ? local : null, credentials, tls);
     }
 
     public string Cluster { get; }

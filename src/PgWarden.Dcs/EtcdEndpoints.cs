@@ -19,7 +19,10 @@ internal sealed class EtcdEndpoints : IDisposable
     private readonly EtcdAuthSession?[] _sessions;
     private int _preferred;
 
-    public EtcdEndpoints(IReadOnlyList<string> endpoints, TimeSpan timeout, System.Net.IPAddress? localAddress = null, DcsCredentials? credentials = null)
+    /// <param name="tls">The CA (and client certificate) for https endpoints; required when any endpoint is https.</param>
+    /// <exception cref="ArgumentException">an endpoint is not http(s)://host:port, or an https endpoint has no <paramref name="tls"/>.</exception>
+    /// <exception cref="PgWarden.Core.Errors.ConfigException">the CA or client certificate files cannot be read.</exception>
+    public EtcdEndpoints(IReadOnlyList<string> endpoints, TimeSpan timeout, System.Net.IPAddress? localAddress = null, DcsCredentials? credentials = null, DcsTls? tls = null)
     {
         if (endpoints.Count == 0)
         {
@@ -31,7 +34,12 @@ internal sealed class EtcdEndpoints : IDisposable
             {
                 throw new ArgumentException($"etcd endpoint '{url}' is not of the form http://host:port", nameof(endpoints));
             }
+            if (uri.Scheme == "https" && tls is null)
+            {
+                throw new ArgumentException($"etcd endpoint '{url}' uses TLS but no CA to verify it was given", nameof(tls));
+            }
         }
+        _tls = tls is null ? null : EtcdTlsOptions.Load(tls);
         _urls = endpoints.Select(u => u.TrimEnd('/')).ToArray();
         // One login per endpoint: a token lives in the member that issued it until etcd forgets it.
         _sessions = _urls.Select(u => credentials is null ? null : new EtcdAuthSession(u, credentials)).ToArray();
@@ -60,22 +68,33 @@ internal sealed class EtcdEndpoints : IDisposable
     public void ForgetPreferredToken() => _sessions[Volatile.Read(ref _preferred) % _clients.Length]?.Forget();
 
     private readonly List<Grpc.Net.Client.GrpcChannel> _ownChannels = [];
+    private readonly System.Net.Security.SslClientAuthenticationOptions? _tls;
 
     private EtcdClient CreateClient(string url, TimeSpan timeout, System.Net.IPAddress? localAddress, EtcdAuthSession? session)
     {
-        if (localAddress is not null)
+        var https = url.StartsWith("https://", StringComparison.Ordinal);
+        if (localAddress is not null || https)
         {
-            // Connect from the node's own address: firewalls (and the partition tests) then see
-            // which node talks to etcd, also when all nodes share one machine. gRPC's client-side
-            // balancing cannot use a custom connect callback, so this channel has none (one
-            // address per client anyway) and no retry policy either.
+            // Our own handler: for TLS (the CA as the only trust, a client certificate when
+            // configured), and to connect from the node's own address: firewalls (and the partition
+            // tests) then see which node talks to etcd, also when all nodes share one machine.
+            // gRPC's client-side balancing cannot use a custom connect callback, so this channel
+            // has none (one address per client anyway) and no retry policy either.
             var handler = new SocketsHttpHandler
             {
                 ConnectTimeout = timeout,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(10),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
                 EnableMultipleHttp2Connections = true,
-                ConnectCallback = async (context, ct) =>
+                UseProxy = false,
+            };
+            if (https)
+            {
+                handler.SslOptions = EtcdTlsOptions.Copy(_tls!);
+            }
+            if (localAddress is not null)
+            {
+                handler.ConnectCallback = async (context, ct) =>
                 {
                     var socket = new System.Net.Sockets.Socket(localAddress.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
                     try
@@ -89,8 +108,8 @@ internal sealed class EtcdEndpoints : IDisposable
                         socket.Dispose();
                         throw;
                     }
-                },
-            };
+                };
+            }
             var channel = Grpc.Net.Client.GrpcChannel.ForAddress(url, new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
             _ownChannels.Add(channel);
             return new EtcdClient(session is null ? channel.CreateCallInvoker() : channel.Intercept(session));

@@ -66,9 +66,14 @@ public sealed class EtcdServer : IAsyncDisposable
     /// it reports healthy. On failure the process is killed and the error names the log file.
     /// </summary>
     /// <param name="authTokenTtl">etcd's <c>--auth-token-ttl</c> (how long a login token lives without use; etcd's default 300 s), whole seconds; null for the default.</param>
+    /// <param name="tls">For https URLs: the server certificate (also the peer one) and the CA peers must chain to; null for http.</param>
     public static async Task<EtcdServer> StartAsync(string name, string clientUrl, string peerUrl, string dataDir, TimeSpan startTimeout, CancellationToken cancellationToken,
-        TimeSpan? authTokenTtl = null)
+        TimeSpan? authTokenTtl = null, EtcdServerTls? tls = null)
     {
+        if ((clientUrl.StartsWith("https://", StringComparison.Ordinal) || peerUrl.StartsWith("https://", StringComparison.Ordinal)) && tls is null)
+        {
+            throw new ArgumentException("https URLs need the server certificate", nameof(tls));
+        }
         EnsureInstalled();
         dataDir = Path.GetFullPath(dataDir);
         var parent = Path.GetDirectoryName(dataDir.TrimEnd('/')) ?? throw new ArgumentException("the data directory needs a parent", nameof(dataDir));
@@ -101,6 +106,26 @@ public sealed class EtcdServer : IAsyncDisposable
         {
             psi.ArgumentList.Add(arg);
         }
+        if (tls is not null)
+        {
+            // etcd 3.4 "Transport security model": clients verify the server against the CA; peers
+            // (one here, but the peer port listens too) must present a certificate of the same CA.
+            foreach (var arg in new[]
+            {
+                "--cert-file", tls.CertFile, "--key-file", tls.KeyFile,
+                "--peer-cert-file", tls.CertFile, "--peer-key-file", tls.KeyFile,
+                "--peer-trusted-ca-file", tls.CaFile, "--peer-client-cert-auth",
+            })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+            if (tls.ClientCertAuth)
+            {
+                psi.ArgumentList.Add("--client-cert-auth");
+                psi.ArgumentList.Add("--trusted-ca-file");
+                psi.ArgumentList.Add(tls.CaFile);
+            }
+        }
         if (authTokenTtl is { } tokenTtl)
         {
             psi.ArgumentList.Add("--auth-token-ttl");
@@ -119,7 +144,7 @@ public sealed class EtcdServer : IAsyncDisposable
         var process = new Process { StartInfo = psi };
         PgWarden.Core.Processes.DedicatedLauncherThread.Run(process.Start);
         process.StandardInput.Close();
-        var server = new EtcdServer(process, PumpAsync(process, logFile), name, clientUrl, peerUrl, dataDir, logFile);
+        var server = new EtcdServer(process, PumpAsync(process, logFile), name, clientUrl, peerUrl, dataDir, logFile) { _tls = tls };
         try
         {
             await server.WaitHealthyAsync(startTimeout, cancellationToken).ConfigureAwait(false);
@@ -132,9 +157,17 @@ public sealed class EtcdServer : IAsyncDisposable
         }
     }
 
+    private EtcdServerTls? _tls;
+
     private async Task WaitHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        var handler = new SocketsHttpHandler { UseProxy = false };
+        if (_tls is not null)
+        {
+            // The server's own certificate carries clientAuth too: the health check passes --client-cert-auth.
+            handler.SslOptions = EtcdTlsOptions.Load(new PgWarden.Core.Dcs.DcsTls(_tls.CaFile, _tls.CertFile, _tls.KeyFile));
+        }
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(1) };
         var started = Stopwatch.StartNew();
         while (true)
         {
@@ -217,3 +250,9 @@ public sealed class EtcdServer : IAsyncDisposable
         await Task.WhenAll(Copy(process.StandardOutput), Copy(process.StandardError)).ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// The certificate (PEM) an etcd started by <see cref="EtcdServer"/> serves clients and peers with,
+/// and the CA its peers — and its clients, with <see cref="ClientCertAuth"/> — must chain to.
+/// </summary>
+public sealed record EtcdServerTls(string CertFile, string KeyFile, string CaFile, bool ClientCertAuth = false);

@@ -20,7 +20,11 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
     {
         await using var cluster = new TestCluster(subnet: 200);
         await cluster.UpAsync();
-        var endpoint = $"http://{cluster.Address(1)}:2479";
+        // TLS is on (generated certificates): the embedded etcd serves https with pg1's certificate.
+        _ca = cluster.CaFile;
+        var endpoint = $"https://{cluster.Address(1)}:2479";
+        var plain = await EtcdctlAsync(endpoint.Replace("https://", "http://"), null, null, "get", "/x");
+        Assert.NotEqual(0, plain.ExitCode);
         var secrets = File.ReadAllLines(Path.Combine(cluster.Dir, "secrets.yaml"));
         string Secret(string key) => secrets.First(l => l.StartsWith(key + ":", StringComparison.Ordinal)).Split(':', 2)[1].Trim().Trim('"');
         var leaderKey = $"/pgwarden/it{cluster.Subnet}/leader";
@@ -143,14 +147,19 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
         await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
         var upgraded = File.ReadAllLines(secretsFile);
         Assert.Contains(upgraded, l => l.StartsWith("etcd_root_password:", StringComparison.Ordinal));
-        var anonymous = await EtcdctlAsync(endpoint, null, null, "put", $"/pgwarden/it{cluster.Subnet}/leader", "pg9");
+        // The upgraded cluster's etcd speaks TLS now, on the same data directory.
+        _ca = cluster.CaFile;
+        var anonymous = await EtcdctlAsync(endpoint.Replace("http://", "https://"), null, null, "put", $"/pgwarden/it{cluster.Subnet}/leader", "pg9");
         Assert.Contains("user name is empty", anonymous.Stderr);
         Assert.Equal(0, (await cluster.RunAsync("pause")).ExitCode);
         Assert.Equal(0, (await cluster.RunAsync("resume")).ExitCode);
     }
 
+    /// <summary>The CA etcdctl verifies an https endpoint with.</summary>
+    private string? _ca;
+
     /// <summary>etcdctl with the password in the environment (ETCDCTL_USER/ETCDCTL_PASSWORD), never on its command line.</summary>
-    private static async Task<CliResult> EtcdctlAsync(string endpoint, string? user, string? password, params string[] args)
+    private async Task<CliResult> EtcdctlAsync(string endpoint, string? user, string? password, params string[] args)
     {
         var psi = new ProcessStartInfo(Etcdctl) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add("--endpoints");
@@ -161,6 +170,10 @@ public sealed class EtcdAuthClusterTests(ITestOutputHelper output)
             psi.ArgumentList.Add(a);
         }
         psi.Environment["ETCDCTL_API"] = "3";
+        if (endpoint.StartsWith("https://", StringComparison.Ordinal))
+        {
+            psi.Environment["ETCDCTL_CACERT"] = _ca;
+        }
         if (user is not null)
         {
             psi.Environment["ETCDCTL_USER"] = user;

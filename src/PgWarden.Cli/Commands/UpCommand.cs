@@ -163,7 +163,7 @@ public static class UpCommand
     private static async Task WaitForEtcdAsync(ClusterConfig cluster, Daemons.Daemon daemon, int pid, CancellationToken ct)
     {
         await using var dcs = new Dcs.EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, TimeSpan.FromSeconds(1),
-            credentials: DcsCredentialsSource.Resolve(cluster, ClusterSecrets.Load(cluster.SecretsFile), readOnly: false));
+            credentials: DcsCredentialsSource.Resolve(cluster, ClusterSecrets.Load(cluster.SecretsFile), readOnly: false), tls: cluster.Dcs.ClientTls(null));
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {

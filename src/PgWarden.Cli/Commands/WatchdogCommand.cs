@@ -39,11 +39,25 @@ public static class WatchdogCommand
             Console.Out.Flush();
             // With the cluster's configuration it may release the fenced node's lease (its own DCS client, made up front).
             var cluster = config is null ? null : ConfigLoader.LoadFile(config);
-            await using var dcs = cluster is null ? null : new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: cluster.Node(node).Address,
-                credentials: WatchdogCredentials(cluster));
+            await using var dcs = cluster is null ? null : WatchdogDcs(cluster, node);
             Func<long, Task<bool>>? release = dcs is null ? null : lease => dcs.ReleaseLeaderLeaseAsync(node, lease, CancellationToken.None);
             return await new FenceWatchdog(Console.In, Console.Out, Console.Error, ProcessTree.KillTree, release).RunAsync(CancellationToken.None);
         };
+    }
+
+    /// <summary>The watchdog's own DCS client; a certificate it cannot read costs the release of the lease, never the fence.</summary>
+    private static EtcdDcs? WatchdogDcs(Core.Config.ClusterConfig cluster, string node)
+    {
+        try
+        {
+            return new EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, localAddress: cluster.Node(node).Address,
+                credentials: WatchdogCredentials(cluster), tls: cluster.Dcs.ClientTls(node));
+        }
+        catch (Core.Errors.ConfigException e)
+        {
+            Console.Error.WriteLine($"pgwarden watchdog: no DCS client, so a fence cannot release the lease early: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>The agent's etcd user; a secrets file it cannot read costs the release of the lease, never the fence.</summary>

@@ -112,4 +112,20 @@ public sealed record DcsSettings(
     /// user's own etcd (absolute path), used instead of the etcd user in the secrets file; null if not set.
     /// </summary>
     public string? CredentialsFile { get; init; }
+
+    /// <summary>TLS to etcd (https endpoints), or null for plain-text http endpoints.</summary>
+    public DcsTlsSettings? Tls { get; init; }
+
+    /// <summary>What a client on host <paramref name="host"/> (a node or pooler name; null: the CLI) needs to reach etcd, or null for http.</summary>
+    public Dcs.DcsTls? ClientTls(string? host) =>
+        Tls is not { } t ? null
+        : t.CertFileTemplate is { } cert && t.KeyFileTemplate is { } key && (host is not null || !cert.Contains(TlsSettings.NamePlaceholder, StringComparison.Ordinal))
+            ? new Dcs.DcsTls(t.CaFile, cert.Replace(TlsSettings.NamePlaceholder, host ?? ""), key.Replace(TlsSettings.NamePlaceholder, host ?? ""))
+            : new Dcs.DcsTls(t.CaFile);
 }
+
+/// <summary>
+/// <c>dcs.ca_file</c> (absolute; the cluster CA when not set) and the optional client certificate
+/// templates <c>dcs.cert_file</c> / <c>dcs.key_file</c> (<c>{name}</c>: the host's name).
+/// </summary>
+public sealed record DcsTlsSettings(string CaFile, string? CertFileTemplate, string? KeyFileTemplate);

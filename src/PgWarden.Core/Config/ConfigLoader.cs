@@ -65,9 +65,9 @@ public static partial class ConfigLoader
         var database = ReadDatabase(root.OptMap("database"));
         var nodes = ReadNodes(root, baseDir);
         var poolers = ReadPoolers(root);
-        var dcs = ReadDcs(root.OptMap("dcs"), nodes.Length > 0 ? nodes[0].Address : "127.0.0.1", baseDir);
-        var backup = ReadBackup(root.OptMap("backup"), baseDir);
         var tls = ReadTls(root, baseDir);
+        var dcs = ReadDcs(root.OptMap("dcs"), nodes.Length > 0 ? nodes[0].Address : "127.0.0.1", baseDir, tls);
+        var backup = ReadBackup(root.OptMap("backup"), baseDir);
         var api = ReadApi(root.OptMap("api"), tls);
         root.RejectUnknownKeys();
         CheckEndpointsUnique(nodes, poolers, dcs, diagnostics);
@@ -226,7 +226,7 @@ public static partial class ConfigLoader
     /// The dcs section. Without one (or with embedded: true) `pgwarden up` runs a single-member etcd
     /// on the first node's address, client port 2479, peer port 2480.
     /// </summary>
-    private static DcsSettings ReadDcs(YamlMap? map, string firstAddress, string baseDir)
+    private static DcsSettings ReadDcs(YamlMap? map, string firstAddress, string baseDir, TlsSettings tls)
     {
         var defaults = new Dcs.DcsConfig();
         var endpoints = map?.StringList("endpoints") ?? [];
@@ -244,8 +244,10 @@ public static partial class ConfigLoader
         }
         var host = firstAddress.Contains(':') ? $"[{firstAddress}]" : firstAddress;
         // 2479/2480, not etcd's 2379/2380: a Debian etcd-server package may already run on those.
-        var clientUrls = endpoints.Count > 0 ? endpoints : [$"http://{host}:2479"];
-        var peer = embedded ? map?.OptString("peer_url") ?? $"http://{host}:2480" : null;
+        // The embedded etcd speaks TLS whenever the cluster does (the first node's certificate).
+        var scheme = tls.Enabled ? "https" : "http";
+        var clientUrls = endpoints.Count > 0 ? endpoints : [$"{scheme}://{host}:2479"];
+        var peer = embedded ? map?.OptString("peer_url") ?? $"{(endpoints.Count > 0 && Uri.TryCreate(endpoints[0], UriKind.Absolute, out var given) ? given.Scheme : scheme)}://{host}:2480" : null;
         var ttl = map?.Int("ttl", defaults.Ttl, 2, 300) ?? defaults.Ttl;
         var loopWait = map?.Int("loop_wait", defaults.LoopWait, 1, 60) ?? defaults.LoopWait;
         if (Dcs.DcsConfigRules.WhyLoopTooSlow(ttl, loopWait) is { } why)
@@ -261,12 +263,59 @@ public static partial class ConfigLoader
         }
         var sync = map?.Bool("synchronous_mode", false) ?? false;
         var credentials = map?.OptString("credentials_file");
+        var dcsTls = ReadDcsTls(map, clientUrls, embedded ? peer : null, tls, baseDir);
         map?.RejectUnknownKeys();
         return new DcsSettings([.. clientUrls], embedded, peer,
             new Dcs.DcsConfig { Ttl = ttl, LoopWait = loopWait, MaximumLagOnFailover = maxLag, SynchronousMode = sync })
         {
             CredentialsFile = credentials is null ? null : System.IO.Path.GetFullPath(credentials, baseDir),
+            Tls = dcsTls,
         };
+    }
+
+    /// <summary>
+    /// TLS to etcd: https endpoints (all or none) are verified against <c>dcs.ca_file</c>, else the
+    /// cluster's CA; <c>dcs.cert_file</c> / <c>key_file</c> (together; <c>{name}</c> is the host's
+    /// name) are the client certificate for an etcd with <c>--client-cert-auth</c>. An embedded etcd
+    /// serves https exactly when the cluster's TLS is on.
+    /// </summary>
+    private static DcsTlsSettings? ReadDcsTls(YamlMap? map, IReadOnlyList<string> clientUrls, string? embeddedPeer, TlsSettings tls, string baseDir)
+    {
+        string? PathOf(string key) => map?.OptString(key) is { } p ? System.IO.Path.GetFullPath(p, baseDir) : null;
+        var ca = PathOf("ca_file");
+        var cert = PathOf("cert_file");
+        var key = PathOf("key_file");
+        var urls = clientUrls.Concat(embeddedPeer is null ? [] : [embeddedPeer]).ToList();
+        var https = urls.Count(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
+        if (https > 0 && https < urls.Count)
+        {
+            map!.Report("endpoints", "mixes http:// and https:// URLs; etcd is reached either over TLS or not");
+            return null;
+        }
+        if ((cert is null) != (key is null))
+        {
+            map!.Report(cert is null ? "cert_file" : "key_file", "cert_file and key_file go together (etcd's client certificate)");
+        }
+        if (https == 0)
+        {
+            if ((ca ?? cert ?? key) is not null)
+            {
+                map!.Report(ca is not null ? "ca_file" : "cert_file", "is only used with https:// endpoints");
+            }
+            return null;
+        }
+        if (embeddedPeer is not null && !tls.Enabled)
+        {
+            map!.Report("endpoints", "an embedded etcd serves https only with the cluster's TLS on (tls: is disabled)");
+            return null;
+        }
+        var caFile = ca ?? (tls.Enabled ? tls.CaFile : null);
+        if (caFile is null)
+        {
+            map!.Report("ca_file", "is required for https:// endpoints when the cluster's tls: is disabled (the CA that signed etcd's certificates)");
+            return null;
+        }
+        return new DcsTlsSettings(caFile, cert, key);
     }
 
     private static ImmutableArray<PoolerConfig> ReadPoolers(YamlMap root)

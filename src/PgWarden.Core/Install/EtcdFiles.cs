@@ -45,6 +45,10 @@ internal static class EtcdFiles
         Env(unit, "ETCD_AUTO_COMPACTION_MODE", "periodic",
             "Agents rewrite their member keys every loop: without compaction the revision history fills etcd's 2 GB quota.");
         Env(unit, "ETCD_AUTO_COMPACTION_RETENTION", "1h");
+        if (cluster.Dcs.Tls is { } tls)
+        {
+            Tls(unit, cluster, member, tls);
+        }
         Env(unit, "ETCD_LOGGER", "zap");
         Env(unit, "ETCD_LOG_OUTPUTS", "stderr");
         unit.Set("ExecStart", SystemdQuoting.CommandWord(Binary));
@@ -70,6 +74,30 @@ internal static class EtcdFiles
             UnitGenerator.Unit(r, unit),
             new InstallFile(InstallFileKind.TmpFiles, r.UnitName + ".tmpfiles.conf", $"{UnitGenerator.TmpFilesDir}/{r.UnitName}.conf", tmpfiles, InstallFile.Readable),
         ];
+    }
+
+    /// <summary>
+    /// https endpoints: the member serves clients and peers with the certificate named after it in
+    /// <c>tls:</c> (a database host's own certificate, which names its address). Its key reaches the
+    /// etcd user through systemd's LoadCredential= (read as root, handed over in $CREDENTIALS_DIRECTORY),
+    /// so the key file keeps its owner and mode. Peers must present a certificate of the CA; clients
+    /// must too when <c>dcs.cert_file</c> gives them one (etcd 3.4 "Transport security model").
+    /// </summary>
+    private static void Tls(UnitFile unit, Config.ClusterConfig cluster, EtcdMember member, Config.DcsTlsSettings tls)
+    {
+        unit.Set("LoadCredential", $"etcd.key:{cluster.Tls.KeyFile(member.Name).Replace("%", "%%")}",
+            $"The member's private key, readable by the etcd user only through the credentials directory (%d).");
+        Env(unit, "ETCD_CERT_FILE", cluster.Tls.CertFile(member.Name), "TLS: dcs.endpoints are https.");
+        unit.Set("Environment", "\"ETCD_KEY_FILE=%d/etcd.key\"");
+        Env(unit, "ETCD_PEER_CERT_FILE", cluster.Tls.CertFile(member.Name));
+        unit.Set("Environment", "\"ETCD_PEER_KEY_FILE=%d/etcd.key\"");
+        Env(unit, "ETCD_PEER_TRUSTED_CA_FILE", tls.CaFile);
+        Env(unit, "ETCD_PEER_CLIENT_CERT_AUTH", "true");
+        if (tls.CertFileTemplate is not null)
+        {
+            Env(unit, "ETCD_TRUSTED_CA_FILE", tls.CaFile, "Clients present certificates (dcs.cert_file): etcd requires one signed by the CA.");
+            Env(unit, "ETCD_CLIENT_CERT_AUTH", "true");
+        }
     }
 
     /// <summary>Environment="KEY=value" (quoted as one word: values hold commas, '=' and colons).</summary>

@@ -203,6 +203,24 @@ public sealed class UnitGeneratorTests
     }
 
     [Fact]
+    public void HttpsEtcdMembersServeTheirHostsCertificateWithTheKeyHandedOverBySystemd()
+    {
+        var cluster = Cluster(Yaml().Replace("http://10.20.0.1", "https://10.20.0.1").Replace("endpoints:", "cert_file: /etc/pgwarden/tls/{name}.crt\n  key_file: /etc/pgwarden/tls/{name}.key\n  endpoints:"));
+        var unit = UnitOf(Files(cluster, InstallRole.Etcd, "pg2"));
+        var env = unit.All("Service", "Environment");
+        Assert.Contains("\"ETCD_LISTEN_CLIENT_URLS=https://10.20.0.12:2379\"", env);
+        Assert.Contains("\"ETCD_INITIAL_CLUSTER=pg1=https://10.20.0.11:2380,pg2=https://10.20.0.12:2380,pg3=https://10.20.0.13:2380\"", env);
+        Assert.Contains($"\"ETCD_CERT_FILE={cluster.Tls.CertFile("pg2")}\"", env);
+        Assert.Contains("\"ETCD_KEY_FILE=%d/etcd.key\"", env);
+        Assert.Contains("\"ETCD_PEER_CLIENT_CERT_AUTH=true\"", env);
+        Assert.Contains("\"ETCD_CLIENT_CERT_AUTH=true\"", env);
+        Assert.Equal($"etcd.key:{cluster.Tls.KeyFile("pg2")}", unit.One("Service", "LoadCredential"));
+        Assert.Equal("etcd", unit.One("Service", "User"));
+        // Plain-text endpoints get no TLS settings at all.
+        Assert.DoesNotContain(UnitOf(Files(Cluster(Yaml()), InstallRole.Etcd, "pg2")).All("Service", "Environment"), e => e.Contains("CERT", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void EtcdMembersOnTheirOwnHostsAreNumbered()
     {
         var cluster = Cluster(Yaml().Replace("10.20.0.11:2379, http://10.20.0.12:2379, http://10.20.0.13:2379", "10.20.0.31:2379, http://10.20.0.32:2379, http://10.20.0.33:2379"));
