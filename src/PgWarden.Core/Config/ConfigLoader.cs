@@ -66,7 +66,7 @@ public static partial class ConfigLoader
         var nodes = ReadNodes(root, baseDir);
         var poolers = ReadPoolers(root);
         var tls = ReadTls(root, baseDir);
-        var dcs = ReadDcs(root.OptMap("dcs"), nodes.Length > 0 ? nodes[0].Address : "127.0.0.1", baseDir, tls);
+        var dcs = ReadDcs(root.OptMap("dcs"), nodes.Length > 0 ? nodes[0].Address : "127.0.0.1", baseDir, tls, nodes.Length > 0 ? nodes[0].Name : null);
         var backup = ReadBackup(root.OptMap("backup"), baseDir);
         var api = ReadApi(root.OptMap("api"), tls);
         root.RejectUnknownKeys();
@@ -226,7 +226,7 @@ public static partial class ConfigLoader
     /// The dcs section. Without one (or with embedded: true) `pgwarden up` runs a single-member etcd
     /// on the first node's address, client port 2479, peer port 2480.
     /// </summary>
-    private static DcsSettings ReadDcs(YamlMap? map, string firstAddress, string baseDir, TlsSettings tls)
+    private static DcsSettings ReadDcs(YamlMap? map, string firstAddress, string baseDir, TlsSettings tls, string? firstName = null)
     {
         var defaults = new Dcs.DcsConfig();
         var endpoints = map?.StringList("endpoints") ?? [];
@@ -264,6 +264,13 @@ public static partial class ConfigLoader
         var sync = map?.Bool("synchronous_mode", false) ?? false;
         var credentials = map?.OptString("credentials_file");
         var dcsTls = ReadDcsTls(map, clientUrls, embedded ? peer : null, tls, baseDir);
+        if (dcsTls is not null && embedded && tls.Mode == TlsMode.Generated && endpoints.Count > 0
+            && Uri.TryCreate(endpoints[0], UriKind.Absolute, out var served)
+            && !new[] { PgWarden.Core.Tls.ClusterCertificates.Canonical(firstAddress), firstName }.Contains(PgWarden.Core.Tls.ClusterCertificates.Canonical(served.Host.Trim('[', ']')), StringComparer.OrdinalIgnoreCase))
+        {
+            // The embedded etcd serves the first node's generated certificate, which names only that node and its address.
+            map!.Report("endpoints", $"the embedded etcd serves the first node's certificate ({firstName} / {firstAddress}), which does not name '{served.Host}': clients would refuse it; use https://{(firstAddress.Contains(':') ? $"[{firstAddress}]" : firstAddress)}:{served.Port}");
+        }
         map?.RejectUnknownKeys();
         return new DcsSettings([.. clientUrls], embedded, peer,
             new Dcs.DcsConfig { Ttl = ttl, LoopWait = loopWait, MaximumLagOnFailover = maxLag, SynchronousMode = sync })
@@ -302,6 +309,11 @@ public static partial class ConfigLoader
             {
                 map!.Report(ca is not null ? "ca_file" : "cert_file", "is only used with https:// endpoints");
             }
+            return null;
+        }
+        if (embeddedPeer is not null && cert is not null)
+        {
+            map!.Report("cert_file", "the embedded etcd does not require client certificates (no --client-cert-auth): cert_file / key_file are for your own etcd (embedded: false)");
             return null;
         }
         if (embeddedPeer is not null && !tls.Enabled)

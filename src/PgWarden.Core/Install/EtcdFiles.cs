@@ -85,6 +85,11 @@ internal static class EtcdFiles
     /// </summary>
     private static void Tls(UnitFile unit, Config.ClusterConfig cluster, EtcdMember member, Config.DcsTlsSettings tls)
     {
+        if (!cluster.Tls.Enabled)
+        {
+            // The member's certificate and key come from tls: ({name}.crt / .key); disabled, there are none.
+            throw new Errors.ConfigException($"dcs.endpoints are https, but tls: is disabled: `install --role etcd` serves etcd member {member.Name} the certificate tls: names for it; turn tls: on, or set up your etcd's TLS yourself (without install --role etcd)");
+        }
         unit.Set("LoadCredential", $"etcd.key:{cluster.Tls.KeyFile(member.Name).Replace("%", "%%")}",
             $"The member's private key, readable by the etcd user only through the credentials directory (%d).");
         Env(unit, "ETCD_CERT_FILE", cluster.Tls.CertFile(member.Name), "TLS: dcs.endpoints are https.");

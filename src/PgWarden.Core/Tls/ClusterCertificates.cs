@@ -22,9 +22,22 @@ public static class ClusterCertificates
     /// <summary>A generated certificate expiring within this is issued again by `up`.</summary>
     public static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
 
-    /// <summary>Every host of the cluster with the addresses its certificate must name.</summary>
-    public static IReadOnlyList<(string Name, string Address)> Hosts(ClusterConfig cluster) =>
-        [.. cluster.Nodes.Select(n => (n.Name, n.Address)), .. cluster.Poolers.Select(p => (p.Name, p.Address))];
+    /// <summary>
+    /// Every host of the cluster with the addresses its certificate must name: nodes, poolers, and the
+    /// members of your own etcd on hosts of their own (etcd1 …) when its endpoints are https —
+    /// `install --role etcd` serves them <c>tls/etcd1.crt</c>.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Address)> Hosts(ClusterConfig cluster)
+    {
+        List<(string Name, string Address)> hosts = [.. cluster.Nodes.Select(n => (n.Name, n.Address)), .. cluster.Poolers.Select(p => (p.Name, p.Address))];
+        if (cluster.Dcs is { Embedded: false, Tls: not null })
+        {
+            hosts.AddRange(Install.EtcdMember.All(cluster)
+                .Where(m => hosts.All(h => h.Name != m.Name))
+                .Select(m => (m.Name, m.ClientUrl.Host.Trim('[', ']'))));
+        }
+        return hosts;
+    }
 
     /// <summary>
     /// Creates what is missing in generated mode: the CA (once), then each host's certificate that is
