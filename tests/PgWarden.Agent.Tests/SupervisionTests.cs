@@ -95,6 +95,12 @@ public sealed class SupervisionTests
         await h.CycleUntilAsync(d => d is HaDecision.ReleaseLease);
         Assert.Contains("kill tree", h.Node.TakeActions());
         h.Node.Hung = false;
+        // Not at loop speed: the first recovery waits 5 s after the fence.
+        for (var i = 0; i < 3; i++)
+        {
+            await h.CycleAsync();
+        }
+        Assert.DoesNotContain(h.Node.TakeActions(), a => a.StartsWith("start", StringComparison.Ordinal));
         await h.CycleUntilAsync(d => d is HaDecision.Lead && h.Node.Running && !h.Node.InRecovery);
         Assert.Equal("pg1", h.Dcs.Leader);
         Assert.Contains(h.Events.Decisions, d => d.Contains("no other node may take over"));

@@ -392,7 +392,9 @@ public sealed class NodeAgent
                 Start($"handing over to {h.Target}", c => Roles.HandOverAsync(h.Target, deadline, c), ct);
                 break;
             case HaDecision.StartReplica s:
-                if (Postmaster.MayStartReplicaNow)
+                // Without a leader, a failed node comes back only after its recovery delay (HaDecider:
+                // when no other node may lead); with one, it rejoins as a replica at once.
+                if (Postmaster.MayStartReplicaNow && (view?.Leader is not null || Postmaster.MayRecoverNow))
                 {
                     Start(s.Upstream is null ? "starting read-only" : $"starting as a replica of {s.Upstream}",
                         c => Roles.StartReplicaAsync(s.Upstream is null ? null : Node(s.Upstream), LeaderSettings(s.Upstream), c), ct);

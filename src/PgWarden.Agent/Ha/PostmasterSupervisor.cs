@@ -46,7 +46,34 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
     public NodeStatusReader.Snapshot? Status { get; private set; }
 
     /// <summary>Crashed beyond its restart budget or fenced; cleared by the next deliberate start.</summary>
-    public bool Failed { get; private set; }
+    public bool Failed
+    {
+        get => _failed;
+        private set
+        {
+            if (value && !_failed)
+            {
+                _failedAt = clock.GetTimestamp();
+            }
+            _failed = value;
+        }
+    }
+
+    private bool _failed;
+    private long? _failedAt;
+    private int _recoveries;
+    private long? _lastRecovery;
+
+    /// <summary>
+    /// How long a failed node waits before it is started again without a leader (when no other node may
+    /// lead): 5 s, doubling per recovery up to 60 s; the count starts over after 10 minutes without one.
+    /// A node that hangs or crashes again after each recovery so cannot cycle fence, restart, promote at
+    /// loop speed, each round a new timeline.
+    /// </summary>
+    public TimeSpan RecoveryDelay => TimeSpan.FromSeconds(Math.Min(60, 5 * Math.Pow(2, _recoveries)));
+
+    /// <summary>A failed node's <see cref="RecoveryDelay"/> has passed since it failed (true when not failed).</summary>
+    public bool MayRecoverNow => !Failed || _failedAt is not { } at || clock.GetElapsedTime(at) >= RecoveryDelay;
 
     /// <summary>Consecutive failed starts as a replica.</summary>
     public int StartFailures { get; private set; }
@@ -144,6 +171,12 @@ public sealed class PostmasterSupervisor(IPostgresNode node, IWatchdog watchdog,
             }
             node.ClearConnectionPool();
             Upstream = upstream;
+            if (Failed)
+            {
+                var now = clock.GetTimestamp();
+                _recoveries = _lastRecovery is { } last && clock.GetElapsedTime(last, now) > TimeSpan.FromMinutes(10) ? 1 : _recoveries + 1;
+                _lastRecovery = now;
+            }
             Failed = false;
             _unanswered = 0;
             State = PostmasterState.Starting;

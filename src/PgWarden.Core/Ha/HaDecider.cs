@@ -288,11 +288,12 @@ public static class HaDecider
         {
             // A failed node is left down so that a replica takes over. When none may (the failed node
             // was promoted to a timeline the others lack, so each of them is refused), waiting would
-            // leave the cluster without a primary for good: this node holds the newest data, so it
-            // comes back read-only (crash recovery replays its WAL) and can then win the election.
-            if (!AnotherNodeMayLead(view, local) && local.Data != LocalDataState.Empty)
+            // leave the cluster without a primary for good: it comes back read-only (crash recovery
+            // replays its WAL; the agent waits a growing recovery delay first) and the election then
+            // decides as for any replica. Read-only, it cannot be a second writable primary.
+            if (!AnotherNodeMayLead(view, local))
             {
-                return new HaDecision.StartReplica(null, "no leader, and no other node may take over: starting this node's failed PostgreSQL read-only again to recover the newest data");
+                return new HaDecision.StartReplica(null, "no leader, and no other node may take over: starting this node's failed PostgreSQL read-only again (after its recovery delay) so the cluster can elect a leader");
             }
             return new HaDecision.Wait("no leader; this node's PostgreSQL failed and is not restarted while another node may take over");
         }
