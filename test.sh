@@ -40,7 +40,7 @@ suites=(
   "tests/PgWarden.Core.Tests 739 10m"
   "tests/PgWarden.Agent.Tests 74 10m"
   "tests/PgWarden.Dcs.Tests 27 10m"
-  "tests/PgWarden.IntegrationTests 124 60m"
+  "tests/PgWarden.IntegrationTests 122 60m"
 )
 results="$here/TestResults"
 rm -rf "$results"
