@@ -515,6 +515,16 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
     }
 
     /// <summary>One keepalive request and its answer; the remaining TTL in seconds, 0 if the lease is gone.</summary>
+    public async Task<string?> DescribeLeaseAsync(long lease, CancellationToken cancellationToken)
+    {
+        var answer = await CallAsync("reading a lease", (client, deadline, token) =>
+            client.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = lease, Keys = true }, null, deadline, token), cancellationToken).ConfigureAwait(false);
+        // etcd answers TTL -1 for a lease it does not know (revoked, or expired and revoked).
+        return answer.TTL < 0
+            ? $"lease {lease:x} is gone at etcd (revoked or expired)"
+            : $"lease {lease:x} has {answer.TTL} s left at etcd, keys: [{string.Join(", ", answer.Keys.Select(k => k.ToStringUtf8()))}]";
+    }
+
     private static async Task<long> KeepAliveOnceAsync(EtcdClient client, long lease, DateTime deadline, CancellationToken cancellationToken)
     {
         using var call = client.GetConnection().LeaseClient.LeaseKeepAlive(null, deadline, cancellationToken);

@@ -116,6 +116,12 @@ public sealed class NodeAgent
             // Remembered until a leader key shows again or the demotion is done: the cycle that sees the
             // key gone may not see a running primary (a status check timed out, an in-place restart),
             // and forgetting the lease below would otherwise lose the signal for the next cycle.
+            if (view.Leader is null && Lease.Remaining is not null && _keyVanishedWithLeaseLeft is null && _dcs.HeldLeaderLease is var held and not 0)
+            {
+                // Who took the key away is not in the view: etcd says whether the lease itself went
+                // (revoked or expired) or only the key (a delete), for the log.
+                _ = DescribeVanishedLeaseAsync(held);
+            }
             _keyVanishedWithLeaseLeft = view.Leader is null ? Lease.Remaining ?? _keyVanishedWithLeaseLeft : null;
             Lease.Forget();
             // A hand-over owed after crashes belongs to the leadership it was set in.
@@ -332,6 +338,21 @@ public sealed class NodeAgent
     private bool MayInitialize(ClusterView? view) =>
         _node.Name == _cluster.BootstrapNode.Name
         || view is not null && !view.Members.ContainsKey(_cluster.BootstrapNode.Name) && _clock.GetElapsedTime(_startedAt) > TimeSpan.FromMinutes(1);
+
+    private async Task DescribeVanishedLeaseAsync(long lease)
+    {
+        try
+        {
+            if (await _dcs.DescribeLeaseAsync(lease, CancellationToken.None) is { } what)
+            {
+                _events.Info($"the leader key vanished: {what}");
+            }
+        }
+        catch (Exception e) when (e is DcsUnavailableException or OperationCanceledException)
+        {
+            _events.Info($"the leader key vanished; lease {lease:x} could not be read: {e.Message}");
+        }
+    }
 
     private async Task ActAsync(HaDecision decision, ClusterView? view, LocalState local, CancellationToken ct)
     {
