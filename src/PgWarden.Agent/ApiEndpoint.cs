@@ -38,7 +38,8 @@ public static class ApiEndpoint
             {
                 https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                 // The system's roots and the chain .NET built against them do not count: only the cluster CA.
-                https.ClientCertificateValidation = (certificate, _, _) => trust.Verifies(certificate, CertificateFactory.ClientAuth);
+                // A certificate must be issued for clients (clientAuth named in its EKU): a pooler's or etcd's server certificate is refused.
+                https.ClientCertificateValidation = (certificate, _, _) => trust.VerifiesClient(certificate);
             }
         }));
     }

@@ -25,6 +25,11 @@ internal static class EtcdTlsOptions
             try
             {
                 var mine = PemFiles.ReadWithKey(cert, key);
+                if (CertificateFactory.Usages(mine) is { Count: > 0 } usages && !usages.Contains(CertificateFactory.ClientAuth.Value!))
+                {
+                    // etcd (Go's crypto/x509) refuses it in the handshake with only "bad certificate": say why here.
+                    throw new ConfigException($"the etcd client certificate {cert} has no clientAuth extended key usage (it is a server certificate only), so etcd refuses it: use a client certificate of the CA (dcs.cert_file / key_file; docs/tls.md)");
+                }
                 options.ClientCertificates = [mine];
                 options.LocalCertificateSelectionCallback = (_, _, _, _, _) => mine;
             }

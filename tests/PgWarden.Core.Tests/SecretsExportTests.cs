@@ -52,7 +52,8 @@ public sealed class SecretsExportTests : IDisposable
     {
         { SecretsRole.Node, "pg1", ["superuser", "replication", "app password", "pg1 api token", "etcd agent", "backup key"], ["cluster.yaml", "secrets.yaml", "backup.key", "tls/ca.crt", "tls/pg1.crt", "tls/pg1.key"] },
         { SecretsRole.Pooler, "pgb1", ["app verifier", "pooler admin", "etcd pooler"], ["cluster.yaml", "secrets.yaml", "tls/ca.crt", "tls/pgb1.crt", "tls/pgb1.key"] },
-        { SecretsRole.Etcd, null, ["etcd root", "etcd agent", "etcd pooler"], ["secrets.yaml"] },
+        { SecretsRole.Etcd, null, ["etcd root", "etcd agent", "etcd pooler"], ["cluster.yaml", "secrets.yaml"] },
+        { SecretsRole.Etcd, "demo", ["etcd root", "etcd agent", "etcd pooler"], ["cluster.yaml", "secrets.yaml", "tls/ca.crt", "tls/pg1.crt", "tls/pg1.key"] },
     };
 
     [Theory]
@@ -63,9 +64,10 @@ public sealed class SecretsExportTests : IDisposable
 
         var written = SecretsExport.Write(_cluster, _full, role, name, output);
 
-        Assert.Equal(files.Order(), written.Select(f => Path.GetRelativePath(output, f)).Order());
+        Assert.Equal(files.Order(), written.Select(f => Path.GetRelativePath(output, f.Path)).Order());
+        Assert.All(written, f => Assert.Null(f.PlaceAt));
         Assert.Equal(files.Order(), Directory.GetFiles(output, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(output, f)).Order());
-        var content = string.Join("\n", written.Select(File.ReadAllText));
+        var content = string.Join("\n", written.Select(f => File.ReadAllText(f.Path)));
         foreach (var (what, value) in AllSecrets())
         {
             if (allowed.Contains(what))
@@ -78,7 +80,7 @@ public sealed class SecretsExportTests : IDisposable
             }
         }
         // Certificates are public (0644, as `pgwarden up` writes them); everything else is 0600.
-        Assert.All(written, f => Assert.Equal(f.EndsWith(".crt", StringComparison.Ordinal) ? OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead : OwnerOnly, File.GetUnixFileMode(f)));
+        Assert.All(written, f => Assert.Equal(f.Path.EndsWith(".crt", StringComparison.Ordinal) ? OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead : OwnerOnly, File.GetUnixFileMode(f.Path)));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(output));
     }
 
@@ -128,7 +130,8 @@ public sealed class SecretsExportTests : IDisposable
 
         Assert.Equal(ExitCodes.ConfigError, Assert.Throws<PgWardenException>(() => SecretsExport.Write(_cluster, pooler, SecretsRole.Pooler, "pgb1", output)).ExitCode);
         Assert.Equal(ExitCodes.Usage, Assert.Throws<PgWardenException>(() => SecretsExport.Write(_cluster, _full, SecretsRole.Node, null, output)).ExitCode);
-        Assert.Equal(ExitCodes.Usage, Assert.Throws<PgWardenException>(() => SecretsExport.Write(_cluster, _full, SecretsRole.Etcd, "pg1", output)).ExitCode);
+        Assert.Equal(ExitCodes.NotFound, Assert.Throws<PgWardenException>(() => SecretsExport.Write(_cluster, _full, SecretsRole.Etcd, "pg1", output)).ExitCode);   // the embedded etcd is named after the cluster
+        Assert.Equal(ExitCodes.Usage, Assert.Throws<PgWardenException>(() => SecretsExport.Write(_cluster, _full, SecretsRole.Full, "pg1", output)).ExitCode);
         Assert.Equal(ExitCodes.NotFound, Assert.Throws<PgWardenException>(() => SecretsExport.Write(_cluster, _full, SecretsRole.Node, "pg9", output)).ExitCode);
         Assert.False(Directory.Exists(output));
     }

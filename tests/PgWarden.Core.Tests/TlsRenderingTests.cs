@@ -69,8 +69,9 @@ public class TlsRenderingTests
         Assert.Equal("/tmp/base/tls/pgb2.crt", ini["client_tls_cert_file"]);
         Assert.Equal("/tmp/base/tls/pgb2.key", ini["client_tls_key_file"]);
         Assert.Equal("/tmp/base/tls/ca.crt", ini["client_tls_ca_file"]);
-        // verify-ca: PgBouncer 1.18 checks a multi-host entry's whole host list as one name (pgbouncer#1300).
-        Assert.Equal("verify-ca", ini["server_tls_sslmode"]);
+        // verify-full: each [databases] entry names one host, whose name PgBouncer checks, so a pooler's
+        // (or any other) certificate of the cluster CA cannot pose as PostgreSQL.
+        Assert.Equal("verify-full", ini["server_tls_sslmode"]);
         Assert.Equal("/tmp/base/tls/ca.crt", ini["server_tls_ca_file"]);
     }
 

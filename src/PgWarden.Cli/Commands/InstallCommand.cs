@@ -35,6 +35,15 @@ public static class InstallCommand
             var request = new InstallRequest(cluster, Enum.Parse<InstallRole>(p.GetValue(role)!, ignoreCase: true),
                 ArgumentRules.NotBlank("--name", p.GetValue(name)), Program(p.GetValue(binary)));
             var files = UnitGenerator.Generate(request);
+            if (request.Role == InstallRole.Etcd)
+            {
+                // The member serves tls.cert_file ({name} = the member; the embedded etcd: the first node's): its clients must trust it.
+                var served = cluster.Dcs.Embedded ? cluster.Nodes[0].Name : request.Name;
+                if (PgWarden.Core.Tls.EtcdMemberCertificate.Check(cluster, served, requireFiles: p.GetValue(system) && !cluster.Dcs.Embedded) is { } note)
+                {
+                    Console.Error.WriteLine(note);
+                }
+            }
             if (p.GetValue(system))
             {
                 await SystemdInstaller.InstallAsync(request, files, Console.WriteLine, ct);

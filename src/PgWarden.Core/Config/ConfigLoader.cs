@@ -321,6 +321,12 @@ public static partial class ConfigLoader
             map!.Report("endpoints", "an embedded etcd serves https only with the cluster's TLS on (tls: is disabled)");
             return null;
         }
+        if (tls.Mode == TlsMode.Generated && cert is not null && (cert == tls.CertFileTemplate || key == tls.KeyFileTemplate))
+        {
+            // A generated pooler certificate is a server certificate only (no clientAuth): etcd would refuse it as a client's.
+            map!.Report("cert_file", $"names the hosts' own certificates ({tls.CertFileTemplate}), but a generated pooler certificate has no clientAuth usage (it only serves the applications): give the etcd client certificates files of their own, e.g. cert_file: 'tls/{{name}}-etcd.crt' and key_file: 'tls/{{name}}-etcd.key' (`pgwarden up` issues them)");
+            return null;
+        }
         var caFile = ca ?? (tls.Enabled ? tls.CaFile : null);
         if (caFile is null)
         {

@@ -6,8 +6,8 @@ namespace PgWarden.Core.Rendering;
 
 /// <summary>
 /// Renders pgbouncer.ini with the runbook's pool settings and SCRAM authentication. The write
-/// database routes to the primary; the read-only alias routes to the healthy replicas (or to the
-/// primary when no replica is healthy, so reads keep working).
+/// database routes to the primary; the read-only alias routes to one streaming replica per pooler
+/// (the poolers spread over the replicas), or to the primary when no replica streams, so reads keep working.
 /// </summary>
 public static class PgBouncerIniRenderer
 {
@@ -39,15 +39,10 @@ public static class PgBouncerIniRenderer
             sb.AppendLine($"; write route: primary {primary.Name}");
             sb.AppendLine($"{db.Name} = host={primary.Address} port={primary.Port} dbname={db.Name}");
         }
-        var readers = replicas.Count > 0 ? replicas : primary is null ? [] : [primary];
-        if (readers.Count > 0)
+        if (ReadServer(cluster, pooler, primary, replicas) is { } reader)
         {
-            // PgBouncer takes a host list with one shared port; the configuration loader requires all
-            // nodes to share it, so this keeps everyone (a defensive filter, not a routing choice).
-            var port = readers[0].Port;
-            var samePort = readers.Where(r => r.Port == port).ToList();
-            sb.AppendLine($"; read-only route: {string.Join(", ", samePort.Select(r => r.Name))}");
-            sb.AppendLine($"{ReadOnlyAlias(cluster)} = host={string.Join(",", samePort.Select(r => r.Address))} port={port} dbname={db.Name}");
+            sb.AppendLine($"; read-only route: {reader.Name} (one host: server_tls_sslmode = verify-full checks its name)");
+            sb.AppendLine($"{ReadOnlyAlias(cluster)} = host={reader.Address} port={reader.Port} dbname={db.Name}");
         }
 
         sb.AppendLine();
@@ -103,12 +98,10 @@ public static class PgBouncerIniRenderer
     /// <summary>
     /// PgBouncer 1.18's TLS keys (its docs, "TLS settings"): clients must use TLS
     /// (<c>client_tls_sslmode</c> as configured, default require) with the pooler's own certificate;
-    /// PgBouncer verifies the servers' certificates against the cluster CA (<c>verify-ca</c>). Not
-    /// verify-full: PgBouncer up to 1.24 checks the whole comma-separated host list of a multi-host
-    /// entry (the read-only route) as one name, so every replica connection fails
-    /// (pgbouncer/pgbouncer#1300, fixed by #1303 in 2025). The cluster CA signs only the cluster's
-    /// own hosts, so verify-ca still refuses any server that is not one of them.
-    /// With TLS disabled, both sides say disable.
+    /// PgBouncer verifies each server's certificate against the cluster CA and the host name it
+    /// connects to (<c>verify-full</c>: every <c>[databases]</c> entry names one host, see
+    /// <see cref="ReadServer"/>), so no other certificate of the CA — a pooler's, another node's —
+    /// can pose as the PostgreSQL server. With TLS disabled, both sides say disable.
     /// </summary>
     public static IEnumerable<KeyValuePair<string, string>> TlsSettings(ClusterConfig cluster, PoolerConfig pooler)
     {
@@ -129,9 +122,31 @@ public static class PgBouncerIniRenderer
         yield return new("client_tls_key_file", tls.KeyFile(pooler.Name));
         yield return new("client_tls_ca_file", tls.CaFile);
         yield return new("client_tls_protocols", "secure");
-        yield return new("server_tls_sslmode", "verify-ca");
+        yield return new("server_tls_sslmode", "verify-full");
         yield return new("server_tls_ca_file", tls.CaFile);
         yield return new("server_tls_protocols", "secure");
+    }
+
+    /// <summary>
+    /// The one server of the read-only route for <paramref name="pooler"/>: a streaming replica — the
+    /// poolers spread over them by position (pooler i of the configuration takes replica i mod n, in
+    /// the nodes' order) — or the primary when no replica streams; null when neither is known.
+    /// One host, not PgBouncer's multi-host list: PgBouncer 1.18 checks a multi-host entry's whole
+    /// comma-separated list as one name, so verify-full would refuse every replica
+    /// (pgbouncer/pgbouncer#1300, fixed by #1303 in 2025 after 1.24), and verify-ca would let any
+    /// certificate of the cluster CA — a pooler's — pose as PostgreSQL. The steering repoints the
+    /// route when that replica stops streaming.
+    /// </summary>
+    public static NodeConfig? ReadServer(ClusterConfig cluster, PoolerConfig pooler, NodeConfig? primary, IReadOnlyList<NodeConfig> replicas)
+    {
+        if (replicas.Count == 0)
+        {
+            return primary;
+        }
+        var nodeOrder = cluster.Nodes.Select(n => n.Name).ToList();
+        var ordered = replicas.OrderBy(r => nodeOrder.IndexOf(r.Name)).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
+        var position = Math.Max(0, cluster.Poolers.Select(p => p.Name).ToList().IndexOf(pooler.Name));
+        return ordered[position % ordered.Count];
     }
 
     /// <summary>The auth_file: SCRAM secrets only, never a plaintext password.</summary>

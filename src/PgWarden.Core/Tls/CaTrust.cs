@@ -46,4 +46,14 @@ public sealed class CaTrust(X509Certificate2 authority)
         using var chain = new X509Chain { ChainPolicy = Policy(usage) };
         return chain.Build(certificate);
     }
+
+    /// <summary>
+    /// Whether <paramref name="certificate"/> may authenticate as a client: it chains to this CA, is
+    /// valid now and its extended key usage extension names clientAuth. A certificate without that
+    /// extension (valid for any purpose under RFC 5280 4.2.1.12, and accepted by .NET's chain policy)
+    /// is refused too, so only a certificate issued for clients passes — never a pooler's.
+    /// </summary>
+    public bool VerifiesClient(X509Certificate2 certificate) =>
+        CertificateFactory.Usages(certificate).Contains(CertificateFactory.ClientAuth.Value!)
+        && Verifies(certificate, CertificateFactory.ClientAuth);
 }

@@ -32,12 +32,24 @@ public static class CertificateFactory
     }
 
     /// <summary>
-    /// A certificate for a node or pooler <paramref name="name"/>, valid for server and client
-    /// authentication (agents present it to each other), naming <paramref name="name"/> and every
-    /// address in <paramref name="addresses"/> as subject alternative names.
+    /// The extended key usages a certificate of <paramref name="role"/> carries: serverAuth for every
+    /// server, clientAuth only for a holder that authenticates as a client (RFC 5280 4.2.1.12; OpenSSL,
+    /// Go's crypto/x509 and .NET refuse a certificate whose EKU lacks the usage they check).
+    /// </summary>
+    public static Oid[] UsagesOf(HostCertificateRole role) => role switch
+    {
+        HostCertificateRole.Pooler => [ServerAuth],
+        HostCertificateRole.Client => [ClientAuth],
+        _ => [ServerAuth, ClientAuth],
+    };
+
+    /// <summary>
+    /// A certificate for host <paramref name="name"/> with the usages of <paramref name="role"/>
+    /// (<see cref="UsagesOf"/>; default: a node's, server and client), naming <paramref name="name"/>
+    /// and every address in <paramref name="addresses"/> as subject alternative names.
     /// </summary>
     /// <exception cref="ArgumentException">the CA has no private key.</exception>
-    public static X509Certificate2 IssueHost(X509Certificate2 ca, string name, IEnumerable<string> addresses, DateTimeOffset now, TimeSpan validity)
+    public static X509Certificate2 IssueHost(X509Certificate2 ca, string name, IEnumerable<string> addresses, DateTimeOffset now, TimeSpan validity, HostCertificateRole role = HostCertificateRole.Node)
     {
         var san = new SubjectAlternativeNameBuilder();
         san.AddDnsName(name);
@@ -52,12 +64,17 @@ public static class CertificateFactory
                 san.AddDnsName(address);
             }
         }
-        return Issue(ca, name, san.Build(), [ServerAuth, ClientAuth], now, validity);
+        return Issue(ca, name, san.Build(), UsagesOf(role), now, validity);
     }
 
-    /// <summary>A client-only certificate (the CLI's admin certificate for an API that requires one).</summary>
+    /// <summary>A client-only certificate (the CLI's admin certificate for an API that requires one; a pooler's etcd client certificate).</summary>
     public static X509Certificate2 IssueClient(X509Certificate2 ca, string name, DateTimeOffset now, TimeSpan validity) =>
-        Issue(ca, name, null, [ClientAuth], now, validity);
+        Issue(ca, name, null, UsagesOf(HostCertificateRole.Client), now, validity);
+
+    /// <summary>The extended key usages <paramref name="certificate"/> names (empty: it has no EKU extension).</summary>
+    public static IReadOnlySet<string> Usages(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>()
+            .SelectMany(e => e.EnhancedKeyUsages.Cast<Oid>()).Select(o => o.Value!).ToHashSet();
 
     private static X509Certificate2 Issue(X509Certificate2 ca, string name, X509Extension? san, Oid[] usages, DateTimeOffset now, TimeSpan validity)
     {

@@ -23,26 +23,52 @@ public static class ClusterCertificates
     public static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
 
     /// <summary>
-    /// Every host of the cluster with the addresses its certificate must name: nodes, poolers, and the
-    /// members of your own etcd on hosts of their own (etcd1 …) when its endpoints are https —
-    /// `install --role etcd` serves them <c>tls/etcd1.crt</c>.
+    /// Every host of the cluster with the addresses its certificate must name and what it is for:
+    /// nodes, poolers, and the members of your own etcd on hosts of their own (etcd1 …) when its
+    /// endpoints are https — `install --role etcd` serves them <c>tls/etcd1.crt</c>.
     /// </summary>
-    public static IReadOnlyList<(string Name, string Address)> Hosts(ClusterConfig cluster)
+    public static IReadOnlyList<(string Name, string Address, HostCertificateRole Role)> Hosts(ClusterConfig cluster)
     {
-        List<(string Name, string Address)> hosts = [.. cluster.Nodes.Select(n => (n.Name, n.Address)), .. cluster.Poolers.Select(p => (p.Name, p.Address))];
+        List<(string Name, string Address, HostCertificateRole Role)> hosts =
+        [
+            .. cluster.Nodes.Select(n => (n.Name, n.Address, HostCertificateRole.Node)),
+            .. cluster.Poolers.Select(p => (p.Name, p.Address, HostCertificateRole.Pooler)),
+        ];
         if (cluster.Dcs is { Embedded: false, Tls: not null })
         {
             hosts.AddRange(Install.EtcdMember.All(cluster)
                 .Where(m => hosts.All(h => h.Name != m.Name))
-                .Select(m => (m.Name, m.ClientUrl.Host.Trim('[', ']'))));
+                .Select(m => (m.Name, m.ClientUrl.Host.Trim('[', ']'), HostCertificateRole.EtcdMember)));
         }
         return hosts;
     }
 
     /// <summary>
+    /// The etcd client certificates to generate (your own etcd with <c>dcs.cert_file</c>): one per node
+    /// and pooler whose <c>dcs.cert_file</c> is not its own host certificate (a pooler's never is: the
+    /// configuration refuses that, since a pooler's host certificate has no clientAuth), client-only.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string CertFile, string KeyFile)> EtcdClients(ClusterConfig cluster)
+    {
+        var clients = new List<(string Name, string CertFile, string KeyFile)>();
+        foreach (var name in cluster.Nodes.Select(n => n.Name).Concat(cluster.Poolers.Select(p => p.Name)))
+        {
+            if (cluster.Dcs.ClientTls(name) is { CertFile: { } cert, KeyFile: { } key } && cert != cluster.Tls.CertFile(name)
+                && clients.All(c => c.CertFile != cert))
+            {
+                clients.Add((name, cert, key));
+            }
+        }
+        return clients;
+    }
+
+    /// <summary>
     /// Creates what is missing in generated mode: the CA (once), then each host's certificate that is
-    /// missing, expiring within <see cref="RenewBefore"/>, not signed by the CA or not naming the
-    /// host's current address, then the admin client certificate. Returns one line per file written.
+    /// missing, expiring within <see cref="RenewBefore"/>, not signed by the CA, not naming the
+    /// host's current address or not carrying exactly its role's extended key usages (a pooler
+    /// certificate of an older PgWarden, with clientAuth, is issued again without it), then the
+    /// etcd client certificates (<see cref="EtcdClients"/>) and the admin client certificate.
+    /// Returns one line per file written.
     /// Does nothing for <see cref="TlsMode.Files"/> or <see cref="TlsMode.Disabled"/>.
     /// </summary>
     /// <param name="serverOwner">uid/gid the host keys are given to (the server OS user), when running as root.</param>
@@ -73,21 +99,33 @@ public static class ClusterCertificates
         using (ca)
         {
             var trust = new CaTrust(ca);
-            foreach (var (name, address) in Hosts(cluster))
+            foreach (var (name, address, role) in Hosts(cluster))
             {
                 var certFile = tls.CertFile(name);
                 var keyFile = tls.KeyFile(name);
-                if (IsCurrent(certFile, keyFile, trust, name, address, now))
+                if (IsCurrent(certFile, keyFile, trust, role, [name, Canonical(address)], now))
                 {
                     continue;
                 }
-                using var host = CertificateFactory.IssueHost(ca, name, [address], now, HostValidity);
+                using var host = CertificateFactory.IssueHost(ca, name, [address], now, HostValidity, role);
                 PemFiles.WritePrivateKey(keyFile, host, serverOwner);
                 PemFiles.WriteCertificate(certFile, host);
                 written.Add($"{name} {certFile} (key {keyFile}, 0600)");
             }
+            foreach (var (name, certFile, keyFile) in EtcdClients(cluster))
+            {
+                if (IsCurrent(certFile, keyFile, trust, HostCertificateRole.Client, [], now))
+                {
+                    continue;
+                }
+                Directory.CreateDirectory(Path.GetDirectoryName(certFile)!);
+                using var client = CertificateFactory.IssueClient(ca, name, now, HostValidity);
+                PemFiles.WritePrivateKey(keyFile, client, serverOwner);
+                PemFiles.WriteCertificate(certFile, client);
+                written.Add($"etcd client {name} {certFile} (key {keyFile}, 0600)");
+            }
             if (tls.AdminCertFile is { } adminCert && tls.AdminKeyFile is { } adminKey
-                && !(File.Exists(adminKey) && IsValidAt(adminCert, trust, CertificateFactory.ClientAuth, now + RenewBefore)))
+                && !IsCurrent(adminCert, adminKey, trust, HostCertificateRole.Client, [], now))
             {
                 using var admin = CertificateFactory.IssueClient(ca, "pgwarden-admin", now, HostValidity);
                 PemFiles.WritePrivateKey(adminKey, admin, null);
@@ -98,25 +136,19 @@ public static class ClusterCertificates
         return written;
     }
 
-    private static bool IsCurrent(string certFile, string keyFile, CaTrust trust, string name, string address, DateTimeOffset now)
+    private static bool IsCurrent(string certFile, string keyFile, CaTrust trust, HostCertificateRole role, string[] names, DateTimeOffset now)
     {
-        if (!File.Exists(keyFile) || !IsValidAt(certFile, trust, CertificateFactory.ServerAuth, now + RenewBefore))
+        if (!File.Exists(keyFile) || !File.Exists(certFile))
         {
             return false;
         }
         using var cert = PemFiles.ReadCertificate(certFile);
-        var names = Names(cert);
-        return names.Contains(Canonical(address)) && names.Contains(name);
-    }
-
-    private static bool IsValidAt(string certFile, CaTrust trust, System.Security.Cryptography.Oid usage, DateTimeOffset when)
-    {
-        if (!File.Exists(certFile))
-        {
-            return false;
-        }
-        using var cert = PemFiles.ReadCertificate(certFile);
-        return cert.NotAfter > when.UtcDateTime && trust.Verifies(cert, usage);
+        var usages = CertificateFactory.UsagesOf(role);
+        var held = Names(cert);
+        return cert.NotAfter > (now + RenewBefore).UtcDateTime
+            && trust.Verifies(cert, usages[0])
+            && CertificateFactory.Usages(cert).SetEquals(usages.Select(u => u.Value!))
+            && names.All(held.Contains);
     }
 
     /// <summary>The DNS names and IP addresses a certificate's subject alternative names hold (IPs in their canonical text form).</summary>
