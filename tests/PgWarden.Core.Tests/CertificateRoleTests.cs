@@ -41,8 +41,8 @@ public sealed class CertificateRoleTests : IDisposable
         using var etcd2 = Read(c.Tls.CertFile("etcd2"));   // the member at 127.0.0.9, on a host of its own
         using var admin = Read(c.Tls.AdminCertFile!);
         Assert.Equal(new[] { ServerAuth }, CertificateFactory.Usages(pgb1).Order());
-        Assert.Equal(new[] { ClientAuth, ServerAuth }, CertificateFactory.Usages(pg2).Order());
-        Assert.Equal(new[] { ClientAuth, ServerAuth }, CertificateFactory.Usages(etcd2).Order());
+        Assert.Equal(new[] { ServerAuth, ClientAuth }, CertificateFactory.Usages(pg2).Order());
+        Assert.Equal(new[] { ServerAuth, ClientAuth }, CertificateFactory.Usages(etcd2).Order());
         Assert.Equal(new[] { ClientAuth }, CertificateFactory.Usages(admin).Order());
     }
 

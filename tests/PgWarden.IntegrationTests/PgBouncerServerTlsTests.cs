@@ -28,6 +28,17 @@ public sealed class PgBouncerServerTlsTests : IDisposable
     private readonly ClusterConfig _cluster;
     private readonly ClusterSecrets _secrets = ClusterSecrets.Generate();
     private Process? _pgbouncer;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
+
+    private void Log(string? line)
+    {
+        if (line is not null)
+        {
+            _log.Enqueue(line);
+        }
+    }
+
+    private string LogText => string.Join('\n', _log);
 
     public PgBouncerServerTlsTests()
     {
@@ -67,19 +78,21 @@ public sealed class PgBouncerServerTlsTests : IDisposable
     public async Task PgBouncerAcceptsTheNodesOwnCertificate()
     {
         Assert.Equal("verify-full", Setting("server_tls_sslmode"));
-        Assert.True(await HandshakeAsync("pg1"), "PgBouncer refused pg1's own certificate at pg1's address");
+        Assert.True(await HandshakeAsync("pg1"), $"PgBouncer refused pg1's own certificate at pg1's address:\n{LogText}");
     }
 
     [Fact]
     public async Task APoolerCertificateOfTheClusterCaCannotPoseAsPostgres()
     {
         Assert.False(await HandshakeAsync("pgb1"), "PgBouncer accepted the pooler's certificate as PostgreSQL pg1's");
+        Assert.Contains($"name `{Subnet}.10' not present in server certificate", LogText);
     }
 
     [Fact]
     public async Task AnotherNodesCertificateCannotPoseAsThePrimary()
     {
         Assert.False(await HandshakeAsync("pg2"), "PgBouncer accepted pg2's certificate for pg1's address");
+        Assert.Contains($"name `{Subnet}.10' not present in server certificate", LogText);
     }
 
     private string Setting(string key) =>
@@ -101,6 +114,7 @@ public sealed class PgBouncerServerTlsTests : IDisposable
         var accepted = 0;
         var attempts = 0;
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var connections = new List<Task>();
         var serving = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -114,31 +128,40 @@ public sealed class PgBouncerServerTlsTests : IDisposable
                 {
                     return;
                 }
-                using (client)
+                Interlocked.Increment(ref attempts);
+                lock (connections)
                 {
-                    Interlocked.Increment(ref attempts);
+                    connections.Add(ServeOneAsync(client));
+                }
+            }
+        });
+
+        async Task ServeOneAsync(TcpClient client)
+        {
+            using (client)
+            {
+                try
+                {
                     var stream = client.GetStream();
                     var request = new byte[8];
                     await stream.ReadExactlyAsync(request, stop.Token);   // SSLRequest: length 8, code 80877103
                     await stream.WriteAsync("S"u8.ToArray(), stop.Token);
                     await using var tls = new SslStream(stream);
-                    try
+                    await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = served }, stop.Token);
+                    // PgBouncer's startup packet: it accepted the certificate and goes on to log in. One that
+                    // refused it sends an alert or closes instead (libtls checks the name after the handshake).
+                    var probe = new byte[1];
+                    if (await tls.ReadAsync(probe, stop.Token) > 0)
                     {
-                        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = served }, stop.Token);
-                        var probe = new byte[1];
-                        // PgBouncer's startup packet: it accepted the certificate and goes on to log in.
-                        if (await tls.ReadAsync(probe, stop.Token) > 0)
-                        {
-                            Interlocked.Increment(ref accepted);
-                            stop.Cancel();
-                        }
-                    }
-                    catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
-                    {
+                        Interlocked.Increment(ref accepted);
                     }
                 }
+                catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
+                {
+                }
             }
-        });
+        }
+
         try
         {
             StartPgBouncer();
@@ -166,6 +189,12 @@ public sealed class PgBouncerServerTlsTests : IDisposable
             await stop.CancelAsync();
             listener.Stop();
             await serving;
+            Task[] pending;
+            lock (connections)
+            {
+                pending = [.. connections];
+            }
+            await Task.WhenAll(pending);
         }
     }
 
@@ -177,8 +206,8 @@ public sealed class PgBouncerServerTlsTests : IDisposable
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         _pgbouncer = Process.Start(psi)!;
-        _pgbouncer.OutputDataReceived += (_, _) => { };
-        _pgbouncer.ErrorDataReceived += (_, _) => { };
+        _pgbouncer.OutputDataReceived += (_, e) => Log(e.Data);
+        _pgbouncer.ErrorDataReceived += (_, e) => Log(e.Data);
         _pgbouncer.BeginOutputReadLine();
         _pgbouncer.BeginErrorReadLine();
         var deadline = DateTime.UtcNow.AddSeconds(10);
