@@ -205,7 +205,7 @@ public sealed class UnitGeneratorTests
     [Fact]
     public void HttpsEtcdMembersServeTheirHostsCertificateWithTheKeyHandedOverBySystemd()
     {
-        var cluster = Cluster(Yaml().Replace("http://10.20.0.1", "https://10.20.0.1").Replace("endpoints:", "cert_file: /etc/pgwarden/tls/{name}.crt\n  key_file: /etc/pgwarden/tls/{name}.key\n  endpoints:"));
+        var cluster = Cluster(Yaml().Replace("http://10.20.0.1", "https://10.20.0.1").Replace("endpoints:", "cert_file: /etc/pgwarden/tls/{name}-etcd.crt\n  key_file: /etc/pgwarden/tls/{name}-etcd.key\n  endpoints:"));
         var unit = UnitOf(Files(cluster, InstallRole.Etcd, "pg2"));
         var env = unit.All("Service", "Environment");
         Assert.Contains("\"ETCD_LISTEN_CLIENT_URLS=https://10.20.0.12:2379\"", env);
