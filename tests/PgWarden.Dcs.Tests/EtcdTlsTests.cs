@@ -45,6 +45,38 @@ public sealed class EtcdTlsTests(EtcdTlsFixture etcd) : IClassFixture<EtcdTlsFix
         await Assert.ThrowsAsync<DcsUnavailableException>(() => impostor.ReadAsync(Ct));
     }
 
+    /// <summary>
+    /// A pooler's generated certificate serves only (serverAuth): etcd (Go's crypto/x509) refuses it as a
+    /// client certificate, while a node's (serverAuth + clientAuth) passes; PgWarden's own client says so
+    /// in one line before connecting instead of etcd's "bad certificate".
+    /// </summary>
+    [Fact]
+    public async Task A_server_only_certificate_is_no_client_certificate()
+    {
+        async Task<bool> EtcdAnswers(string name)
+        {
+            using var mine = PemFiles.ReadWithKey(File(name + ".crt"), File(name + ".key"));
+            var handler = new SocketsHttpHandler { UseProxy = false };
+            handler.SslOptions.CertificateChainPolicy = CaTrust.Load(Ca).Policy(CertificateFactory.ServerAuth);
+            handler.SslOptions.ClientCertificates = [mine];
+            handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => mine;
+            using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
+            try
+            {
+                return (await http.GetAsync(etcd.Server.ClientUrl + "/version")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }
+
+        Assert.True(await EtcdAnswers("pg1"));
+        Assert.False(await EtcdAnswers("pgb1"));
+        var e = Assert.Throws<PgWarden.Core.Errors.ConfigException>(() => Client(new DcsTls(Ca, File("pgb1.crt"), File("pgb1.key"))));
+        Assert.Equal($"the etcd client certificate {File("pgb1.crt")} has no clientAuth extended key usage (it is a server certificate only), so etcd refuses it: use a client certificate of the CA (dcs.cert_file / key_file; docs/tls.md)", e.Message);
+    }
+
     [Fact]
     public async Task Plain_text_is_refused_both_ways()
     {
@@ -56,7 +88,7 @@ public sealed class EtcdTlsTests(EtcdTlsFixture etcd) : IClassFixture<EtcdTlsFix
     }
 }
 
-/// <summary>A CA, certificates for etcd1 (127.0.202.9), pg1 and an impostor of another CA, and an etcd serving https with client certificates required.</summary>
+/// <summary>A CA, certificates for etcd1 (127.0.202.9), pg1, pooler pgb1 (serverAuth only) and an impostor of another CA, and an etcd serving https with client certificates required.</summary>
 public sealed class EtcdTlsFixture : IAsyncLifetime
 {
     private const string Address = "127.0.202.9";
@@ -78,6 +110,7 @@ public sealed class EtcdTlsFixture : IAsyncLifetime
             PemFiles.WriteCertificate(File("other-ca.crt"), other);
             Issue(ca, "etcd1", Address, "etcd1");
             Issue(ca, "pg1", "127.0.202.10", "pg1");
+            Issue(ca, "pgb1", "127.0.202.11", "pgb1", HostCertificateRole.Pooler);
             Issue(other, "pg1", "127.0.202.10", "impostor");
         }
         // Its own address, so fixed ports cannot clash with the other classes' (TestPorts has no slot to spare).
@@ -85,9 +118,9 @@ public sealed class EtcdTlsFixture : IAsyncLifetime
             TimeSpan.FromSeconds(20), CancellationToken.None, tls: new EtcdServerTls(File("etcd1.crt"), File("etcd1.key"), Ca, ClientCertAuth: true));
     }
 
-    private void Issue(System.Security.Cryptography.X509Certificates.X509Certificate2 ca, string name, string address, string file)
+    private void Issue(System.Security.Cryptography.X509Certificates.X509Certificate2 ca, string name, string address, string file, HostCertificateRole role = HostCertificateRole.Node)
     {
-        using var host = CertificateFactory.IssueHost(ca, name, [address], DateTimeOffset.UtcNow, TimeSpan.FromDays(1));
+        using var host = CertificateFactory.IssueHost(ca, name, [address], DateTimeOffset.UtcNow, TimeSpan.FromDays(1), role);
         PemFiles.WritePrivateKey(File(file + ".key"), host, null);
         PemFiles.WriteCertificate(File(file + ".crt"), host);
     }
