@@ -51,13 +51,13 @@ public sealed class TlsTests(TlsClusterFixture fixture) : IClassFixture<TlsClust
         }
         foreach (var database in new[] { "bookreader", "bookreader_ro" })
         {
-            // The read-only route lists both replicas: PgBouncer's server TLS must cope with a host list.
+            // Each route names one host, whose name PgBouncer checks (server_tls_sslmode = verify-full).
             await using var tls = Cluster.ThroughPooler(1, database);
             await tls.OpenAsync();
             await using var marker = new NpgsqlCommand("SELECT 1", tls);
             await marker.ExecuteScalarAsync();
         }
-        // PgBouncer's own connections to the primary (server_tls_sslmode = verify-ca).
+        // PgBouncer's own connections to the primary (server_tls_sslmode = verify-full).
         await using var primary = Cluster.Superuser(1);
         await primary.OpenAsync();
         await using var cmd = new NpgsqlCommand(
