@@ -27,6 +27,8 @@ public static class DcsServerHost
             throw new PgWardenException(ExitCodes.ConfigError,
                 $"secrets file {cluster.SecretsFile} has no etcd passwords (etcd_root_password, etcd_agent_password, etcd_pooler_password): run `pgwarden up` once, which adds them, or give this host the file of `pgwarden secrets export --role etcd`");
         }
+        // It serves the first node's certificate: one the clients (dcs.ca_file) do not trust is one line here, not an etcd nobody can reach.
+        PgWarden.Core.Tls.EtcdMemberCertificate.Check(cluster, cluster.Nodes[0].Name, requireFiles: false);
         var passwords = new EtcdAuthSetup.Passwords(secrets.EtcdRootPassword!, secrets.EtcdAgentPassword!, secrets.EtcdPoolerPassword!);
         var dataDir = cluster.Dcs.EmbeddedDataDir(cluster);
         var backoff = TimeSpan.FromSeconds(1);
