@@ -164,8 +164,11 @@ public sealed class EtcdServer : IAsyncDisposable
         var handler = new SocketsHttpHandler { UseProxy = false };
         if (_tls is not null)
         {
-            // The server's own certificate carries clientAuth too: the health check passes --client-cert-auth.
-            handler.SslOptions = EtcdTlsOptions.Load(new PgWarden.Core.Dcs.DcsTls(_tls.CaFile, _tls.CertFile, _tls.KeyFile));
+            // With --client-cert-auth the health check presents the server's own certificate, which then needs
+            // clientAuth (a node's has it); otherwise it presents none, so a server-only certificate serves.
+            handler.SslOptions = EtcdTlsOptions.Load(_tls.ClientCertAuth
+                ? new PgWarden.Core.Dcs.DcsTls(_tls.CaFile, _tls.CertFile, _tls.KeyFile)
+                : new PgWarden.Core.Dcs.DcsTls(_tls.CaFile));
         }
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(1) };
         var started = Stopwatch.StartNew();

@@ -91,4 +91,18 @@ public sealed class EtcdMemberCertificateTests : IDisposable
     [Fact]
     public void NothingToCheckOverHttp() =>
         Assert.Null(EtcdMemberCertificate.Check(ConfigLoader.Parse(TestClusters.ThreeNodes + "\ndcs:\n  embedded: false\n  endpoints: [http://127.0.0.9:2379]\n", "test.yaml", _dir), "etcd1", requireFiles: true));
+
+    [Fact]
+    public void TheSingleMemberEmbeddedEtcdNeedsNoClientAuthButItsClientsMustTrustIt()
+    {
+        using var ca = WriteCa("ca");
+        Directory.CreateDirectory(Path.Combine(_dir, "certs"));
+        WriteHost(ca, "pg1", "127.0.0.1", HostCertificateRole.Pooler);   // serverAuth only: no peer ever asks for it
+        var embedded = ConfigLoader.Parse(TestClusters.ThreeNodes + "\n" + FilesTls("ca"), "test.yaml", _dir);
+        Assert.Null(EtcdMemberCertificate.Check(embedded, "pg1", requireFiles: true));
+
+        using var other = WriteCa("other");
+        var distrusted = ConfigLoader.Parse(TestClusters.ThreeNodes + "\n" + FilesTls("ca") + "dcs:\n  ca_file: other.crt\n", "test.yaml", _dir);
+        Assert.Contains("is not signed by the CA etcd's clients and peers trust", Assert.Throws<ConfigException>(() => EtcdMemberCertificate.Check(distrusted, "pg1", requireFiles: true)).Message);
+    }
 }

@@ -103,4 +103,25 @@ public sealed class SecretsExportPathsTests : IDisposable
         var exported = ConfigLoader.LoadFile(Path.Combine(Out, "cluster.yaml"));
         Assert.True(File.Exists(exported.Dcs.ClientTls("pgb2")!.KeyFile));
     }
+
+    [Fact]
+    public void AnEtcdExportOverHttpHasNoCertificateToCarry()
+    {
+        var c = Cluster("\ndcs:\n  embedded: false\n  endpoints: [http://127.0.0.1:2379, http://127.0.0.9:2379]\n");
+
+        var written = SecretsExport.Write(c, _full, SecretsRole.Etcd, "etcd2", Out);
+
+        Assert.Equal(new[] { "cluster.yaml", "secrets.yaml" }, written.Select(f => Path.GetRelativePath(Out, f.Path)).Order());
+    }
+
+    [Fact]
+    public void AnEtcdClientPathThatIsAHostCertificateIsNotOverwritten()
+    {
+        // dcs.cert_file without {name} naming pg1's own (server and client) certificate: used as it is, never replaced by a client-only one.
+        var c = Cluster(OwnEtcd + "  cert_file: tls/pg1.crt\n  key_file: tls/pg1.key\n");
+
+        Assert.Empty(ClusterCertificates.EtcdClients(c));
+        using var pg1 = PemFiles.ReadCertificate(c.Tls.CertFile("pg1"));
+        Assert.Contains(CertificateFactory.ServerAuth.Value!, CertificateFactory.Usages(pg1));
+    }
 }

@@ -110,7 +110,7 @@ public static class SecretsExport
                     written.AddRange(WriteCertificateAndKey(cluster, outputDir, client.CertFile, client.KeyFile, keyOwner));
                 }
             }
-            else if (member is not null)
+            else if (member is not null && cluster.Dcs.Tls is not null)
             {
                 written.AddRange(WriteHostCertificates(cluster, member, outputDir, cluster.Nodes.Any(n => n.Name == member) ? keyOwner : null));
             }

@@ -51,9 +51,13 @@ public static class ClusterCertificates
     public static IReadOnlyList<(string Name, string CertFile, string KeyFile)> EtcdClients(ClusterConfig cluster)
     {
         var clients = new List<(string Name, string CertFile, string KeyFile)>();
+        // A dcs.cert_file that names a file `up` already writes (a host's certificate, the CA's, the admin's) is used as it is.
+        var taken = Hosts(cluster).SelectMany(h => new[] { cluster.Tls.CertFile(h.Name), cluster.Tls.KeyFile(h.Name) })
+            .Concat(new[] { cluster.Tls.CaFile, cluster.Tls.CaKeyFile, cluster.Tls.AdminCertFile, cluster.Tls.AdminKeyFile }.OfType<string>())
+            .ToHashSet();
         foreach (var name in cluster.Nodes.Select(n => n.Name).Concat(cluster.Poolers.Select(p => p.Name)))
         {
-            if (cluster.Dcs.ClientTls(name) is { CertFile: { } cert, KeyFile: { } key } && cert != cluster.Tls.CertFile(name)
+            if (cluster.Dcs.ClientTls(name) is { CertFile: { } cert, KeyFile: { } key } && !taken.Contains(cert) && !taken.Contains(key)
                 && clients.All(c => c.CertFile != cert))
             {
                 clients.Add((name, cert, key));

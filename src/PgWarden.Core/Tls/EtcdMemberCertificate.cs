@@ -10,8 +10,8 @@ namespace PgWarden.Core.Tls;
 /// <c>{name}</c> = the member's name; the embedded etcd: the first node's) must be one the clients and
 /// the peers accept, or etcd starts and nobody can talk to it: it must chain to the CA the clients verify
 /// etcd with (<c>dcs.ca_file</c>, default <c>tls.ca_file</c>; also the peers' trusted CA), be valid, and
-/// — when it has an extended key usage extension — allow serverAuth (it serves clients and peers) and
-/// clientAuth (it presents it to its peers, which require a client certificate: etcd 3.4 "Transport
+/// — when it has an extended key usage extension — allow serverAuth (it serves clients and peers) and,
+/// but for the single-member embedded etcd, clientAuth (it presents it to its peers, which require a client certificate: etcd 3.4 "Transport
 /// security model"; Go's crypto/x509 refuses a peer certificate whose EKU lacks clientAuth, and, like
 /// RFC 5280, accepts one without the extension).
 /// </summary>
@@ -47,7 +47,8 @@ public static class EtcdMemberCertificate
         }
         using (certificate)
         {
-            var problem = Problem(certificate, trust);
+            // The embedded etcd is a single member: no peer ever presents itself, so serverAuth is enough there.
+            var problem = Problem(certificate, trust, peers: !cluster.Dcs.Embedded);
             if (problem is not null)
             {
                 throw new ConfigException($"etcd member {member}'s certificate {certFile} {problem}");
@@ -56,7 +57,7 @@ public static class EtcdMemberCertificate
         return null;
     }
 
-    private static string? Problem(X509Certificate2 certificate, CaTrust trust)
+    private static string? Problem(X509Certificate2 certificate, CaTrust trust, bool peers)
     {
         // The chain alone first (the usages are checked below, as etcd's Go TLS checks them).
         using var chain = new X509Chain
@@ -80,7 +81,8 @@ public static class EtcdMemberCertificate
         }
         var usages = CertificateFactory.Usages(certificate);
         var missing = new[] { (CertificateFactory.ServerAuth, "serverAuth (it serves the clients and peers)"), (CertificateFactory.ClientAuth, "clientAuth (it presents it to its peers, which require a client certificate)") }
-            .Where(u => usages.Count > 0 && !usages.Contains(u.Item1.Value!)).Select(u => u.Item2).ToList();
+            .Where(u => usages.Count > 0 && !usages.Contains(u.Item1.Value!) && (peers || u.Item1.Value == CertificateFactory.ServerAuth.Value))
+            .Select(u => u.Item2).ToList();
         return missing.Count == 0 ? null
             : $"has no {string.Join(" and no ", missing)} in its extended key usage: etcd would refuse it at run time; issue it with serverAuth and clientAuth";
     }
