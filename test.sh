@@ -40,7 +40,7 @@ suites=(
   "tests/PgWarden.Core.Tests 760 10m"
   "tests/PgWarden.Agent.Tests 74 10m"
   "tests/PgWarden.Dcs.Tests 28 10m"
-  "tests/PgWarden.IntegrationTests 128 60m"
+  "tests/PgWarden.IntegrationTests 129 60m"
 )
 results="$here/TestResults"
 rm -rf "$results"

@@ -19,10 +19,34 @@ public sealed class EtcdMemberCertificateCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private void WriteConfig(string caFile)
+    private void WriteConfig(string? caFile)
     {
         var endpoints = string.Join(", ", Enumerable.Range(1, 3).Select(i => $"https://127.0.{Subnet}.{i}:2379"));
-        File.WriteAllText(Config, TestCluster.Yaml(Subnet, 3, $"dcs:\n  embedded: false\n  endpoints: [{endpoints}]\n  ca_file: {caFile}\n"));
+        File.WriteAllText(Config, TestCluster.Yaml(Subnet, 3, $"dcs:\n  embedded: false\n  endpoints: [{endpoints}]\n" + (caFile is null ? "" : $"  ca_file: {caFile}\n")));
+    }
+
+    /// <summary>The etcd host's files come from `secrets export --role etcd --name M` alone: `install --role etcd` runs from them.</summary>
+    [Fact]
+    public async Task AnEtcdMembersExportIsEnoughToInstallItsUnit()
+    {
+        WriteConfig(null);
+        var cluster = ConfigLoader.LoadFile(Config);
+        ClusterCertificates.EnsureGenerated(cluster, null, DateTimeOffset.UtcNow);
+        PgWarden.Core.Security.ClusterSecrets.Generate().Save(cluster.SecretsFile);
+        var host = Path.Combine(_root, "etcd-host");
+
+        var export = await PgWardenCli.RunAsync("secrets", "export", "--role", "etcd", "--name", "pg3", "--config", Config, "--output", host);
+        Assert.True(export.ExitCode == 0, export.ToString());
+        foreach (var file in new[] { "cluster.yaml", "secrets.yaml", "tls/ca.crt", "tls/pg3.crt", "tls/pg3.key" })
+        {
+            Assert.True(File.Exists(Path.Combine(host, file)), $"{file} missing:\n{export.Stdout}");
+        }
+        Assert.False(File.Exists(Path.Combine(host, "tls", "ca.key")));
+
+        var install = await PgWardenCli.RunAsync("install", "--role", "etcd", "--name", "pg3", "--config", Path.Combine(host, "cluster.yaml"), "--output", Path.Combine(_root, "units"));
+        Assert.True(install.ExitCode == 0, install.ToString());
+        Assert.Equal("", install.Stderr.Trim());   // the certificate was checked (no "not checked" note) and passed
+        Assert.Contains($"ETCD_CERT_FILE={Path.Combine(host, "tls", "pg3.crt")}", File.ReadAllText(Path.Combine(_root, "units", "pgwarden-etcd-pg3.service")));
     }
 
     [Fact]
