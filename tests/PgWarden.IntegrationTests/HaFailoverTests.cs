@@ -64,8 +64,16 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         // A second crash within the minute: the lease goes to another node; the agent itself lives on.
         var agent = ClusterFacts.AgentPid(cluster, 1);
         TestCluster.Signal(cluster.PostmasterPid(1)!.Value, 9);
-        var leader = (string)await TestCluster.WaitForAsync<object>(async () => await LeaderAsync(cluster) is "pg2" or "pg3" ? (await LeaderAsync(cluster))! : null,
-            TimeSpan.FromSeconds(30), "another node to lead after the second crash");
+        string leader;
+        try
+        {
+            leader = (string)await TestCluster.WaitForAsync<object>(async () => await LeaderAsync(cluster) is "pg2" or "pg3" ? (await LeaderAsync(cluster))! : null,
+                TimeSpan.FromSeconds(30), "another node to lead after the second crash");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(e.Message + cluster.Logs(60), e);
+        }
         await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
         Assert.True(TestCluster.IsRunning(agent), "pg1's agent died with its PostgreSQL");
         Assert.Equal([leader], await ClusterFacts.WritableNodesAsync(cluster));

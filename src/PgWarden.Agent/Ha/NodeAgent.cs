@@ -504,15 +504,17 @@ public sealed class NodeAgent
 
     /// <summary>
     /// After repeated crashes the restarted primary switches over to the best streaming replica (a planned
-    /// handover loses nothing, where a failover would lose what no replica had received). Retried each
-    /// loop until a replica streams again.
+    /// handover loses nothing, where a failover would lose what no replica had received). Requested
+    /// again each loop — also after an abandoned hand-over (a replica still reconnecting to the restarted
+    /// primary has not caught up) — until this node loses the lease or
+    /// <see cref="PostmasterSupervisor.PrimaryRestartWindow"/> has passed since the crash.
     /// </summary>
     private async Task RequestHandOverAfterCrashesAsync(ClusterView view, CancellationToken ct)
     {
         if (_clock.GetElapsedTime(Roles.HandOverAfterCrashesSince!.Value) > PostmasterSupervisor.PrimaryRestartWindow)
         {
             Roles.HandOverAfterCrashesSince = null;
-            _events.Failed($"no replica streamed within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s of the repeated crashes: this node stays the primary");
+            _events.Failed($"no replica took over within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s of the repeated crashes: this node stays the primary");
             return;
         }
         var target = SwitchoverRules.BestCandidate(view, _node.Name, [.. _cluster.Nodes.Select(n => n.Name)]);
@@ -521,7 +523,6 @@ public sealed class NodeAgent
             return;
         }
         await _dcs.RequestFailoverAsync(new FailoverRequest(FailoverKind.Switchover, _node.Name, target, _clock.GetUtcNow()), ct);
-        Roles.HandOverAfterCrashesSince = null;
         Decided($"requested a switchover to {target} after repeated crashes of this primary's PostgreSQL");
     }
 

@@ -71,8 +71,8 @@ public sealed class RoleTransitions(
     /// <summary>
     /// When (monotonic timestamp) the primary crashed for the second time within
     /// <see cref="PostmasterSupervisor.PrimaryRestartWindow"/>: once it runs again the loop requests a
-    /// switchover to the best replica; cleared when requested, or after the window with no replica
-    /// to hand over to (no surprise switchover long after the crashes).
+    /// switchover to the best replica, again after an abandoned one; cleared when this node loses the
+    /// lease, or after the window with no hand-over done (no surprise switchover long after the crashes).
     /// </summary>
     public long? HandOverAfterCrashesSince { get; set; }
 
