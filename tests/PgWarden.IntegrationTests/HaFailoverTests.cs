@@ -113,6 +113,9 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         var log = File.ReadAllText(Path.Combine(cluster.Dir, "logs", "agent-pg1.log"));
         Assert.Contains("pg_rewind from", log);
         Assert.DoesNotContain("re-cloning", log);
+        // The rewind recorded its bound (for synchronous mode while not consistent); streaming, it is gone.
+        Assert.Contains("until it is consistent it holds at most timeline", log);
+        Assert.False(File.Exists(Path.Combine(cluster.Dir, "nodes", "pg1", "rewind-bound")), "the rewind bound outlived the start as a streaming replica");
         Assert.Empty(ClusterFacts.AsideCopies(cluster, 1));
         Assert.Single((await ClusterFacts.TableDigestsAsync(cluster, "probe", "id")).Values.Distinct());
     }

@@ -31,6 +31,7 @@ public sealed class NodeAgent
     private readonly long _startedAt;
     private LocalDataState _data = LocalDataState.Empty;
     private ControlData? _control;
+    private RewindBound? _rewindBound;
     private string? _lastReason;
     private long _timelineLimit;
     private long? _lastRecordedPosition;
@@ -241,6 +242,12 @@ public sealed class NodeAgent
         var role = NodeRole.Unknown;
         if (status is not null)
         {
+            if (_rewindBound is not null)
+            {
+                // Consistent: it reports its own position from now on.
+                _pg.ForgetRewindBound();
+                _rewindBound = null;
+            }
             _data = status.InRecovery ? LocalDataState.Standby : LocalDataState.Primary;
             role = status.InRecovery ? NodeRole.Replica : NodeRole.Primary;
             timeline = status.InRecovery ? ReplicaTimeline(status) : status.Timeline;
@@ -252,6 +259,7 @@ public sealed class NodeAgent
         {
             _data = await _pg.InspectAsync(ct);
             _control = _data == LocalDataState.Empty ? null : await _pg.ReadControlDataAsync(ct);
+            _rewindBound = _data == LocalDataState.Empty ? null : _pg.ReadRewindBound();
             if (_control is { } control)
             {
                 timeline = control.CheckpointTimeline;
@@ -664,6 +672,7 @@ public sealed class NodeAgent
             SlotsReady = running && !s!.InRecovery && Roles.SlotsReady,
             PromotionFailed = PromotionFailedRecently,
             HasNoData = !running && local.Data == LocalDataState.Empty,
+            HoldsAtMost = running ? null : _rewindBound,
             PendingRestart = running ? NameList.Of(s!.PendingRestart) : NameList.Empty,
             ConfigErrors = running ? NameList.Of(s!.ConfigErrors) : NameList.Empty,
             PostgresStartedAt = running ? s!.StartedAt : null,
