@@ -152,7 +152,15 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         // After SIGCONT: exactly one writable node, and pg1 rejoins as a replica.
         var primary = await ClusterFacts.WaitConvergedAsync(cluster, TimeSpan.FromSeconds(60));
         Assert.Equal(leader, cluster.NodeName(primary));
-        Assert.Empty(await probe.LostAsync());
+        // Asynchronous mode (the default here): the frozen postmaster's backends and WAL senders run on
+        // until the fence kills them, so a commit acknowledged in that last moment may not have reached the
+        // replica that wins — the loss asynchronous mode allows (docs/ha-safety.md). Nothing acknowledged
+        // before the freeze may be lost, and only a few writes after it (CI once lost 1).
+        var lost = await probe.LostAsync();
+        var lostAt = probe.Acked.Where(a => lost.Contains(a.Id)).Select(a => a.At).ToList();
+        output.WriteLine($"hung primary: {lost.Count} acknowledged writes lost (asynchronous mode)");
+        Assert.True(lostAt.All(t => t >= at) && lost.Count <= 5,
+            $"lost {lost.Count} acknowledged writes, at {string.Join(", ", lostAt.Select(t => t.TotalSeconds.ToString("0.00")))} s (the freeze at {at.TotalSeconds:0.00} s)");
     }
 
     [Fact]
