@@ -17,7 +17,7 @@ namespace PgWarden.Dcs;
 /// <see cref="EtcdKeys"/>); the leader key and each member key hang on a lease of their own, so
 /// they vanish when their owner stops refreshing them.
 /// </summary>
-public sealed class EtcdDcs : IDcs, IAsyncDisposable
+public sealed class EtcdDcs : IDcs, ILeaseInspector, IAsyncDisposable
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
 

@@ -351,7 +351,7 @@ public sealed class NodeAgent
     {
         try
         {
-            if (await _dcs.DescribeLeaseAsync(lease, CancellationToken.None) is { } what)
+            if (_dcs is ILeaseInspector inspector && await inspector.DescribeLeaseAsync(lease, CancellationToken.None) is { } what)
             {
                 _events.Info($"the leader key vanished: {what}");
             }
