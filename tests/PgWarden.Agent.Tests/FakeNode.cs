@@ -128,6 +128,12 @@ public sealed class FakeNode(string name) : IPostgresNode
 
     public void ForgetRewindBound() => RecordedRewindBound = null;
 
+    /// <summary>A replica that has streamed nothing since it started (pg_last_wal_receive_lsn() is null).</summary>
+    public bool ReceivedNothing { get; set; }
+
+    /// <summary>Its startup process's wait event ("" while replaying; the default: waiting for WAL from any source).</summary>
+    public string StartupWaitEvent { get; set; } = "RecoveryRetrieveRetryInterval";
+
     /// <summary>A started postmaster answers no query (a rewound node that cannot reach consistency without its source).</summary>
     public bool NeverConsistent { get; set; }
 
@@ -201,9 +207,10 @@ public sealed class FakeNode(string name) : IPostgresNode
             return Task.FromException<NodeStatusReader.Snapshot>(new InvalidOperationException(Running ? "the database system is not yet accepting connections (test)" : "not running (test)"));
         }
         var lsn = Lsn.Format(Position);
-        return Task.FromResult(new NodeStatusReader.Snapshot(InRecovery, Timeline, InRecovery ? null : lsn, InRecovery ? lsn : null, InRecovery ? lsn : null,
-            0, WalReceiver, Upstream, [], [])
+        return Task.FromResult(new NodeStatusReader.Snapshot(InRecovery, Timeline, InRecovery ? null : lsn, InRecovery && !ReceivedNothing ? lsn : null,
+            InRecovery ? lsn : null, 0, WalReceiver, Upstream, [], [])
         {
+            StartupWaitEvent = InRecovery ? StartupWaitEvent : null,
             CheckpointTimeline = CheckpointTimeline,
             HotStandby = Settings,
             ConfLoadTime = DateTimeOffset.UnixEpoch.AddSeconds(Reloads),

@@ -69,6 +69,53 @@ public sealed class RejoinTests
         Assert.Null(h.Node.RecordedRewindBound);
     }
 
+    /// <summary>
+    /// Hostile review 15, finding 5 (synchronous mode): a failed node restarted read-only without an upstream
+    /// accepts connections once consistent, while it still replays the WAL in its own pg_wal; its replay
+    /// position then understates what it holds, and a replica less advanced than it really is could be
+    /// chosen and lose acknowledged commits. Its position is unknown until the startup process waits for WAL.
+    /// </summary>
+    [Fact]
+    public async Task AReplicaStillReplayingItsOwnWalPublishesNoPositionUntilItIsDone()
+    {
+        var h = new AgentHarness("pg1");
+        h.Dcs.Seed(initialize: "pg3", config: new DcsConfig { SynchronousMode = true });
+        h.Node.AsStandby(0x3000000);
+        h.Node.ReceivedNothing = true;
+        h.Node.StartupWaitEvent = ""; // replaying
+        await h.CycleAsync();
+        await h.CycleAsync();
+        Assert.True(h.Node.Running);
+        Assert.Null(h.Dcs.Member("pg1")?.WalPosition);
+
+        // Running restore_command (a segment boundary while it replays) or a paused replay is not "done".
+        h.Node.StartupWaitEvent = "RestoreCommand";
+        await h.CycleAsync();
+        Assert.Null(h.Dcs.Member("pg1")?.WalPosition);
+        h.Node.StartupWaitEvent = "RecoveryRetrieveRetryInterval"; // read all it has
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg1")?.WalPosition);
+        // Once done, a sample that catches restore_command polling the archive does not make it unknown again.
+        h.Node.StartupWaitEvent = "RestoreCommand";
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg1")?.WalPosition);
+
+        // A new postmaster (a crash) replays its own WAL again.
+        h.Node.StartupWaitEvent = "";
+        h.Node.Crash();
+        for (var i = 0; i < 10 && !h.Node.Running; i++)
+        {
+            await h.CycleAsync(advance: TimeSpan.FromSeconds(5));
+        }
+        await h.CycleAsync();
+        Assert.True(h.Node.Running);
+        Assert.Null(h.Dcs.Member("pg1")?.WalPosition);
+        // Once it streams, what it received counts.
+        h.Node.ReceivedNothing = false;
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg1")?.WalPosition);
+    }
+
     [Fact]
     public async Task ARewindRecordsItsBoundAndAStartThatStreamsFromTheLeaderForgetsIt()
     {

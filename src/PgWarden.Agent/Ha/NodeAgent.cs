@@ -32,6 +32,7 @@ public sealed class NodeAgent
     private LocalDataState _data = LocalDataState.Empty;
     private ControlData? _control;
     private RewindBound? _rewindBound;
+    private int? _replayedOwnWalPid;
     private string? _lastReason;
     private long _timelineLimit;
     private long? _lastRecordedPosition;
@@ -251,8 +252,16 @@ public sealed class NodeAgent
             _data = status.InRecovery ? LocalDataState.Standby : LocalDataState.Primary;
             role = status.InRecovery ? NodeRole.Replica : NodeRole.Primary;
             timeline = status.InRecovery ? ReplicaTimeline(status) : status.Timeline;
+            // A replica still replaying the WAL in its own pg_wal (crash recovery of a standby, before any
+            // streaming) holds more than it replayed so far: its position is unknown until it is done. Done
+            // once seen waiting for WAL (or streaming): from then on new WAL comes from elsewhere, also while
+            // a later sample catches the startup process running restore_command.
+            if (status.InRecovery && !status.MayStillReplayLocalWal)
+            {
+                _replayedOwnWalPid = Postmaster.Pid;
+            }
             position = status.InRecovery
-                ? Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
+                ? _replayedOwnWalPid != Postmaster.Pid ? null : Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
                 : Lsn.ParseOrNull(status.CurrentLsn);
         }
         else if (Busy is null && Postmaster.State is not PostmasterState.NotAnswering)
