@@ -24,8 +24,10 @@ public sealed class EmbeddedEtcdUnitTests(ITestOutputHelper output) : IDisposabl
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    [Fact]
-    public async Task DcsServerRunsAsTheEtcdUserWithWhatItsUnitGivesIt()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DcsServerRunsAsTheEtcdUserWithWhatItsUnitGivesIt(bool tls)
     {
         if (!File.ReadLines("/etc/passwd").Any(l => l.StartsWith("etcd:", StringComparison.Ordinal)) || !File.Exists("/usr/bin/systemd-tmpfiles") || !File.Exists("/usr/bin/setpriv"))
         {
@@ -35,7 +37,13 @@ public sealed class EmbeddedEtcdUnitTests(ITestOutputHelper output) : IDisposabl
         Directory.CreateDirectory(ConfigDir);
         File.SetUnixFileMode(_root, (UnixFileMode)Convert.ToInt32("755", 8));
         File.SetUnixFileMode(ConfigDir, (UnixFileMode)Convert.ToInt32("755", 8));
-        File.WriteAllText(Config, $"cluster: it{Subnet}\ntls: disabled\nhardware: {{ ram: 1GB, cpus: 2, storage: ssd }}\nnodes:\n  - {{ name: pg1, address: 127.0.{Subnet}.1, port: 5432, api_port: 8008 }}\n");
+        File.WriteAllText(Config, $"cluster: it{Subnet}\n{(tls ? "" : "tls: disabled\n")}hardware: {{ ram: 1GB, cpus: 2, storage: ssd }}\nnodes:\n  - {{ name: pg1, address: 127.0.{Subnet}.1, port: 5432, api_port: 8008 }}\n");
+        var cluster = Core.Config.ConfigLoader.Parse(File.ReadAllText(Config), Config, ConfigDir);
+        if (tls)
+        {
+            // With TLS (the default) the embedded etcd serves https with node pg1's certificate; its key is root's, 0600.
+            Core.Tls.ClusterCertificates.EnsureGenerated(cluster, null, DateTimeOffset.UtcNow);
+        }
         var secrets = new Core.Security.ClusterSecrets("su-pw-1234", "repl-pw-1234", "app-pw-1234", "admin-pw-1234", "token-1234").WithEtcdPasswords();
         secrets.Save(Path.Combine(ConfigDir, "secrets.yaml"));
 
@@ -47,6 +55,7 @@ public sealed class EmbeddedEtcdUnitTests(ITestOutputHelper output) : IDisposabl
         string[] Values(string key) => [.. unit.Where(l => l.StartsWith(key + "=", StringComparison.Ordinal)).Select(l => l[(key.Length + 1)..])];
         Assert.Equal(["etcd"], Values("User"));
         Assert.Equal(["etcd"], Values("Group"));
+        Assert.Equal(tls ? 2 : 1, Values("LoadCredential").Length);
         var verify = await RunAsync("/usr/bin/systemd-analyze", "verify", unitPath);
         Assert.True(verify.Code == 0 && verify.Output.Trim().Length == 0, $"systemd-analyze verify: exit {verify.Code}: {verify.Output}");
 
@@ -71,6 +80,10 @@ public sealed class EmbeddedEtcdUnitTests(ITestOutputHelper output) : IDisposabl
 
         // The secrets file never changed hands; etcd owns its data, root the cluster directory.
         Assert.Equal("root 600", (await RunAsync("/usr/bin/stat", "-c", "%U %a", Path.Combine(ConfigDir, "secrets.yaml"))).Output.Trim());
+        if (tls)
+        {
+            Assert.Equal("root 600", (await RunAsync("/usr/bin/stat", "-c", "%U %a", cluster.Tls.KeyFile("pg1"))).Output.Trim());
+        }
         Assert.Equal("etcd", (await RunAsync("/usr/bin/stat", "-c", "%U", Path.Combine(ConfigDir, "etcd", "member"))).Output.Trim());
         Assert.Equal("root", (await RunAsync("/usr/bin/stat", "-c", "%U", ConfigDir)).Output.Trim());
     }
@@ -119,6 +132,7 @@ public sealed class EmbeddedEtcdUnitTests(ITestOutputHelper output) : IDisposabl
             var started = await Task.WhenAny(running.Task, server.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(90)));
             Assert.True(started == running.Task, $"dcs-server did not report etcd running: {string.Join("\n", lines)}");
             output.WriteLine(running.Task.Result);
+            // "running" comes after authentication was switched on through etcd's client port: etcd answered (over https with TLS).
             var pidText = File.ReadAllText(Path.Combine(ConfigDir, "etcd.pid")).Trim();
             Assert.Equal(server.Id.ToString(), pidText);
             var etcdPid = int.Parse(running.Task.Result.Split("(PID ")[1].Split(',')[0]);
