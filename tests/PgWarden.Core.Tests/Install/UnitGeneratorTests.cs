@@ -268,6 +268,7 @@ public sealed class UnitGeneratorTests
             "z /etc/pgwarden/etcd-demo.log 0640 etcd etcd -",
         ], rules);
         Assert.DoesNotContain(rules, r => r.Contains(" /etc/pgwarden ", StringComparison.Ordinal));
+        Assert.Contains("/etc/pgwarden searchable (0755); /etc/pgwarden/secrets.yaml stays 0600", Of(files, InstallFileKind.Readme).Content);
     }
 
     [Fact]
