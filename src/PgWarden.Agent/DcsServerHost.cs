@@ -1,5 +1,6 @@
 using PgWarden.Core.Config;
 using PgWarden.Core.Errors;
+using PgWarden.Core.Install;
 using PgWarden.Core.Security;
 using PgWarden.Dcs;
 
@@ -21,7 +22,9 @@ public static class DcsServerHost
             throw new PgWardenException(ExitCodes.ConfigError, $"cluster {cluster.Name} uses an external etcd ({string.Join(", ", cluster.Dcs.Endpoints)}); there is no embedded DCS server to run");
         }
         using var pid = PidFile.Acquire(Path.Combine(cluster.BaseDir, "etcd.pid"), $"the embedded etcd of cluster {cluster.Name}");
-        var secrets = ClusterSecrets.Load(cluster.SecretsFile);
+        // Under the unit `install --role etcd` writes (user etcd), the secrets file and the TLS key come as
+        // systemd credentials: they stay owned by the cluster's OS user, 0600.
+        var secrets = ClusterSecrets.Load(SystemdCredentials.PathOr(SystemdCredentials.Secrets, cluster.SecretsFile));
         if (!secrets.HasEtcdPasswords)
         {
             throw new PgWardenException(ExitCodes.ConfigError,
@@ -63,7 +66,8 @@ public static class DcsServerHost
     /// </summary>
     private static EtcdServerTls? ServerTls(ClusterConfig cluster) =>
         cluster.Dcs.Tls is null ? null
-            : new EtcdServerTls(cluster.Tls.CertFile(cluster.Nodes[0].Name), cluster.Tls.KeyFile(cluster.Nodes[0].Name), cluster.Tls.CaFile);
+            : new EtcdServerTls(cluster.Tls.CertFile(cluster.Nodes[0].Name),
+                SystemdCredentials.PathOr(SystemdCredentials.EtcdKey, cluster.Tls.KeyFile(cluster.Nodes[0].Name)), cluster.Tls.CaFile);
 
     /// <summary>
     /// Switches authentication on, trying again every second while etcd runs and refuses or does not

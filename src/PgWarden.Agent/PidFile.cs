@@ -37,11 +37,30 @@ public sealed class PidFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes the PID file if it still names this process. In a directory this process may not write
+    /// (the embedded etcd's unit runs as user etcd in the root-owned cluster directory, its PID file made
+    /// for it by a tmpfiles.d rule) the file is emptied instead: nobody reads a PID from it any more.
+    /// </summary>
     public void Dispose()
     {
-        if (File.Exists(_path) && File.ReadAllText(_path).Trim() == Environment.ProcessId.ToString())
+        try
         {
-            File.Delete(_path);
+            if (File.Exists(_path) && File.ReadAllText(_path).Trim() == Environment.ProcessId.ToString())
+            {
+                try
+                {
+                    File.Delete(_path);
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    File.WriteAllText(_path, "");
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone meanwhile, or not ours to change: the lock below is what counts.
         }
         _lock.Dispose();
     }

@@ -17,7 +17,7 @@ namespace PgWarden.Dcs;
 /// <see cref="EtcdKeys"/>); the leader key and each member key hang on a lease of their own, so
 /// they vanish when their owner stops refreshing them.
 /// </summary>
-public sealed class EtcdDcs : IDcs, IAsyncDisposable
+public sealed class EtcdDcs : IDcs, ILeaseInspector, IAsyncDisposable
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
 
@@ -153,18 +153,31 @@ public sealed class EtcdDcs : IDcs, IAsyncDisposable
             Interlocked.Exchange(ref _leaderLease, lease);
             return true;
         }
-        await RevokeQuietlyAsync(lease, deadline, cancellationToken).ConfigureAwait(false);
         var held = Interlocked.Read(ref _leaderLease);
         if (held == 0 || holder is null || holder.Value.ToStringUtf8() != node || holder.Lease != held)
         {
+            await RevokeQuietlyAsync(lease, deadline, cancellationToken).ConfigureAwait(false);
             return false;
         }
-        // The key still hangs on this process's lease (e.g. after a demotion it could not release):
-        // adopt it only with a keepalive sent now, so etcd counts the TTL from after the caller's start
-        // and the fence the caller arms from that start cannot outlast the key.
-        return await _endpoints.CallAsync("renewing the adopted leader lease", deadline,
-            async (client, d, token) => await KeepAliveOnceAsync(client, held, d, token).ConfigureAwait(false) > 0,
-            cancellationToken).ConfigureAwait(false);
+        // The key still hangs on this process's earlier lease (a demotion that could not release it, say).
+        // Move it to the fresh lease instead of adopting the old one: a release of the old lease that timed
+        // out may still be applied later (an uncommitted entry of a minority etcd leader, committed after the
+        // partition heals) and must then find nothing to delete; and the fresh lease's TTL counts from after
+        // the caller's start, so the fence the caller arms from that start cannot outlast the key.
+        var move = new TxnRequest();
+        move.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(node) });
+        move.Compare.Add(new Compare { Key = Bytes(_keys.Leader), Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = held });
+        move.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Bytes(_keys.Leader), Value = Bytes(node), Lease = lease } });
+        var moved = await _endpoints.CallAsync("moving the leader key to a fresh lease",
+            deadline, (client, d, token) => client.TransactionAsync(move, null, d, token), cancellationToken).ConfigureAwait(false);
+        if (!moved.Succeeded)
+        {
+            await RevokeQuietlyAsync(lease, deadline, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+        Interlocked.Exchange(ref _leaderLease, lease);
+        await RevokeQuietlyAsync(held, deadline, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public async Task<bool> RenewLeaderAsync(string node, CancellationToken cancellationToken)

@@ -20,9 +20,12 @@ public sealed class EtcdServer : IAsyncDisposable
     private readonly Process _process;
     private readonly Task _pump;
 
-    private EtcdServer(Process process, Task pump, string name, string clientUrl, string peerUrl, string dataDir, string logFile)
+    private readonly EtcdServerTls? _tls;
+
+    private EtcdServer(Process process, Task pump, string name, string clientUrl, string peerUrl, string dataDir, string logFile, EtcdServerTls? tls)
     {
         _process = process;
+        _tls = tls;
         _pump = pump;
         Name = name;
         ClientUrl = clientUrl;
@@ -144,7 +147,7 @@ public sealed class EtcdServer : IAsyncDisposable
         var process = new Process { StartInfo = psi };
         PgWarden.Core.Processes.DedicatedLauncherThread.Run(process.Start);
         process.StandardInput.Close();
-        var server = new EtcdServer(process, PumpAsync(process, logFile), name, clientUrl, peerUrl, dataDir, logFile) { _tls = tls };
+        var server = new EtcdServer(process, PumpAsync(process, logFile), name, clientUrl, peerUrl, dataDir, logFile, tls);
         try
         {
             await server.WaitHealthyAsync(startTimeout, cancellationToken).ConfigureAwait(false);
@@ -156,8 +159,6 @@ public sealed class EtcdServer : IAsyncDisposable
             throw;
         }
     }
-
-    private EtcdServerTls? _tls;
 
     private async Task WaitHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {

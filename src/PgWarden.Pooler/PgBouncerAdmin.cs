@@ -1,16 +1,27 @@
 using PgWarden.Core.Config;
 using PgWarden.Core.Errors;
 using PgWarden.Core.Security;
+using PgWarden.Postgres.Os;
 using PgWarden.Postgres.Tools;
 
 namespace PgWarden.Pooler;
 
 /// <summary>
-/// PgBouncer's admin console (PAUSE, RESUME, SHOW …). It speaks only the simple query protocol,
-/// so this goes through psql, with the admin password in a temporary 0600 passfile.
+/// PgBouncer's admin console (PAUSE, RESUME, SHOW …). It speaks only the simple query protocol (Npgsql
+/// always sends the extended one), so this goes through psql. The admin password reaches psql in its
+/// environment (PGPASSWORD, set for that child only): never on its command line, and never in a file —
+/// a passfile in /tmp outlived a process killed mid-call. A process's environment is readable only by
+/// its own user and root (/proc/PID/environ, proc(5)), who can read secrets.yaml anyway. The first call of
+/// a process removes the <c>pgwarden-pgbouncer-*.pgpass</c> files earlier versions left in the temporary
+/// directory (its own, older than 10 minutes: <see cref="StaleOwnFiles"/>).
 /// </summary>
 public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets, IToolRunner tools)
 {
+    /// <summary>The passfiles PgWarden versions before 2026-11 wrote to the temporary directory (one per admin call).</summary>
+    public const string LegacyPassfilePattern = "pgwarden-pgbouncer-*.pgpass";
+
+    private static int _legacyPassfilesRemoved;
+
     private string Psql => Path.Combine(cluster.Postgres.BinDir, "psql");
 
     public Task<string> RunAsync(PoolerConfig pooler, string command, TimeSpan timeout, CancellationToken ct) => RunAsync(pooler, [command], timeout, header: false, ct);
@@ -27,34 +38,29 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
     private async Task<string> RunAsync(PoolerConfig pooler, IReadOnlyList<string> commands, TimeSpan timeout, bool header, CancellationToken ct)
     {
         var command = string.Join("; ", commands);
-        var passfile = Path.Combine(Path.GetTempPath(), $"pgwarden-pgbouncer-{Guid.NewGuid():N}.pgpass");
-        SecureFile.WriteAllText(passfile, $"{pooler.Address}:{pooler.Port}:pgbouncer:{cluster.Database.PoolerAdminUser}:{secrets.PoolerAdminPassword}\n");
-        try
+        if (Interlocked.Exchange(ref _legacyPassfilesRemoved, 1) == 0)
         {
-            var result = await tools.RunAsync(new ToolCommand(Psql,
-            [
-                "-h", pooler.Address, "-p", pooler.Port.ToString(), "-U", cluster.Database.PoolerAdminUser, "-d", "pgbouncer",
-                "-X", "-q", "-A", header ? "--pset=footer=off" : "-t", "-v", "ON_ERROR_STOP=1",
-                .. commands.SelectMany(c => new[] { "-c", c }),
-            ])
-            {
-                AsServerUser = false,
-                Timeout = timeout,
-                Environment = new Dictionary<string, string>(Postgres.Tls.ClientTls.LibpqEnvironment(cluster, clientCertificate: cluster.Tls.PoolerClientMode != PoolerClientTlsMode.Require))
-                {
-                    ["PGPASSFILE"] = passfile, ["PGCONNECT_TIMEOUT"] = "3",
-                },
-            }, ct);
-            if (!result.Succeeded)
-            {
-                throw new PgWardenException(ExitCodes.OperationFailed, $"PgBouncer {pooler.Name}: {command} failed: {result.Tail()}");
-            }
-            return result.StandardOutput;
+            StaleOwnFiles.Remove(Path.GetTempPath(), LegacyPassfilePattern, TimeSpan.FromMinutes(10), DateTime.UtcNow);
         }
-        finally
+        var result = await tools.RunAsync(new ToolCommand(Psql,
+        [
+            "-h", pooler.Address, "-p", pooler.Port.ToString(), "-U", cluster.Database.PoolerAdminUser, "-d", "pgbouncer",
+            "-X", "-q", "-A", header ? "--pset=footer=off" : "-t", "-v", "ON_ERROR_STOP=1",
+            .. commands.SelectMany(c => new[] { "-c", c }),
+        ])
         {
-            File.Delete(passfile);
+            AsServerUser = false,
+            Timeout = timeout,
+            Environment = new Dictionary<string, string>(Postgres.Tls.ClientTls.LibpqEnvironment(cluster, clientCertificate: cluster.Tls.PoolerClientMode != PoolerClientTlsMode.Require))
+            {
+                ["PGPASSWORD"] = secrets.PoolerAdminPassword, ["PGCONNECT_TIMEOUT"] = "3",
+            },
+        }, ct);
+        if (!result.Succeeded)
+        {
+            throw new PgWardenException(ExitCodes.OperationFailed, $"PgBouncer {pooler.Name}: {command} failed: {result.Tail()}");
         }
+        return result.StandardOutput;
     }
 
     /// <summary>

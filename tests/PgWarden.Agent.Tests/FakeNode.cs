@@ -92,6 +92,7 @@ public sealed class FakeNode(string name) : IPostgresNode
     {
         await GateAsync("initdb");
         Record("initdb");
+        RecordedRewindBound = null;
         AsPrimary();
     }
 
@@ -99,6 +100,7 @@ public sealed class FakeNode(string name) : IPostgresNode
     {
         await GateAsync("clone");
         Record($"clone {source.Name}");
+        RecordedRewindBound = null;
         AsStandby();
     }
 
@@ -106,19 +108,41 @@ public sealed class FakeNode(string name) : IPostgresNode
     {
         await GateAsync("rewind");
         Record($"rewind {source.Name}");
+        RecordedRewindBound = null;
         var outcome = RewindOutcomes.TryDequeue(out var o) ? o : new RewindOutcome(true, false, "done");
         if (outcome.Succeeded)
         {
             ControlState = DatabaseClusterState.ShutDownInRecovery;
+            RecordedRewindBound = BoundAfterRewind;
         }
         return outcome;
     }
+
+    /// <summary>What a successful rewind records (the source's WAL end, in the real node read from pg_controldata).</summary>
+    public RewindBound? BoundAfterRewind { get; set; }
+
+    /// <summary>The recorded rewind bound, as the real node keeps it in a file.</summary>
+    public RewindBound? RecordedRewindBound { get; set; }
+
+    public RewindBound? ReadRewindBound() => RecordedRewindBound;
+
+    public void ForgetRewindBound() => RecordedRewindBound = null;
+
+    /// <summary>A replica that has streamed nothing since it started (pg_last_wal_receive_lsn() is null).</summary>
+    public bool ReceivedNothing { get; set; }
+
+    /// <summary>Its startup process's wait event ("" while replaying; the default: waiting for WAL from any source).</summary>
+    public string StartupWaitEvent { get; set; } = "RecoveryRetrieveRetryInterval";
+
+    /// <summary>A started postmaster answers no query (a rewound node that cannot reach consistency without its source).</summary>
+    public bool NeverConsistent { get; set; }
 
     public string MoveDataAside(string why)
     {
         var aside = $"data.{why}-{Aside.Count + 1}";
         Aside.Insert(0, aside);
         Record($"move aside {why}");
+        RecordedRewindBound = null;
         Data = LocalDataState.Empty;
         return aside;
     }
@@ -178,14 +202,15 @@ public sealed class FakeNode(string name) : IPostgresNode
         {
             return Task.FromException<NodeStatusReader.Snapshot>(new TimeoutException("hung (test)"));
         }
-        if (!Running)
+        if (!Running || NeverConsistent)
         {
-            return Task.FromException<NodeStatusReader.Snapshot>(new InvalidOperationException("not running (test)"));
+            return Task.FromException<NodeStatusReader.Snapshot>(new InvalidOperationException(Running ? "the database system is not yet accepting connections (test)" : "not running (test)"));
         }
         var lsn = Lsn.Format(Position);
-        return Task.FromResult(new NodeStatusReader.Snapshot(InRecovery, Timeline, InRecovery ? null : lsn, InRecovery ? lsn : null, InRecovery ? lsn : null,
-            0, WalReceiver, Upstream, [], [])
+        return Task.FromResult(new NodeStatusReader.Snapshot(InRecovery, Timeline, InRecovery ? null : lsn, InRecovery && !ReceivedNothing ? lsn : null,
+            InRecovery ? lsn : null, 0, WalReceiver, Upstream, [], [])
         {
+            StartupWaitEvent = InRecovery ? StartupWaitEvent : null,
             CheckpointTimeline = CheckpointTimeline,
             HotStandby = Settings,
             ConfLoadTime = DateTimeOffset.UnixEpoch.AddSeconds(Reloads),

@@ -4,8 +4,8 @@ using PgWarden.Agent.Watchdog;
 namespace PgWarden.Agent.Tests;
 
 /// <summary>
-/// Hostile review of the systemd backstop: its armed flag (which decides between the unit's tight
-/// WatchdogSec and the relaxed 30 s, and whether every cycle pings) must agree with the fence it
+/// Hostile review of the systemd backstop: its armed flag (which decides between the lease-derived
+/// timeout and the relaxed 30 s, and whether every cycle pings) must agree with the fence it
 /// forwards to, also when a background action's Disarm (AbandonPromotionAsync, DemoteNowAsync,
 /// HandOver) runs beside the cycle's renewal (KeepWritableUntil).
 /// </summary>

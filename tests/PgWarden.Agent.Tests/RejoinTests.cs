@@ -1,3 +1,4 @@
+using PgWarden.Core.Dcs;
 using PgWarden.Agent.Ha;
 using PgWarden.Core.Ha;
 
@@ -30,6 +31,111 @@ public sealed class RejoinTests
         Assert.Contains("rewind pg2", actions);
         Assert.Contains("start replica of pg2", actions);
         Assert.Empty(h.Node.Aside);
+    }
+
+    /// <summary>
+    /// Nemesis seed 599237024 (synchronous mode): pg1 was rewound from pg3 and lost its agent before it
+    /// started; with no leader it started read-only without an upstream, could never reach consistency,
+    /// published no position — and every other node waited for it for good. It publishes its rewind bound
+    /// until it is consistent, and a start that streams from a leader forgets the bound.
+    /// </summary>
+    [Fact]
+    public async Task ARewoundNodeThatCannotReachConsistencyPublishesItsRewindBoundUntilItIs()
+    {
+        var h = new AgentHarness("pg1");
+        h.Dcs.Seed(initialize: "pg3", config: new DcsConfig { SynchronousMode = true });
+        h.Node.AsStandby(0x3000000);
+        h.Node.ControlState = DatabaseClusterState.InArchiveRecovery;
+        var bound = new RewindBound(2, 0x3100000);
+        h.Node.RecordedRewindBound = bound;
+        h.Node.NeverConsistent = true;
+        await h.CycleAsync(waitForAction: false);
+        await AgentHarness.EventuallyAsync(() => h.Node.Actions.Contains("start replica of none"), "the read-only start");
+        await h.CycleAsync(waitForAction: false);
+        Assert.Equal(bound, h.Dcs.Member("pg1")?.HoldsAtMost);
+        // pg3, the rewind's source, covers it and may lead; pg2, short of it, may not.
+        h.Member("pg2", NodeRole.Replica, 0x30FF000, timeline: 2);
+        var view = await h.Dcs.ReadAsync(CancellationToken.None);
+        string[] nodes = ["pg1", "pg2", "pg3"];
+        Assert.Null(Eligibility.WhyNot(view, new LeadershipCandidate("pg3", 2, 0x3100000, 100, false), nodes));
+        Assert.Contains("pg1", Eligibility.WhyNot(view, new LeadershipCandidate("pg2", 2, 0x30FF000, 100, false), nodes));
+
+        // Consistent at last: it reports its own position and the bound is gone, also from its home directory.
+        h.Node.NeverConsistent = false;
+        await h.Agent.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await h.CycleAsync();
+        Assert.Null(h.Dcs.Member("pg1")?.HoldsAtMost);
+        Assert.NotNull(h.Dcs.Member("pg1")?.WalPosition);
+        Assert.Null(h.Node.RecordedRewindBound);
+    }
+
+    /// <summary>
+    /// Hostile review 15, finding 5 (synchronous mode): a failed node restarted read-only without an upstream
+    /// accepts connections once consistent, while it still replays the WAL in its own pg_wal; its replay
+    /// position then understates what it holds, and a replica less advanced than it really is could be
+    /// chosen and lose acknowledged commits. Its position is unknown until the startup process waits for WAL.
+    /// </summary>
+    [Fact]
+    public async Task AReplicaStillReplayingItsOwnWalPublishesNoPositionUntilItIsDone()
+    {
+        var h = new AgentHarness("pg1");
+        h.Dcs.Seed(initialize: "pg3", config: new DcsConfig { SynchronousMode = true });
+        h.Node.AsStandby(0x3000000);
+        h.Node.ReceivedNothing = true;
+        h.Node.StartupWaitEvent = ""; // replaying
+        await h.CycleAsync();
+        await h.CycleAsync();
+        Assert.True(h.Node.Running);
+        Assert.Null(h.Dcs.Member("pg1")?.WalPosition);
+
+        // Running restore_command (a segment boundary while it replays) or a paused replay is not "done".
+        h.Node.StartupWaitEvent = "RestoreCommand";
+        await h.CycleAsync();
+        Assert.Null(h.Dcs.Member("pg1")?.WalPosition);
+        h.Node.StartupWaitEvent = "RecoveryRetrieveRetryInterval"; // read all it has
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg1")?.WalPosition);
+        // Once done, a sample that catches restore_command polling the archive does not make it unknown again.
+        h.Node.StartupWaitEvent = "RestoreCommand";
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg1")?.WalPosition);
+
+        // A new postmaster (a crash) replays its own WAL again.
+        h.Node.StartupWaitEvent = "";
+        h.Node.Crash();
+        for (var i = 0; i < 10 && !h.Node.Running; i++)
+        {
+            await h.CycleAsync(advance: TimeSpan.FromSeconds(5));
+        }
+        await h.CycleAsync();
+        Assert.True(h.Node.Running);
+        Assert.Null(h.Dcs.Member("pg1")?.WalPosition);
+        // Once it streams, what it received counts.
+        h.Node.ReceivedNothing = false;
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg1")?.WalPosition);
+    }
+
+    [Fact]
+    public async Task ARewindRecordsItsBoundAndAStartThatStreamsFromTheLeaderForgetsIt()
+    {
+        var h = await DivergedReplicaAsync();
+        h.Node.BoundAfterRewind = new RewindBound(2, 0x3100000);
+        var rewind = h.Node.Gates["rewind"] = new TaskCompletionSource();
+        for (var i = 0; i < 10 && await h.CycleAsync(waitForAction: false) is not HaDecision.Rejoin; i++)
+        {
+            await Task.Delay(50); // the divergence check fetches the leader's history in the background
+        }
+        await AgentHarness.EventuallyAsync(() => h.Node.Actions.Contains("stop Fast"), "the stop before pg_rewind");
+        // Started as the leader's replica it streams (and may acknowledge) WAL beyond the bound before it is
+        // consistent: the bound must be gone even while it is not consistent yet.
+        h.Node.NeverConsistent = true;
+        rewind.SetResult();
+        await AgentHarness.EventuallyAsync(() => h.Node.Actions.Contains("start replica of pg2"), "the start as pg2's replica");
+        Assert.Contains(h.Events.Decisions.ToList(), d => d.Contains("holds at most timeline 2 up to 0/3100000"));
+        Assert.Null(h.Node.RecordedRewindBound);
+        h.Node.NeverConsistent = false;
+        await h.Agent.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]

@@ -163,6 +163,87 @@ public sealed class BackupKeyRotationTests : IDisposable
         await AssertReadableAsync(FromFiles(), 1);
     }
 
+    private KeyRotation Rotation(RotationEnd end) => new(_raw, _keyFile, null, _output.Add, end);
+
+    /// <summary>Another database host: its own copy of the key file, the same repository.</summary>
+    private (string KeyFile, EncryptedRepository Repo) OtherHost()
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_dir.FullName, "host-b"));
+        var keyFile = Path.Combine(dir.FullName, "backup.key");
+        _old.Save(keyFile, null);
+        return (keyFile, new EncryptedRepository(_raw, () => KeyRing.Load(keyFile), 64));
+    }
+
+    private int WrappingsUnder(MasterKey key) => _raw.Objects.Keys.Count(k => k.StartsWith(WrappedDataKey.Root, StringComparison.Ordinal) && k.EndsWith("." + key.Id, StringComparison.Ordinal));
+
+    [Fact]
+    public async Task Several_hosts_prepare_switch_and_retire_with_every_file_readable_on_every_host_at_every_step()
+    {
+        var (keyB, hostB) = OtherHost();
+        await PutAsync(FromFiles(), 1);
+        await PutAsync(hostB, 2);
+
+        // 1. --prepare: only KEY_FILE.new; the repository is not touched.
+        var objects = _raw.Objects.Keys.Order().ToList();
+        var prepared = await Rotation(RotationEnd.NewKeyWritten).RunAsync(CancellationToken.None);
+        Assert.False(prepared.Completed);
+        Assert.Equal(objects, _raw.Objects.Keys.Order());
+        Assert.Equal(_old.Id, MasterKey.Load(_keyFile).Id);
+        var next = MasterKey.Load(KeyRing.NewPath(_keyFile));
+        Assert.Equal(prepared.NewKeyId, next.Id);
+        // Run again, it keeps the same new key.
+        Assert.Equal(next.Id, (await Rotation(RotationEnd.NewKeyWritten).RunAsync(CancellationToken.None)).NewKeyId);
+
+        // 2. KEY_FILE.new copied to host B: from now on B wraps under both keys too.
+        File.Copy(KeyRing.NewPath(_keyFile), KeyRing.NewPath(keyB));
+        await PutAsync(hostB, 3);
+        await AssertReadableAsync(With(_raw, next), 3);
+
+        // 3. --keep-old on A: everything re-wrapped, the new key current on A, the old wrappings and KEY_FILE.old kept.
+        var switched = await Rotation(RotationEnd.Switched).RunAsync(CancellationToken.None);
+        Assert.False(switched.Completed);
+        Assert.Equal(next.Id, MasterKey.Load(_keyFile).Id);
+        Assert.True(File.Exists(KeyRing.OldPath(_keyFile)));
+        Assert.Equal(3, WrappingsUnder(_old));
+        await PutAsync(hostB, 4);   // B: old key current, new key next: both wrappings
+        await PutAsync(FromFiles(), 5);   // A: new key current, old key readable only
+        await AssertReadableAsync(hostB, 1, 2, 3, 4, 5);
+        await AssertReadableAsync(FromFiles(), 1, 2, 3, 4, 5);
+        // Every file opens with the new key alone: B may now switch.
+        await AssertReadableAsync(With(_raw, next), 1, 2, 3, 4, 5);
+
+        // 4. B makes the new key current (mv KEY_FILE.new KEY_FILE): it keeps reading everything.
+        File.Move(KeyRing.NewPath(keyB), keyB, overwrite: true);
+        await AssertReadableAsync(hostB, 1, 2, 3, 4, 5);
+        await PutAsync(hostB, 6);
+
+        // 5. A run without --keep-old retires the old key: no file is left that it opens.
+        var done = await Rotation().RunAsync(CancellationToken.None);
+        Assert.True(done.Completed);
+        await AssertRotatedAsync(1, 2, 3, 4, 5, 6);
+        await AssertReadableAsync(hostB, 1, 2, 3, 4, 5, 6);
+    }
+
+    [Fact]
+    public async Task Prepare_is_refused_while_a_kept_old_key_waits_to_be_retired_and_keep_old_again_changes_nothing()
+    {
+        await PutAsync(FromFiles(), 1);
+        await Rotation(RotationEnd.Switched).RunAsync(CancellationToken.None);
+        var current = MasterKey.Load(_keyFile);
+        var e = await Assert.ThrowsAsync<PgWarden.Core.Errors.PgWardenException>(() => Rotation(RotationEnd.NewKeyWritten).RunAsync(CancellationToken.None));
+        Assert.Equal(PgWarden.Core.Errors.ExitCodes.UnsafeRefused, e.ExitCode);
+        Assert.Contains("is not finished", e.Message);
+
+        var again = await Rotation(RotationEnd.Switched).RunAsync(CancellationToken.None);
+        Assert.False(again.Completed);
+        Assert.Equal(current.Id, MasterKey.Load(_keyFile).Id);
+        Assert.True(File.Exists(KeyRing.OldPath(_keyFile)));
+        Assert.Equal(1, WrappingsUnder(_old));
+
+        await Rotation().RunAsync(CancellationToken.None);
+        await AssertRotatedAsync(1);
+    }
+
     /// <summary>An in-memory repository that can be made to fail its Nth put under a prefix, or its Nth delete.</summary>
     private sealed class FailingRepository : IBackupRepository
     {

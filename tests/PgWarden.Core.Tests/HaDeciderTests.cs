@@ -253,6 +253,43 @@ public class HaDeciderTests
     }
 
     [Fact]
+    public void SynchronousModeARewoundNodeNotYetConsistentCountsAsHoldingAtMostItsRewindBound()
+    {
+        // Nemesis seed 599237024: pg1 was rewound from pg3 (timeline 2) and then lost its agent; started
+        // read-only without an upstream it never reaches consistency, so it publishes no position, and
+        // every other node waited for it for good. It holds nothing beyond its source's WAL at the rewind.
+        var sync = new DcsConfig { SynchronousMode = true };
+        string[] nodes = ["pg1", "pg2", "pg3"];
+        var rewound = Member("pg1", NodeRole.Stopped, 0, running: false) with { WalPosition = null, HoldsAtMost = new RewindBound(2, 5000) };
+        var view = View(null, rewound, Member("pg2", NodeRole.Replica, 4000, timeline: 2)).With(sync).WithHistory(2, "pg3");
+        Assert.Null(Eligibility.WhyNot(view, new LeadershipCandidate("pg3", 2, 6000, 100, false), nodes));
+        Assert.Null(Eligibility.WhyNot(view, new LeadershipCandidate("pg3", 2, 5000, 100, false), nodes));
+        // A candidate short of the bound, or on another timeline, might lack commits only pg1 holds.
+        Assert.Contains("pg1", Eligibility.WhyNot(view, new LeadershipCandidate("pg2", 2, 4000, 100, false), ["pg1", "pg2"]));
+        Assert.Contains("pg1", Eligibility.WhyNot(view.WithHistory(3, "pg3"), new LeadershipCandidate("pg3", 3, 9000, 100, false), nodes));
+        // Without the bound it is unknown, as before.
+        Assert.Contains("pg1", Eligibility.WhyNot(View(null, rewound with { HoldsAtMost = null }).With(sync).WithHistory(2, "pg3"),
+            new LeadershipCandidate("pg3", 2, 6000, 100, false), nodes));
+    }
+
+    [Theory]
+    [InlineData("2 0/5000\n", 2L, 0x5000L)]
+    [InlineData("12 1A/FF000000", 12L, 0x1AFF000000L)]
+    [InlineData("garbage", 0L, 0L)]
+    [InlineData("0 0/5000", 0L, 0L)]
+    [InlineData("2 0/0", 0L, 0L)]
+    [InlineData("2 zz/1", 0L, 0L)]
+    public void ARewindBoundRoundTripsAndADamagedFileIsNoBound(string text, long timeline, long position)
+    {
+        var bound = RewindBound.Parse(text);
+        Assert.Equal(timeline == 0 ? null : new RewindBound(timeline, position), bound);
+        if (bound is not null)
+        {
+            Assert.Equal(bound, RewindBound.Parse(bound.Format()));
+        }
+    }
+
+    [Fact]
     public void PausedClusterDoesNotFailOverAutomatically() =>
         Assert.Contains("paused", Is<HaDecision.Wait>(Decide(View(null).With(new DcsConfig { Paused = true }), Replica("pg2", 100))).Reason);
 

@@ -143,6 +143,7 @@ public sealed partial class ExitCodeTableTests : IDisposable
         new("backup verify", ["backup", "verify", "nosuch", "--dir", "{dir}"], "not found"),
         new("backup prune", ["backup", "prune", "--keep-count", "0", "--dir", "{dir}"], "usage"),
         new("backup rotate-key", ["backup", "rotate-key", "--bogus", "--dir", "{dir}"], "usage"),
+        new("backup rotate-key", ["backup", "rotate-key", "--prepare", "--keep-old", "--dir", "{dir}"], "usage"),
         new("restore", ["restore", "--dir", "{dir}"], "usage"),
         new("restore", ["restore", "--to", "{missing}", "--port", "abc", "--dir", "{dir}"], "usage"),
         new("restore", ["restore", "--to", "{missing}", "--dir", "{dir}"], "not found"),

@@ -22,8 +22,20 @@ public interface IPostgresNode
     /// <summary>pg_basebackup of <paramref name="source"/> into a staging directory that becomes the data directory when complete.</summary>
     Task CloneAsync(NodeConfig source, CancellationToken ct);
 
-    /// <summary>pg_rewind from <paramref name="source"/> (the node must be stopped); the tool's outcome, never thrown.</summary>
+    /// <summary>
+    /// pg_rewind from <paramref name="source"/> (the node must be stopped); the tool's outcome, never thrown.
+    /// A success records the <see cref="RewindBound"/> of the rewound data directory (<see cref="ReadRewindBound"/>).
+    /// </summary>
     Task<RewindOutcome> RewindAsync(NodeConfig source, CancellationToken ct);
+
+    /// <summary>
+    /// The <see cref="RewindBound"/> recorded by the last successful pg_rewind, kept across agent restarts until
+    /// <see cref="ForgetRewindBound"/> or until the data directory is replaced (clone, initdb, set aside); null when none is.
+    /// </summary>
+    RewindBound? ReadRewindBound();
+
+    /// <summary>Forgets the recorded <see cref="RewindBound"/> (the node reached a consistent state and reports its own position).</summary>
+    void ForgetRewindBound();
 
     /// <summary>Moves the data directory aside (never deletes it); returns where it went.</summary>
     string MoveDataAside(string why);

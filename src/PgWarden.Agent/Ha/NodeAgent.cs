@@ -31,6 +31,8 @@ public sealed class NodeAgent
     private readonly long _startedAt;
     private LocalDataState _data = LocalDataState.Empty;
     private ControlData? _control;
+    private RewindBound? _rewindBound;
+    private int? _replayedOwnWalPid;
     private string? _lastReason;
     private long _timelineLimit;
     private long? _lastRecordedPosition;
@@ -241,17 +243,32 @@ public sealed class NodeAgent
         var role = NodeRole.Unknown;
         if (status is not null)
         {
+            if (_rewindBound is not null)
+            {
+                // Consistent: it reports its own position from now on.
+                _pg.ForgetRewindBound();
+                _rewindBound = null;
+            }
             _data = status.InRecovery ? LocalDataState.Standby : LocalDataState.Primary;
             role = status.InRecovery ? NodeRole.Replica : NodeRole.Primary;
             timeline = status.InRecovery ? ReplicaTimeline(status) : status.Timeline;
+            // A replica still replaying the WAL in its own pg_wal (crash recovery of a standby, before any
+            // streaming) holds more than it replayed so far: its position is unknown until it is done. Done
+            // once seen waiting for WAL (or streaming): from then on new WAL comes from elsewhere, also while
+            // a later sample catches the startup process running restore_command.
+            if (status.InRecovery && !status.MayStillReplayLocalWal)
+            {
+                _replayedOwnWalPid = Postmaster.Pid;
+            }
             position = status.InRecovery
-                ? Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
+                ? _replayedOwnWalPid != Postmaster.Pid ? null : Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
                 : Lsn.ParseOrNull(status.CurrentLsn);
         }
         else if (Busy is null && Postmaster.State is not PostmasterState.NotAnswering)
         {
             _data = await _pg.InspectAsync(ct);
             _control = _data == LocalDataState.Empty ? null : await _pg.ReadControlDataAsync(ct);
+            _rewindBound = _data == LocalDataState.Empty ? null : _pg.ReadRewindBound();
             if (_control is { } control)
             {
                 timeline = control.CheckpointTimeline;
@@ -343,7 +360,7 @@ public sealed class NodeAgent
     {
         try
         {
-            if (await _dcs.DescribeLeaseAsync(lease, CancellationToken.None) is { } what)
+            if (_dcs is ILeaseInspector inspector && await inspector.DescribeLeaseAsync(lease, CancellationToken.None) is { } what)
             {
                 _events.Info($"the leader key vanished: {what}");
             }
@@ -504,15 +521,17 @@ public sealed class NodeAgent
 
     /// <summary>
     /// After repeated crashes the restarted primary switches over to the best streaming replica (a planned
-    /// handover loses nothing, where a failover would lose what no replica had received). Retried each
-    /// loop until a replica streams again.
+    /// handover loses nothing, where a failover would lose what no replica had received). Requested
+    /// again each loop — also after an abandoned hand-over (a replica still reconnecting to the restarted
+    /// primary has not caught up) — until this node loses the lease or
+    /// <see cref="PostmasterSupervisor.PrimaryRestartWindow"/> has passed since the crash.
     /// </summary>
     private async Task RequestHandOverAfterCrashesAsync(ClusterView view, CancellationToken ct)
     {
         if (_clock.GetElapsedTime(Roles.HandOverAfterCrashesSince!.Value) > PostmasterSupervisor.PrimaryRestartWindow)
         {
             Roles.HandOverAfterCrashesSince = null;
-            _events.Failed($"no replica streamed within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s of the repeated crashes: this node stays the primary");
+            _events.Failed($"no replica took over within {PostmasterSupervisor.PrimaryRestartWindow.TotalSeconds:0} s of the repeated crashes: this node stays the primary");
             return;
         }
         var target = SwitchoverRules.BestCandidate(view, _node.Name, [.. _cluster.Nodes.Select(n => n.Name)]);
@@ -521,7 +540,6 @@ public sealed class NodeAgent
             return;
         }
         await _dcs.RequestFailoverAsync(new FailoverRequest(FailoverKind.Switchover, _node.Name, target, _clock.GetUtcNow()), ct);
-        Roles.HandOverAfterCrashesSince = null;
         Decided($"requested a switchover to {target} after repeated crashes of this primary's PostgreSQL");
     }
 
@@ -663,6 +681,7 @@ public sealed class NodeAgent
             SlotsReady = running && !s!.InRecovery && Roles.SlotsReady,
             PromotionFailed = PromotionFailedRecently,
             HasNoData = !running && local.Data == LocalDataState.Empty,
+            HoldsAtMost = running ? null : _rewindBound,
             PendingRestart = running ? NameList.Of(s!.PendingRestart) : NameList.Empty,
             ConfigErrors = running ? NameList.Of(s!.ConfigErrors) : NameList.Empty,
             PostgresStartedAt = running ? s!.StartedAt : null,

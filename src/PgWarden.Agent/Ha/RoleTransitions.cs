@@ -71,8 +71,8 @@ public sealed class RoleTransitions(
     /// <summary>
     /// When (monotonic timestamp) the primary crashed for the second time within
     /// <see cref="PostmasterSupervisor.PrimaryRestartWindow"/>: once it runs again the loop requests a
-    /// switchover to the best replica; cleared when requested, or after the window with no replica
-    /// to hand over to (no surprise switchover long after the crashes).
+    /// switchover to the best replica, again after an abandoned one; cleared when this node loses the
+    /// lease, or after the window with no hand-over done (no surprise switchover long after the crashes).
     /// </summary>
     public long? HandOverAfterCrashesSince { get; set; }
 
@@ -130,6 +130,12 @@ public sealed class RoleTransitions(
         try
         {
             var floor = await HotStandbyFloorAsync(leaderSettings, ct);
+            if (upstream is not null)
+            {
+                // Streaming, it may receive (and, as a synchronous standby, acknowledge) WAL beyond its
+                // rewind bound before it is consistent: the bound no longer holds.
+                pg.ForgetRewindBound();
+            }
             await postmaster.StartAsync(upstream, true, floor, ReplicaStartTimeout, ct);
             postmaster.ReplicaStarted();
             await EnsureSlotsQuietlyAsync(ct);
@@ -385,7 +391,8 @@ public sealed class RoleTransitions(
             await RecloneAsync(leader, leaderSettings, $"pg_rewind from {leader.Name} failed ({outcome?.Detail})", ct);
             return;
         }
-        events.Decided($"rejoin step pg_rewind from {leader.Name} (with crash recovery when needed): {clock.GetElapsedTime(started).TotalSeconds:0.00} s");
+        events.Decided($"rejoin step pg_rewind from {leader.Name} (with crash recovery when needed): {clock.GetElapsedTime(started).TotalSeconds:0.00} s"
+                       + (pg.ReadRewindBound() is { } bound ? $"; until it is consistent it holds at most timeline {bound.Timeline} up to {Lsn.Format(bound.Position)}" : ""));
         step = clock.GetTimestamp();
         try
         {

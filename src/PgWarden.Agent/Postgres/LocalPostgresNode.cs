@@ -16,18 +16,57 @@ public sealed class LocalPostgresNode(AgentContext ctx) : IPostgresNode
 
     public Task<ControlData> ReadControlDataAsync(CancellationToken ct) => Node.ReadControlDataAsync(ct);
 
-    public Task InitDbAsync(CancellationToken ct) => Node.InitDbAsync(ct);
+    public Task InitDbAsync(CancellationToken ct)
+    {
+        ForgetRewindBound();
+        return Node.InitDbAsync(ct);
+    }
 
-    public Task CloneAsync(NodeConfig source, CancellationToken ct) => Node.CloneAsync(source, ct);
+    public Task CloneAsync(NodeConfig source, CancellationToken ct)
+    {
+        ForgetRewindBound();
+        return Node.CloneAsync(source, ct);
+    }
 
     public async Task<RewindOutcome> RewindAsync(NodeConfig source, CancellationToken ct)
     {
+        ForgetRewindBound();
         var result = await Node.RewindAsync(source, ct);
         var output = result.StandardError + result.StandardOutput;
+        if (result.Succeeded)
+        {
+            // pg_rewind leaves the source's WAL end as the minimum recovery point.
+            var control = await Node.ReadControlDataAsync(ct);
+            if (control.MinRecoveryEndLsn > 0 && control.MinRecoveryEndTimeline > 0)
+            {
+                PgWarden.Postgres.Os.DirectoryAccess.WriteOwnedFile(RewindBoundFile,
+                    new RewindBound(control.MinRecoveryEndTimeline, control.MinRecoveryEndLsn).Format(), Node.ServerUser);
+            }
+        }
         return new RewindOutcome(result.Succeeded, !result.Succeeded && RewindOutcome.LooksTransient(output), result.Tail());
     }
 
-    public string MoveDataAside(string why) => Node.MoveDataAside(why);
+    public RewindBound? ReadRewindBound()
+    {
+        try
+        {
+            return RewindBound.Parse(File.ReadAllText(RewindBoundFile));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public void ForgetRewindBound() => File.Delete(RewindBoundFile);
+
+    private string RewindBoundFile => Path.Combine(ctx.Node.HomeDir(ctx.Cluster), RewindBound.FileName);
+
+    public string MoveDataAside(string why)
+    {
+        ForgetRewindBound();
+        return Node.MoveDataAside(why);
+    }
 
     public IReadOnlyList<(string Path, long Bytes)> AsideCopies() => Node.AsideCopies();
 

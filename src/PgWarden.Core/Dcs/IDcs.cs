@@ -29,12 +29,6 @@ public interface IDcs
     long HeldLeaderLease { get; }
 
     /// <summary>
-    /// For diagnosis only: what the store says of <paramref name="lease"/> now — its seconds left and
-    /// its keys, or that it is gone (revoked or expired) — or null when the store cannot tell.
-    /// </summary>
-    Task<string?> DescribeLeaseAsync(long lease, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
-
-    /// <summary>
     /// Deletes the leader key only if it still names <paramref name="node"/> and hangs on
     /// <paramref name="lease"/> — never a key a later holder created. Used by the fence watchdog once
     /// the node's PostgreSQL is dead, so the next leader does not wait for the lease to expire.

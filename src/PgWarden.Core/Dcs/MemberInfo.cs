@@ -41,6 +41,13 @@ public sealed record MemberInfo(
     /// <summary>Its data directory is empty (never initialised or cloned yet): it holds no commit, so synchronous mode does not wait for its position.</summary>
     public bool HasNoData { get; init; }
 
+    /// <summary>
+    /// Set while a rewound node has not reached a consistent state yet (so it publishes no position): the
+    /// most WAL its data directory can hold (<see cref="RewindBound"/>). Synchronous mode counts it as known
+    /// for a candidate that covers it.
+    /// </summary>
+    public RewindBound? HoldsAtMost { get; init; }
+
     /// <summary>Parameters changed in the configuration that take effect only after a restart (pg_settings.pending_restart), by name.</summary>
     public NameList PendingRestart { get; init; } = NameList.Empty;
 

@@ -30,7 +30,9 @@ public static class Eligibility
             // A node whose position is unknown — no member key, or one being cloned, started or
             // crashed — might be the one holding the last acknowledged commits; one whose data
             // directory is empty holds none.
-            var missing = peers.Where(p => p != candidate.Name && !HasKnownPosition(view, p) && !IsFormerLeader(view, p) && !HasNoData(view, p)).ToList();
+            // A rewound node that is not consistent yet holds at most its rewind bound.
+            var missing = peers.Where(p => p != candidate.Name && !HasKnownPosition(view, p) && !IsFormerLeader(view, p) && !HasNoData(view, p)
+                                           && !BoundCovered(view, p, candidate)).ToList();
             return missing.Count > 0
                 ? $"synchronous mode is on and the WAL position of {string.Join(", ", missing)} is unknown: it may hold acknowledged commits this node lacks"
                 : null;
@@ -44,6 +46,10 @@ public static class Eligibility
     /// <summary>The member publishes where its WAL ends: a running node, or one stopped cleanly.</summary>
     public static bool HasKnownPosition(ClusterView view, string node) =>
         view.Members.TryGetValue(node, out var m) && m.WalPosition is not null && (m.PostgresRunning || m.CleanlyStopped);
+
+    /// <summary>The member publishes a <see cref="RewindBound"/> that <paramref name="candidate"/>'s position covers.</summary>
+    public static bool BoundCovered(ClusterView view, string node, LeadershipCandidate candidate) =>
+        view.Members.TryGetValue(node, out var m) && m.HoldsAtMost is { } bound && bound.CoveredBy(candidate.Timeline, candidate.Position);
 
     /// <summary>The member publishes that its data directory is empty: it holds no commit.</summary>
     public static bool HasNoData(ClusterView view, string node) =>

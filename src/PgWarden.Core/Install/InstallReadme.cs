@@ -55,7 +55,15 @@ public static class InstallReadme
                 break;
             default:
                 lines.Add("  - package etcd-server installed (it provides /usr/bin/etcd and the user etcd); `systemctl disable --now etcd`.");
-                lines.Add("  - bootstrapping: start every member with `systemctl start --no-block` (each waits for a quorum).");
+                if (r.Cluster.Dcs.Embedded)
+                {
+                    lines.Add($"  - {r.Cluster.ConfigFile} and the certificates readable by etcd, {r.Cluster.BaseDir} searchable (0755); {r.Cluster.SecretsFile} stays 0600 (systemd hands etcd a copy: LoadCredential=).");
+                    lines.Add($"  - the pgwarden executable at {r.Program[0]} readable and executable by etcd.");
+                }
+                else
+                {
+                    lines.Add("  - bootstrapping: start every member with `systemctl start --no-block` (each waits for a quorum).");
+                }
                 break;
         }
         lines.Add("");

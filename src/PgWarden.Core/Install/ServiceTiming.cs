@@ -14,7 +14,8 @@ public static class ServiceTiming
     /// writable primary the agent pings (WATCHDOG=1) only when it renews the lease (SystemdBackstop), so a
     /// stalled agent's unit is killed before its lease can expire even if its fence watchdog is gone too; while
     /// it is not, it pings after each HA cycle and relaxes the timeout to 30 s (WATCHDOG_USEC=), so a replica
-    /// waiting on a slow DCS is not restarted.
+    /// waiting on a slow DCS is not restarted. This is only the value the agent starts with: while armed,
+    /// SystemdBackstop sets the timeout from the lease it holds at each renewal (a ttl changed at run time).
     /// </summary>
     public static int WatchdogSeconds(int ttlSeconds)
     {

@@ -5,12 +5,14 @@ namespace PgWarden.Postgres.Os;
 /// <summary>Owner uid/gid of a path, read with statx(2) (not exposed by .NET).</summary>
 internal readonly partial struct StatLite
 {
-    public StatLite(string path)
+    /// <param name="followSymlinks">False: the link itself is examined (AT_SYMLINK_NOFOLLOW), not what it points to.</param>
+    public StatLite(string path, bool followSymlinks = true)
     {
         var buffer = new byte[256];
         const int AT_FDCWD = -100;
+        const int AT_SYMLINK_NOFOLLOW = 0x100;
         const uint STATX_UID_GID = 0x8 | 0x10;
-        if (Statx(AT_FDCWD, path, 0, STATX_UID_GID, buffer) != 0)
+        if (Statx(AT_FDCWD, path, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_UID_GID, buffer) != 0)
         {
             throw new IOException($"cannot stat {path} (errno {Marshal.GetLastPInvokeError()})");
         }

@@ -45,6 +45,21 @@ public static class NodeStatusReader
 
         /// <summary>When the running postmaster started (pg_postmaster_start_time()).</summary>
         public DateTimeOffset? StartedAt { get; init; }
+
+        /// <summary>
+        /// On a replica: what its startup process waits for (pg_stat_activity.wait_event of backend_type
+        /// "startup"), "" while it replays (no wait), null on a primary.
+        /// </summary>
+        public string? StartupWaitEvent { get; init; }
+
+        /// <summary>
+        /// A replica that has received nothing by streaming since it started, whose startup process is not
+        /// waiting for WAL from any source: it may still be replaying WAL already in its pg_wal (crash recovery
+        /// of a standby), so its replay position understates what it holds. Waiting for WAL (PostgreSQL 15's
+        /// RecoveryRetrieveRetryInterval, RecoveryWalStream) means it read all it had; any other state, or a
+        /// wait event another version names differently, counts as still replaying (the safe side).
+        /// </summary>
+        public bool MayStillReplayLocalWal => InRecovery && ReceiveLsn is null && StartupWaitEvent is not ("RecoveryRetrieveRetryInterval" or "RecoveryWalStream");
     }
 
     public static async Task<Snapshot> ReadAsync(NpgsqlDataSource source, CancellationToken ct)
@@ -60,6 +75,7 @@ public static class NodeStatusReader
         string? pauseState;
         string[] pendingRestart, configErrors;
         DateTimeOffset? confLoadTime, startedAt;
+        string? startupWait;
         await using (var cmd = new NpgsqlCommand("""
             SELECT pg_is_in_recovery(),
                    CASE WHEN NOT pg_is_in_recovery() THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint
@@ -98,7 +114,8 @@ public static class NodeStatusReader
                    (SELECT array_agg(format('%s: %s', COALESCE(name, sourcefile || ':' || sourceline), error) ORDER BY seqno)
                       FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'),
                    pg_conf_load_time(),
-                   pg_postmaster_start_time()
+                   pg_postmaster_start_time(),
+                   CASE WHEN pg_is_in_recovery() THEN (SELECT COALESCE(wait_event, '') FROM pg_stat_activity WHERE backend_type = 'startup' LIMIT 1) END
             """, conn))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
@@ -123,6 +140,7 @@ public static class NodeStatusReader
             configErrors = r.IsDBNull(18) ? [] : r.GetFieldValue<string[]>(18);
             confLoadTime = r.IsDBNull(19) ? null : r.GetFieldValue<DateTimeOffset>(19);
             startedAt = r.IsDBNull(20) ? null : r.GetFieldValue<DateTimeOffset>(20);
+            startupWait = r.IsDBNull(21) ? null : r.GetString(21);
         }
         var replicas = new List<ReplicaStatus>();
         var slots = new List<SlotStatus>();
@@ -168,6 +186,7 @@ public static class NodeStatusReader
             ConfigErrors = configErrors,
             ConfLoadTime = confLoadTime,
             StartedAt = startedAt,
+            StartupWaitEvent = startupWait,
         };
     }
 }

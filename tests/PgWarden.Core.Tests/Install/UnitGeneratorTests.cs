@@ -241,6 +241,46 @@ public sealed class UnitGeneratorTests
         Assert.Equal(ExitCodes.NotFound, Assert.Throws<PgWardenException>(() => Files(cluster, InstallRole.Etcd, "pg1")).ExitCode);
     }
 
+    [Fact]
+    public void TheEmbeddedEtcdRunsAsTheEtcdUserWithItsSecretsAndKeyAsCredentials()
+    {
+        var cluster = Cluster("cluster: demo\nnodes:\n  - { name: pg1, address: 127.0.0.1, port: 5532, api_port: 8008 }\n");
+        var files = Files(cluster, InstallRole.Etcd, "demo");
+        var unit = UnitOf(files);
+        Assert.Equal("etcd", unit.One("Service", "User"));
+        Assert.Equal("etcd", unit.One("Service", "Group"));
+        // TLS is on unless the file says otherwise: the embedded etcd serves https with node pg1's certificate.
+        Assert.NotNull(cluster.Dcs.Tls);
+        Assert.Equal([$"secrets.yaml:{cluster.SecretsFile}", $"etcd.key:{cluster.Tls.KeyFile("pg1")}"], unit.All("Service", "LoadCredential"));
+        // What it writes is made its own; the cluster directory itself is not.
+        var tmpfiles = Of(files, InstallFileKind.TmpFiles);
+        Assert.Equal("/etc/tmpfiles.d/pgwarden-etcd-demo.conf", tmpfiles.InstallPath);
+        var rules = tmpfiles.Content.Split('\n').Where(l => l.Length > 0 && l[0] != '#').ToList();
+        Assert.Equal(
+        [
+            "d /etc/pgwarden/etcd 0700 etcd etcd -",
+            "Z /etc/pgwarden/etcd - etcd etcd -",
+            "f /etc/pgwarden/etcd.pid 0644 etcd etcd -",
+            "z /etc/pgwarden/etcd.pid 0644 etcd etcd -",
+            "f /etc/pgwarden/etcd.lock 0600 etcd etcd -",
+            "z /etc/pgwarden/etcd.lock 0600 etcd etcd -",
+            "f /etc/pgwarden/etcd-demo.log 0640 etcd etcd -",
+            "z /etc/pgwarden/etcd-demo.log 0640 etcd etcd -",
+        ], rules);
+        Assert.DoesNotContain(rules, r => r.Contains(" /etc/pgwarden ", StringComparison.Ordinal));
+        Assert.Contains("/etc/pgwarden searchable (0755); /etc/pgwarden/secrets.yaml stays 0600", Of(files, InstallFileKind.Readme).Content);
+    }
+
+    [Fact]
+    public void TheEmbeddedEtcdWithoutTlsGetsOnlyTheSecretsAsACredential()
+    {
+        var cluster = Cluster("cluster: demo\ntls: disabled\nnodes:\n  - { name: pg1, address: 127.0.0.1, port: 5532, api_port: 8008 }\n");
+        Assert.Null(cluster.Dcs.Tls);
+        var unit = UnitOf(Files(cluster, InstallRole.Etcd, "demo"));
+        Assert.Equal([$"secrets.yaml:{cluster.SecretsFile}"], unit.All("Service", "LoadCredential"));
+        Assert.Equal("etcd", unit.One("Service", "User"));
+    }
+
     [Theory]
     [InlineData(InstallRole.Node, "pg9")]
     [InlineData(InstallRole.Pooler, "pgb9")]

@@ -16,10 +16,16 @@ namespace PgWarden.Backup.Repository.Encryption;
 ///   (only where the new key's wrapping exists), then <c>KEY_FILE.old</c>.</item>
 /// </list>
 /// Readers accept all three files while they exist, so an interruption at any point leaves nothing unreadable.
+/// Several hosts share one repository, and each has its own key files: <paramref name="end"/> stops the run
+/// after step 1 (<see cref="RotationEnd.NewKeyWritten"/>: copy <c>KEY_FILE.new</c> to every host before any
+/// data key loses its old wrapping) or after step 3 and the second pass (<see cref="RotationEnd.Switched"/>:
+/// the old wrappings and <c>KEY_FILE.old</c> stay, so hosts still on the old key keep reading, until a run
+/// without it completes step 4) — the procedure of docs/backup-encryption.md, "Several hosts".
 /// </summary>
-public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? owner, Action<string> output)
+public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? owner, Action<string> output, RotationEnd end = RotationEnd.Complete)
 {
-    public sealed record Outcome(string OldKeyId, string NewKeyId, int Rewrapped, int Removed, int Unknown);
+    /// <param name="Completed">True when the old key's wrappings and <c>KEY_FILE.old</c> are gone (step 4 done).</param>
+    public sealed record Outcome(string OldKeyId, string NewKeyId, int Rewrapped, int Removed, int Unknown, bool Completed = true);
 
     public async Task<Outcome> RunAsync(CancellationToken ct)
     {
@@ -32,6 +38,11 @@ public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? o
         {
             oldKey = MasterKey.Load(oldPath);
             newKey = MasterKey.Load(keyFile);
+            if (end == RotationEnd.NewKeyWritten)
+            {
+                throw new PgWardenException(ExitCodes.UnsafeRefused,
+                    $"the rotation from master key {oldKey.Id} to {newKey.Id} is not finished ({oldPath} exists): complete it with `backup rotate-key` (once every host uses {newKey.Id}) before preparing another");
+            }
             output($"resuming the rotation from master key {oldKey.Id} to {newKey.Id} (the new key is already in {keyFile})");
         }
         else
@@ -52,12 +63,24 @@ public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? o
             {
                 throw new PgWardenException(ExitCodes.ConfigError, $"{newPath} holds the same key as {keyFile}; delete {newPath} and run rotate-key again");
             }
+            if (end == RotationEnd.NewKeyWritten)
+            {
+                output($"prepared: copy {newPath} (key {newKey.Id}) to the same path on every host that reads or writes this repository (0600, owned by the postgres user); "
+                    + $"from then on each wraps new files under both keys. Then run `backup rotate-key --keep-old` here");
+                return new Outcome(oldKey.Id, newKey.Id, 0, 0, 0, Completed: false);
+            }
             rewrapped += await RewrapAsync(oldKey, newKey, ct);
             oldKey.Save(oldPath, owner);
             File.Move(newPath, keyFile, overwrite: true);
             output($"{keyFile} now holds the new key {newKey.Id}; the old key stays in {oldPath} until its wrappings are gone");
         }
         rewrapped += await RewrapAsync(oldKey, newKey, ct);
+        if (end == RotationEnd.Switched)
+        {
+            output($"{rewrapped} data key(s) re-wrapped under {newKey.Id}; the old key's wrappings and {oldPath} are kept (--keep-old). "
+                + $"Now make {newKey.Id} current on every other host (`mv {newPath} {keyFile}` there), then run `backup rotate-key` here to retire {oldKey.Id}");
+            return new Outcome(oldKey.Id, newKey.Id, rewrapped, 0, 0, Completed: false);
+        }
         var (removed, unknown) = await RemoveOtherWrappingsAsync(newKey, ct);
         if (unknown > 0)
         {

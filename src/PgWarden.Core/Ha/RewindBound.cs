@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace PgWarden.Core.Ha;
+
+/// <summary>
+/// The most WAL a rewound data directory can hold: the end of its source's WAL when pg_rewind finished
+/// (pg_controldata's "Minimum recovery ending location" and its timeline right after the rewind). pg_rewind
+/// copies only the source's files, and WAL the source wrote before it read that position, so the node holds
+/// no commit beyond it — and none its source lacked. Until the node first reaches a consistent state it
+/// cannot report a position itself (it accepts no connection); this bound stands in for it, so that
+/// synchronous mode need not wait for it for ever (PostgreSQL docs, "pg_rewind": "the target is ... started
+/// in archive recovery ... replays all the required WAL from the source"). <see cref="Position"/> is in bytes.
+/// </summary>
+public sealed record RewindBound(long Timeline, long Position)
+{
+    /// <summary>The file in the node's home directory that keeps the bound across agent restarts.</summary>
+    public const string FileName = "rewind-bound";
+
+    /// <summary>The file's text: "timeline LSN".</summary>
+    public string Format() => $"{Timeline.ToString(CultureInfo.InvariantCulture)} {Lsn.Format(Position)}\n";
+
+    /// <summary>Parses <see cref="Format"/>'s text; null for anything else (a damaged file counts as no bound, the safe side).</summary>
+    public static RewindBound? Parse(string text)
+    {
+        var parts = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var timeline) || timeline <= 0)
+        {
+            return null;
+        }
+        try
+        {
+            return Lsn.Parse(parts[1]) is var position and > 0 ? new RewindBound(timeline, position) : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether a node on <paramref name="timeline"/> at <paramref name="position"/> has every commit a node within this bound can hold.</summary>
+    public bool CoveredBy(long timeline, long position) => timeline == Timeline && position >= Position;
+}
