@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TLS cost through PgBouncer: pgbench select-only and tpcb-like (and select-only with a new
 # connection per transaction, -C, where the TLS handshake is paid every time) through PgBouncer,
-# with TLS (the default: client TLS to PgBouncer, verify-ca from PgBouncer to PostgreSQL) and in
+# and, to split the cost, select-only and tpcb-like straight to PostgreSQL (one TLS leg, no pooler),
+# with TLS (the default: client TLS to PgBouncer, verify-full from PgBouncer to PostgreSQL) and in
 # plain text (tls: disabled), in the same run: two identical clusters side by side (TLS on
 # 127.0.191.0/24, plain on 127.0.192.0/24), runs interleaved TLS/plain pair by pair (the order
 # alternating), so that the shared machine's drift hits both modes alike. Per workload: medians of
@@ -73,23 +74,24 @@ fi
 
 rows=()
 run() { # mode workload
-  local mode=$1 workload=$2 log="$work/run.log" seconds=$duration
-  local args=(-h "${hosts[$mode]}" -p 6432 -d bookreader -c "$clients" -j 2 -n)
+  local mode=$1 workload=$2 log="$work/run.log" seconds=$duration port=6432
+  [[ $workload == *-direct ]] && port=5532
+  local args=(-h "${hosts[$mode]}" -p "$port" -d bookreader -c "$clients" -j 2 -n)
   case $workload in
-    select-only) args+=(-S) ;;
+    select-only|select-only-direct) args+=(-S) ;;
     select-only-C) args+=(-S -C); seconds=$(( (duration + 1) / 2 )) ;;
   esac
   args+=(-T "$seconds")
   local pw; pw=$(grep '^app_password:' "${dirs[$mode]}/secrets.yaml" | cut -d'"' -f2)
   env PGPASSWORD="$pw" PGUSER=bookreader_app $(client_env "$mode") timeout $((seconds + 60)) "$pgbench" "${args[@]}" >"$log" 2>&1 || { cat "$log"; exit 1; }
   local tps; tps=$(grep -oP 'tps = \K[0-9.]+' "$log" | head -1)
-  # What the primary saw: PgBouncer's server connections encrypted or not.
+  # What the primary saw: the app's connections (PgBouncer's, or pgbench's own) encrypted or not.
   local ssl; ssl=$(su_sql "$mode" "SELECT coalesce(bool_and(s.ssl)::text, 'none') FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'bookreader_app'")
   printf '   round %s  %-5s %-14s %10s tps  (server connections ssl: %s, load %s)\n' "$round" "$mode" "$workload" "$tps" "$ssl" "$(cut -d' ' -f1 /proc/loadavg)"
   rows+=("$round|$mode|$workload|$tps|$ssl")
 }
 for round in $(seq "$rounds"); do
-  for workload in select-only tpcb-like select-only-C; do
+  for workload in select-only tpcb-like select-only-C select-only-direct tpcb-like-direct; do
     if (( round % 2 == 1 )); then order=(tls plain); else order=(plain tls); fi
     for mode in "${order[@]}"; do run "$mode" "$workload"; done
   done
@@ -108,21 +110,23 @@ json="$out/tls.json"
   echo "(load average $load_start before, $load_end after). pgbench scale 10, $clients clients, \`-j 2\`, $duration s per run"
   echo "($(( (duration + 1) / 2 )) s with \`-C\`), through PgBouncer (pool_mode = transaction). TLS: client → PgBouncer with"
   echo "\`sslmode=verify-full\` against the cluster CA (ECDSA P-256 certificates), PgBouncer → PostgreSQL with"
-  echo "\`server_tls_sslmode = verify-ca\`; plain: an identical cluster with \`tls: disabled\`. Both clusters run side by side"
+  echo "\`server_tls_sslmode = verify-full\`; plain: an identical cluster with \`tls: disabled\`. The *direct* rows connect pgbench"
+  echo "straight to PostgreSQL (one TLS leg, no pooler), to split the cost. Both clusters run side by side"
   echo "(primary + replica + PgBouncer each); runs alternate TLS / plain pair by pair, $rounds rounds, the order flipping each round."
   echo "Loss per pair = (plain − TLS) / plain of the two adjacent runs; the table gives the median pair loss."
   echo
   echo "| workload | plain tps (median) | TLS tps (median) | TLS loss (median of pairs) | pair losses | runs plain | runs TLS |"
   echo "|---|---:|---:|---:|---|---|---|"
-  for w in select-only tpcb-like select-only-C; do
+  for w in select-only tpcb-like select-only-C select-only-direct tpcb-like-direct; do
     p=$(tps_of plain "$w" | median); t=$(tps_of tls "$w" | median)
     loss="$(pair_losses "$w" | median) %"
     label=$w; [[ $w == select-only-C ]] && label="select-only \`-C\` (new connection per transaction)"
+    [[ $w == *-direct ]] && label="${w%-direct}, straight to PostgreSQL (no PgBouncer)"
     echo "| $label | $p | $t | $loss | $(pair_losses "$w" | paste -sd' ') | $(tps_of plain "$w" | paste -sd' ') | $(tps_of tls "$w" | paste -sd' ') |"
   done
   echo
   echo "Server connections seen encrypted on the primary (\`pg_stat_ssl\`): TLS runs $(printf '%s\n' "${rows[@]}" | awk -F'|' '$2=="tls"{print $5}' | sort -u | paste -sd,),"
-  echo "plain runs $(printf '%s\n' "${rows[@]}" | awk -F'|' '$2=="plain"{print $5}' | sort -u | paste -sd,). Target: ≤ 10 % tps loss (select-only and tpcb-like)."
+  echo "plain runs $(printf '%s\n' "${rows[@]}" | awk -F'|' '$2=="plain"{print $5}' | sort -u | paste -sd,). Target: ≤ 10 % tps loss (select-only and tpcb-like through PgBouncer)."
 } >"$md"
 {
   echo "{\"rounds\": $rounds, \"duration_s\": $duration, \"clients\": $clients, \"load_before\": \"$load_start\", \"load_after\": \"$load_end\", \"runs\": ["
