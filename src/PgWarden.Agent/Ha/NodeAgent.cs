@@ -276,9 +276,18 @@ public sealed class NodeAgent
                 position = clean ? control.CheckpointLsn + WalPageSize : null;
             }
         }
-        else if (_control is { } known)
+        else
         {
-            timeline = known.CheckpointTimeline;
+            // Busy or not answering: a start that streams from a leader forgot the bound file (it may
+            // acknowledge WAL beyond the bound before it is consistent), so the file decides, not the memory.
+            if (_rewindBound is not null)
+            {
+                _rewindBound = _pg.ReadRewindBound();
+            }
+            if (_control is { } known)
+            {
+                timeline = known.CheckpointTimeline;
+            }
         }
         var leader = view?.Leader?.Name is { } l && l != _node.Name ? view.Members.GetValueOrDefault(l) : null;
         return new LocalState(_node.Name)
