@@ -41,4 +41,34 @@ public sealed class HostileReviewRewindBoundTests
         h.Node.NeverConsistent = false;
         await h.Agent.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
+
+    /// <summary>
+    /// Finding 2 (safety, synchronous mode): a backend of a replica crashes (OOM killer, a segfault) and,
+    /// with restart_after_crash on (PostgreSQL's default, PgWarden leaves it), the postmaster — same PID —
+    /// reinitialises shared memory and runs a new startup process: crash recovery from the last restartpoint
+    /// through the WAL in its own pg_wal, with pg_last_wal_receive_lsn() null again. Once consistent it
+    /// answers while still replaying, and the agent, keyed on the postmaster's PID, published the climbing
+    /// replay position at once — below WAL it had received and acknowledged.
+    /// </summary>
+    [Fact]
+    public async Task AReplicaWhosePostmasterReinitialisedAfterABackendCrashPublishesNoPositionUntilItReplayedItsOwnWal()
+    {
+        var h = await AgentHarness.StreamingReplicaAsync();
+        h.Dcs.Seed(initialize: "pg1", config: new DcsConfig { SynchronousMode = true });
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg2")?.WalPosition);
+
+        // The reinitialisation: same postmaster, a new startup process replaying from the restartpoint.
+        h.Node.StartupPid++;
+        h.Node.ReceivedNothing = true;
+        h.Node.StartupWaitEvent = "";
+        h.Node.Position = 0x2800000;
+        await h.CycleAsync();
+        Assert.Null(h.Dcs.Member("pg2")?.WalPosition);
+
+        h.Node.Position = 0x3000000;
+        h.Node.StartupWaitEvent = "RecoveryRetrieveRetryInterval";
+        await h.CycleAsync();
+        Assert.Equal(0x3000000, h.Dcs.Member("pg2")?.WalPosition);
+    }
 }
