@@ -134,6 +134,9 @@ public sealed class FakeNode(string name) : IPostgresNode
     /// <summary>Its startup process's wait event ("" while replaying; the default: waiting for WAL from any source).</summary>
     public string StartupWaitEvent { get; set; } = "RecoveryRetrieveRetryInterval";
 
+    /// <summary>The startup process's PID (a new one after the postmaster reinitialises after a backend crash).</summary>
+    public int StartupPid { get; set; } = 4242;
+
     /// <summary>A started postmaster answers no query (a rewound node that cannot reach consistency without its source).</summary>
     public bool NeverConsistent { get; set; }
 
@@ -211,6 +214,7 @@ public sealed class FakeNode(string name) : IPostgresNode
             InRecovery ? lsn : null, 0, WalReceiver, Upstream, [], [])
         {
             StartupWaitEvent = InRecovery ? StartupWaitEvent : null,
+            StartupPid = InRecovery ? StartupPid : null,
             CheckpointTimeline = CheckpointTimeline,
             HotStandby = Settings,
             ConfLoadTime = DateTimeOffset.UnixEpoch.AddSeconds(Reloads),

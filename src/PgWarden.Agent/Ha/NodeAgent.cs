@@ -32,7 +32,7 @@ public sealed class NodeAgent
     private LocalDataState _data = LocalDataState.Empty;
     private ControlData? _control;
     private RewindBound? _rewindBound;
-    private int? _replayedOwnWalPid;
+    private (int? Postmaster, int? Startup)? _replayedOwnWal;
     private string? _lastReason;
     private long _timelineLimit;
     private long? _lastRecordedPosition;
@@ -256,12 +256,15 @@ public sealed class NodeAgent
             // streaming) holds more than it replayed so far: its position is unknown until it is done. Done
             // once seen waiting for WAL (or streaming): from then on new WAL comes from elsewhere, also while
             // a later sample catches the startup process running restore_command.
+            // Keyed on the startup process too: after a backend crash the same postmaster reinitialises
+            // (restart_after_crash) and a new startup process replays its own pg_wal again.
+            var startup = (Postmaster.Pid, status.StartupPid);
             if (status.InRecovery && !status.MayStillReplayLocalWal)
             {
-                _replayedOwnWalPid = Postmaster.Pid;
+                _replayedOwnWal = startup;
             }
             position = status.InRecovery
-                ? _replayedOwnWalPid != Postmaster.Pid ? null : Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
+                ? _replayedOwnWal != startup ? null : Max(Lsn.ParseOrNull(status.ReceiveLsn), Lsn.ParseOrNull(status.ReplayLsn))
                 : Lsn.ParseOrNull(status.CurrentLsn);
         }
         else if (Busy is null && Postmaster.State is not PostmasterState.NotAnswering)
@@ -276,9 +279,18 @@ public sealed class NodeAgent
                 position = clean ? control.CheckpointLsn + WalPageSize : null;
             }
         }
-        else if (_control is { } known)
+        else
         {
-            timeline = known.CheckpointTimeline;
+            // Busy or not answering: a start that streams from a leader forgot the bound file (it may
+            // acknowledge WAL beyond the bound before it is consistent), so the file decides, not the memory.
+            if (_rewindBound is not null)
+            {
+                _rewindBound = _pg.ReadRewindBound();
+            }
+            if (_control is { } known)
+            {
+                timeline = known.CheckpointTimeline;
+            }
         }
         var leader = view?.Leader?.Name is { } l && l != _node.Name ? view.Members.GetValueOrDefault(l) : null;
         return new LocalState(_node.Name)

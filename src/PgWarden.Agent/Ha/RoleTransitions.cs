@@ -71,7 +71,8 @@ public sealed class RoleTransitions(
     /// <summary>
     /// When (monotonic timestamp) the primary crashed for the second time within
     /// <see cref="PostmasterSupervisor.PrimaryRestartWindow"/>: once it runs again the loop requests a
-    /// switchover to the best replica, again after an abandoned one; cleared when this node loses the
+    /// switchover to the best replica, again after an abandoned one that did not stop the primary; cleared
+    /// when an abandoned one did, when this node loses the
     /// lease, or after the window with no hand-over done (no surprise switchover long after the crashes).
     /// </summary>
     public long? HandOverAfterCrashesSince { get; set; }
@@ -352,6 +353,10 @@ public sealed class RoleTransitions(
         }
         if (restart)
         {
+            // The attempt already cost a stop of the primary: another request would stop it again and again
+            // for the rest of the window. Only an attempt that never stopped it (the target not caught up yet)
+            // is requested again after crashes.
+            HandOverAfterCrashesSince = null;
             await StartPrimaryAsync(ct);
         }
     }

@@ -59,6 +59,13 @@ public static class NodeStatusReader
         /// RecoveryRetrieveRetryInterval, RecoveryWalStream) means it read all it had; any other state, or a
         /// wait event another version names differently, counts as still replaying (the safe side).
         /// </summary>
+        /// <summary>
+        /// On a replica: the PID of its startup process (pg_stat_activity, backend_type "startup"). A new one
+        /// under the same postmaster means the postmaster reinitialised after a backend crash
+        /// (restart_after_crash) and replays its own pg_wal again.
+        /// </summary>
+        public int? StartupPid { get; init; }
+
         public bool MayStillReplayLocalWal => InRecovery && ReceiveLsn is null && StartupWaitEvent is not ("RecoveryRetrieveRetryInterval" or "RecoveryWalStream");
     }
 
@@ -76,6 +83,7 @@ public static class NodeStatusReader
         string[] pendingRestart, configErrors;
         DateTimeOffset? confLoadTime, startedAt;
         string? startupWait;
+        int? startupPid;
         await using (var cmd = new NpgsqlCommand("""
             SELECT pg_is_in_recovery(),
                    CASE WHEN NOT pg_is_in_recovery() THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint
@@ -115,7 +123,8 @@ public static class NodeStatusReader
                       FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'),
                    pg_conf_load_time(),
                    pg_postmaster_start_time(),
-                   CASE WHEN pg_is_in_recovery() THEN (SELECT COALESCE(wait_event, '') FROM pg_stat_activity WHERE backend_type = 'startup' LIMIT 1) END
+                   CASE WHEN pg_is_in_recovery() THEN (SELECT COALESCE(wait_event, '') FROM pg_stat_activity WHERE backend_type = 'startup' LIMIT 1) END,
+                   CASE WHEN pg_is_in_recovery() THEN (SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup' LIMIT 1) END
             """, conn))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
@@ -141,6 +150,7 @@ public static class NodeStatusReader
             confLoadTime = r.IsDBNull(19) ? null : r.GetFieldValue<DateTimeOffset>(19);
             startedAt = r.IsDBNull(20) ? null : r.GetFieldValue<DateTimeOffset>(20);
             startupWait = r.IsDBNull(21) ? null : r.GetString(21);
+            startupPid = r.IsDBNull(22) ? null : r.GetInt32(22);
         }
         var replicas = new List<ReplicaStatus>();
         var slots = new List<SlotStatus>();
@@ -187,6 +197,7 @@ public static class NodeStatusReader
             ConfLoadTime = confLoadTime,
             StartedAt = startedAt,
             StartupWaitEvent = startupWait,
+            StartupPid = startupPid,
         };
     }
 }
