@@ -272,6 +272,17 @@ public class HaDeciderTests
             new LeadershipCandidate("pg3", 2, 6000, 100, false), nodes));
     }
 
+    [Fact]
+    public void ARewindThatFoundNothingToDoRecordsNoBound()
+    {
+        // Hostile review 16, finding 4: "no rewind required" leaves the control file as it was; on a standby
+        // whose replay lagged its received WAL, that minimum recovery point understates its pg_wal.
+        var control = new ControlData("1", DatabaseClusterState.ShutDownInRecovery, 0x3000000, 1, 0x2800000, 1, new HotStandbySettings(100, 8, 10, 0, 64));
+        Assert.Null(RewindBound.AfterRewind("pg_rewind: source and target cluster are on the same timeline\npg_rewind: no rewind required\n", control));
+        Assert.Equal(new RewindBound(1, 0x2800000), RewindBound.AfterRewind("pg_rewind: Done!\n", control));
+        Assert.Null(RewindBound.AfterRewind("pg_rewind: Done!\n", control with { MinRecoveryEndLsn = 0 }));
+    }
+
     [Theory]
     [InlineData("2 0/5000\n", 2L, 0x5000L)]
     [InlineData("12 1A/FF000000", 12L, 0x1AFF000000L)]

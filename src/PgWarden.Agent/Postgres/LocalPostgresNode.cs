@@ -36,11 +36,9 @@ public sealed class LocalPostgresNode(AgentContext ctx) : IPostgresNode
         if (result.Succeeded)
         {
             // pg_rewind leaves the source's WAL end as the minimum recovery point.
-            var control = await Node.ReadControlDataAsync(ct);
-            if (control.MinRecoveryEndLsn > 0 && control.MinRecoveryEndTimeline > 0)
+            if (RewindBound.AfterRewind(output, await Node.ReadControlDataAsync(ct)) is { } bound)
             {
-                PgWarden.Postgres.Os.DirectoryAccess.WriteOwnedFile(RewindBoundFile,
-                    new RewindBound(control.MinRecoveryEndTimeline, control.MinRecoveryEndLsn).Format(), Node.ServerUser);
+                PgWarden.Postgres.Os.DirectoryAccess.WriteOwnedFile(RewindBoundFile, bound.Format(), Node.ServerUser);
             }
         }
         return new RewindOutcome(result.Succeeded, !result.Succeeded && RewindOutcome.LooksTransient(output), result.Tail());
@@ -60,7 +58,7 @@ public sealed class LocalPostgresNode(AgentContext ctx) : IPostgresNode
 
     public void ForgetRewindBound() => File.Delete(RewindBoundFile);
 
-    private string RewindBoundFile => Path.Combine(ctx.Node.HomeDir(ctx.Cluster), RewindBound.FileName);
+    private string RewindBoundFile => RewindBound.PathFor(ctx.Cluster, ctx.Node);
 
     public string MoveDataAside(string why)
     {

@@ -57,10 +57,12 @@ public static class ClusterRestore
         Console.WriteLine($"rebuilding cluster {cluster.Name} from backup {backup.Id}: {node.Name} becomes the primary, the other nodes clone it");
         var restorer = new Restorer(cluster, env.Repository, env.Binaries, env.Launcher, env.Tools, env.PgWardenBinary, Console.WriteLine);
         var options = new RestoreOptions(tablespaceMapping, force, InPlaceTablespaces: false);
-        // The timeline limit a stopped agent left behind is for its old life: the restore follows the archive's history.
+        // The timeline limit and rewind bound a stopped agent left behind are for its old life: the restore
+        // follows the archive's history, and the restored data directories hold what the backup holds.
         foreach (var n in cluster.Nodes)
         {
             File.Delete(TimelineLimit.PathFor(cluster, n));
+            File.Delete(RewindBound.PathFor(cluster, n));
         }
         await restorer.RestoreAsync(backup, target, node.DataDir, port: null, keepRunning: false, timeout, options, ct);
         Restorer.RemoveRecoverySettings(node.DataDir);

@@ -37,6 +37,19 @@ public sealed record RewindBound(long Timeline, long Position)
         }
     }
 
+    /// <summary>The bound file of <paramref name="node"/> (in its home directory).</summary>
+    public static string PathFor(Config.ClusterConfig cluster, Config.NodeConfig node) => Path.Combine(node.HomeDir(cluster), FileName);
+
+    /// <summary>
+    /// The bound a successful pg_rewind leaves (its pg_controldata afterwards), or null when there is none to
+    /// record: pg_rewind found nothing to do ("no rewind required" — the control file is untouched, and its
+    /// minimum recovery point says nothing of what the node holds), or no minimum recovery point is set.
+    /// </summary>
+    public static RewindBound? AfterRewind(string rewindOutput, ControlData control) =>
+        rewindOutput.Contains("no rewind required", StringComparison.Ordinal) || control.MinRecoveryEndLsn <= 0 || control.MinRecoveryEndTimeline <= 0
+            ? null
+            : new RewindBound(control.MinRecoveryEndTimeline, control.MinRecoveryEndLsn);
+
     /// <summary>Whether a node on <paramref name="timeline"/> at <paramref name="position"/> has every commit a node within this bound can hold.</summary>
     public bool CoveredBy(long timeline, long position) => timeline == Timeline && position >= Position;
 }
