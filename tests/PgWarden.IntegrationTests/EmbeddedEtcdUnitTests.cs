@@ -88,11 +88,39 @@ public sealed class EmbeddedEtcdUnitTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal("root", (await RunAsync("/usr/bin/stat", "-c", "%U", ConfigDir)).Output.Trim());
     }
 
+    /// <summary>
+    /// The binary as the etcd user can reach it: a clean clone may live under a 0700 directory (mktemp -d in CI),
+    /// which etcd cannot traverse, so the build is copied under this test's own 0755 directory (as an installed
+    /// binary is world-readable).
+    /// </summary>
+    private string BinaryEtcdCanRun()
+    {
+        var target = Path.Combine(_root, "bin");
+        if (!Directory.Exists(target))
+        {
+            var source = Path.GetDirectoryName(PgWardenCli.Binary)!;
+            var mode = (UnixFileMode)Convert.ToInt32("755", 8);
+            foreach (var dir in Directory.GetDirectories(source, "*", SearchOption.AllDirectories).Prepend(source))
+            {
+                var copy = Path.Combine(target, Path.GetRelativePath(source, dir));
+                Directory.CreateDirectory(copy);
+                File.SetUnixFileMode(copy, mode);
+                foreach (var file in Directory.GetFiles(dir))
+                {
+                    var to = Path.Combine(copy, Path.GetFileName(file));
+                    File.Copy(file, to);
+                    File.SetUnixFileMode(to, mode);
+                }
+            }
+        }
+        return Path.Combine(target, Path.GetFileName(PgWardenCli.Binary));
+    }
+
     /// <summary>Starts dcs-server as etcd, waits until etcd runs (authentication switched on), checks who runs what, stops it with SIGTERM.</summary>
     private async Task RunOnceAsync(string credentials)
     {
         var psi = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
-        foreach (var a in new[] { "--reuid", "etcd", "--regid", "etcd", "--init-groups", "--", PgWardenCli.Binary, "dcs-server", "--config", Config })
+        foreach (var a in new[] { "--reuid", "etcd", "--regid", "etcd", "--init-groups", "--", BinaryEtcdCanRun(), "dcs-server", "--config", Config })
         {
             psi.ArgumentList.Add(a);
         }
