@@ -157,7 +157,13 @@ public sealed class TlsTests(TlsClusterFixture fixture) : IClassFixture<TlsClust
     [Fact]
     public async Task TheCliWorksWithTlsAndClientCertificates()
     {
+        // On a loaded machine (CI, other clusters running) an agent's API can miss status's 3 s probe limit
+        // once, and status then reports the cluster degraded: ask again for up to 15 s.
         var status = await Cluster.RunAsync("status", "--json");
+        for (var until = DateTime.UtcNow.AddSeconds(15); status.ExitCode != 0 && DateTime.UtcNow < until; status = await Cluster.RunAsync("status", "--json"))
+        {
+            await Task.Delay(500);
+        }
         Assert.True(status.ExitCode == 0, status.ToString());
         var paused = await Cluster.RunAsync("pause");
         Assert.True(paused.ExitCode == 0, paused.ToString());
