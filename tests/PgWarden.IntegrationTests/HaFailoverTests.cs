@@ -136,8 +136,15 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         {
             // New connections hang while existing backends still answer: the agent's fresh-connection
             // health check must notice, fence (kill) it and hand the lease over.
-            leader = (string)await TestCluster.WaitForAsync<object>(async () => await LeaderAsync(cluster) is "pg2" or "pg3" ? await LeaderAsync(cluster) : null,
-                TimeSpan.FromSeconds(40), "another node to take the lease from the hung pg1");
+            try
+            {
+                leader = (string)await TestCluster.WaitForAsync<object>(async () => await LeaderAsync(cluster) is "pg2" or "pg3" ? await LeaderAsync(cluster) : null,
+                    TimeSpan.FromSeconds(40), "another node to take the lease from the hung pg1");
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException(e.Message + cluster.Logs(60), e);
+            }
             await probe.WaitForSuccessAfterAsync(probe.Now, TimeSpan.FromSeconds(30));
         }
         finally
