@@ -338,9 +338,23 @@ public sealed class BackupFaultTests(BackupFaultFixture fixture, ITestOutputHelp
         var stdout = backup.StandardOutput.ReadToEndAsync();
         var stderr = backup.StandardError.ReadToEndAsync();
         // As soon as a slice is being read, an ALTER TABLE queues behind the dump's ACCESS SHARE lock.
-        await TestCluster.WaitForAsync(async () => await BackupClusterFixture.Scalar<long>(conn,
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%ddl_big%' AND pid <> pg_backend_pid()") > 0 ? "copying" : null,
-            TimeSpan.FromSeconds(60), "a slice of ddl_big to be read");
+        try
+        {
+            await TestCluster.WaitForAsync(async () => backup.HasExited ? "exited"
+                : await BackupClusterFixture.Scalar<long>(conn,
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%ddl_big%' AND pid <> pg_backend_pid()") > 0 ? "copying" : null,
+                TimeSpan.FromSeconds(60), "a slice of ddl_big to be read");
+        }
+        catch (TimeoutException e)
+        {
+            // CI once timed out here: say what the server was doing and what the backup printed.
+            var activity = await BackupClusterFixture.Scalar<string>(conn,
+                "SELECT COALESCE(string_agg(format('%s %s %s/%s: %s', pid, state, wait_event_type, wait_event, left(query, 120)), E'\\n'), 'none') FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'");
+            backup.Kill(entireProcessTree: true);
+            await backup.WaitForExitAsync();
+            throw new TimeoutException($"{e.Message}\nactivity:\n{activity}\nbackup stdout: {await stdout}\nbackup stderr: {await stderr}", e);
+        }
+        Assert.False(backup.HasExited, $"the backup ended before reading ddl_big (exit {(backup.HasExited ? backup.ExitCode : 0)}): {(backup.HasExited ? await stdout + await stderr : "")}");
         await using var ddlConn = Cluster.Superuser(1);
         await ddlConn.OpenAsync();
         var ddl = Exec(ddlConn, "ALTER TABLE ddl_big ADD COLUMN later int");

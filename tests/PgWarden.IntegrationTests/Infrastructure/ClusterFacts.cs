@@ -38,6 +38,15 @@ public static class ClusterFacts
         }
     }
 
+    /// <summary>The timeline a primary writes on: the first 8 hex digits of its current WAL file's name.</summary>
+    public static async Task<int> TimelineAsync(IProbeTarget cluster, int node)
+    {
+        await using var conn = Direct(cluster, node);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", conn);
+        return Convert.ToInt32((string)(await cmd.ExecuteScalarAsync())!, 16);
+    }
+
     /// <summary>Waits until `pgwarden status` says healthy; on timeout the error names the problems it last reported.</summary>
     public static async Task<System.Text.Json.JsonElement> WaitHealthyAsync(TestCluster cluster, TimeSpan timeout)
     {
