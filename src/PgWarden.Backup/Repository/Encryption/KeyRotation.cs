@@ -21,8 +21,10 @@ namespace PgWarden.Backup.Repository.Encryption;
 /// data key loses its old wrapping) or after step 3 and the second pass (<see cref="RotationEnd.Switched"/>:
 /// the old wrappings and <c>KEY_FILE.old</c> stay, so hosts still on the old key keep reading, until a run
 /// without it completes step 4) — the procedure of docs/backup-encryption.md, "Several hosts".
+/// With <paramref name="cluster"/>, only that cluster's data keys (objects under <c>&lt;cluster&gt;/</c>) are
+/// rotated: a repository may hold other clusters, each with a master key of its own, which are none of its business.
 /// </summary>
-public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? owner, Action<string> output, RotationEnd end = RotationEnd.Complete)
+public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? owner, Action<string> output, RotationEnd end = RotationEnd.Complete, string? cluster = null)
 {
     /// <param name="Completed">True when the old key's wrappings and <c>KEY_FILE.old</c> are gone (step 4 done).</param>
     public sealed record Outcome(string OldKeyId, string NewKeyId, int Rewrapped, int Removed, int Unknown, bool Completed = true);
@@ -85,7 +87,7 @@ public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? o
         if (unknown > 0)
         {
             throw new PgWardenException(ExitCodes.OperationFailed,
-                $"{unknown} data key(s) in {raw.Description} are wrapped only under master keys that are neither {oldKey.Id} nor {newKey.Id}; they were left as they are, and {oldPath} is kept (were they written with another key file?)");
+                $"{unknown} data key(s){(cluster is null ? "" : $" of cluster {cluster}")} in {raw.Description} are wrapped only under master keys that are neither {oldKey.Id} nor {newKey.Id}; they were left as they are, and {oldPath} is kept (were they written with another key file?)");
         }
         File.Delete(oldPath);
         output($"rotation complete: {rewrapped} data key(s) re-wrapped under {newKey.Id}, {removed} old wrapping(s) deleted, {oldPath} removed; no data file was rewritten");
@@ -93,7 +95,7 @@ public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? o
     }
 
     private async Task<List<(string Key, string Object, string DataKeyId, string MasterKeyId)>> WrappingsAsync(CancellationToken ct) =>
-        [.. (await raw.ListAsync(WrappedDataKey.Root, ct))
+        [.. (await raw.ListAsync(WrappedDataKey.Root + (cluster is null ? "" : cluster + "/"), ct))
             .Select(o => (o.Key, Parsed: WrappedDataKey.ParseKey(o.Key)))
             .Where(x => x.Parsed is not null)
             .Select(x => (x.Key, x.Parsed!.Value.Object, x.Parsed.Value.DataKeyId, x.Parsed.Value.MasterKeyId))];
