@@ -59,4 +59,26 @@ public sealed class HostileReviewKeyRotationTests : IDisposable
         Assert.Equal(Content(2), await ReadAsync(other, "other", 2));
         Assert.DoesNotContain(_raw.Objects.Keys, k => k.StartsWith(WrappedDataKey.Root + "other/", StringComparison.Ordinal) && !k.EndsWith("." + _otherKey.Id, StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Scoping the rotation to the cluster must not strand files of this key under another prefix (a copy of the
+    /// cluster under another name, or one sharing the key): they get a wrapping under the new key too, and keep their
+    /// old one (another cluster may still read with it).
+    /// </summary>
+    [Fact]
+    public async Task FilesOfThisKeyUnderAnotherClusterNameStayReadableWithTheNewKey()
+    {
+        var demo = new EncryptedRepository(_raw, () => KeyRing.Load(_keyFile), 64);
+        await PutAsync(demo, "demo", 1);
+        await PutAsync(new EncryptedRepository(_raw, () => new KeyRing(_demoKey), 64), "copy", 3);
+
+        var outcome = await new KeyRotation(_raw, _keyFile, null, _ => { }, RotationEnd.Complete, cluster: "demo").RunAsync(CancellationToken.None);
+
+        Assert.True(outcome.Completed);
+        var rotated = new EncryptedRepository(_raw, () => new KeyRing(MasterKey.Load(_keyFile)), 64);
+        Assert.Equal(Content(1), await ReadAsync(rotated, "demo", 1));
+        Assert.Equal(Content(3), await ReadAsync(rotated, "copy", 3));
+        Assert.Equal(Content(3), await ReadAsync(new EncryptedRepository(_raw, () => new KeyRing(_demoKey), 64), "copy", 3));
+        await Assert.ThrowsAsync<EncryptedObjectException>(() => ReadAsync(new EncryptedRepository(_raw, () => new KeyRing(_demoKey), 64), "demo", 1));
+    }
 }
