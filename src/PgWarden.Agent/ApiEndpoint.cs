@@ -26,7 +26,8 @@ public static class ApiEndpoint
             return;
         }
         var certificate = PemFiles.ReadWithKey(cluster.Tls.CertFile(node.Name), cluster.Tls.KeyFile(node.Name));
-        var trust = CaTrust.Load(cluster.Tls.CaFile);
+        // Also refuses what a PgBouncer or etcd host holds (its etcd client pair, a member's certificate): same CA, clientAuth.
+        var trust = CaTrust.ForApi(cluster);
         // The slim builder leaves out Kestrel's HTTPS wiring; https:// addresses need it.
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.UseUrls($"https://{host}:{node.ApiPort}");

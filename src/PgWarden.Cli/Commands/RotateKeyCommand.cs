@@ -38,7 +38,7 @@ public static class RotateKeyCommand
             try
             {
                 var owner = Libc.IsRoot ? OsUser.Lookup(cluster.Postgres.OsUser) : null;
-                await new KeyRotation(raw, encryption.KeyFile!, owner, Console.WriteLine, end).RunAsync(ct);
+                await new KeyRotation(raw, encryption.KeyFile!, owner, Console.WriteLine, end, cluster.Name).RunAsync(ct);
             }
             finally
             {

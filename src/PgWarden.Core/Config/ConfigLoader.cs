@@ -71,6 +71,7 @@ public static partial class ConfigLoader
         var api = ReadApi(root.OptMap("api"), tls);
         root.RejectUnknownKeys();
         CheckEndpointsUnique(nodes, poolers, dcs, diagnostics);
+        CheckHostNamesUnique(nodes, poolers, dcs, diagnostics);
         diagnostics.ThrowIfAny();
 
         return new ClusterConfig(name, baseDir, postgres, hardware, database, [.. nodes.Select(n => n with { ApiTls = tls.Enabled })], poolers, dcs)
@@ -507,6 +508,43 @@ public static partial class ConfigLoader
             m.Report(key, $"'{address}' is not an IP address or host name");
         }
         return address;
+    }
+
+    /// <summary>
+    /// Every host has a name of its own: a host's name picks its certificate and key (<c>tls/{name}.crt</c>),
+    /// its etcd client pair and what `secrets export --name` hands out, so a pooler named like a node, or a node
+    /// or pooler named like an etcd member on another host (etcdN, by position in dcs.endpoints), would share —
+    /// and be exported with — another host's private key.
+    /// </summary>
+    private static void CheckHostNamesUnique(ImmutableArray<NodeConfig> nodes, ImmutableArray<PoolerConfig> poolers, DcsSettings dcs, ConfigDiagnostics diagnostics)
+    {
+        for (var i = 0; i < poolers.Length; i++)
+        {
+            if (!diagnostics.Failed($"poolers[{i}].name") && nodes.Any(n => n.Name == poolers[i].Name))
+            {
+                diagnostics.Report($"poolers[{i}].name", $"pooler name '{poolers[i].Name}' is also a node's: a host's name picks its certificate and key (tls/{{name}}.crt), so every node and pooler needs a name of its own");
+            }
+        }
+        if (dcs.Embedded)
+        {
+            return;
+        }
+        for (var i = 0; i < dcs.Endpoints.Length; i++)
+        {
+            // As Install.EtcdMember names them: the node at the endpoint's host, else etcdN by position.
+            if (!Uri.TryCreate(dcs.Endpoints[i], UriKind.Absolute, out var uri) || nodes.Any(n => n.Address == uri.Host.Trim('[', ']')))
+            {
+                continue;
+            }
+            var member = $"etcd{i + 1}";
+            var host = nodes.Select(n => $"node '{n.Name}'").Concat(poolers.Select(p => $"pooler '{p.Name}'"))
+                .FirstOrDefault(h => h.EndsWith($"'{member}'", StringComparison.Ordinal));
+            if (host is not null)
+            {
+                diagnostics.Report("dcs.endpoints", $"the etcd member at {uri.Authority} is named {member} (its position in dcs.endpoints), which is also the name of {host} on another host: "
+                    + $"the member's certificate and key (tls/{member}.crt) would be that host's; rename the {host.Split(' ')[0]}");
+            }
+        }
     }
 
     /// <summary>No two listeners (PostgreSQL, agent API, PgBouncer) may share an address and port.</summary>

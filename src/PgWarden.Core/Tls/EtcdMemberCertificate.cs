@@ -48,13 +48,42 @@ public static class EtcdMemberCertificate
         using (certificate)
         {
             // The embedded etcd is a single member: no peer ever presents itself, so serverAuth is enough there.
-            var problem = Problem(certificate, trust, peers: !cluster.Dcs.Embedded);
+            var problem = Problem(certificate, trust, peers: !cluster.Dcs.Embedded) ?? NameProblem(certificate, MemberHost(cluster, member));
             if (problem is not null)
             {
                 throw new ConfigException($"etcd member {member}'s certificate {certFile} {problem}");
             }
         }
         return null;
+    }
+
+    /// <summary>The host the member's clients and peers reach it at (dcs.endpoints; the embedded etcd: its one endpoint), null when unknown.</summary>
+    private static string? MemberHost(ClusterConfig cluster, string member)
+    {
+        var url = cluster.Dcs.Embedded
+            ? cluster.Dcs.Endpoints.FirstOrDefault() is { } first && Uri.TryCreate(first, UriKind.Absolute, out var u) ? u : null
+            : Install.EtcdMember.All(cluster).FirstOrDefault(m => m.Name == member)?.ClientUrl;
+        return url?.Host.Trim('[', ']');
+    }
+
+    /// <summary>
+    /// The member's clients (and peers) verify its certificate against the address they dial (Go's crypto/tls,
+    /// like libpq's verify-full): one that does not name it in a subject alternative name is refused at run time.
+    /// </summary>
+    private static string? NameProblem(X509Certificate2 certificate, string? host)
+    {
+        if (host is null)
+        {
+            return null;
+        }
+        var names = ClusterCertificates.Names(certificate);
+        var wanted = ClusterCertificates.Canonical(host);
+        var dot = wanted.IndexOf('.');
+        var covered = names.Contains(wanted)
+            || (!System.Net.IPAddress.TryParse(wanted, out _) && dot > 0 && names.Contains("*" + wanted[dot..]));
+        return covered ? null
+            : $"does not name {wanted} (the address dcs.endpoints gives the member) in its subject alternative names (it names {(names.Count == 0 ? "none" : string.Join(", ", names.Order()))}): "
+              + "etcd's clients and peers verify that name and would refuse the member; issue it for that address";
     }
 
     private static string? Problem(X509Certificate2 certificate, CaTrust trust, bool peers)

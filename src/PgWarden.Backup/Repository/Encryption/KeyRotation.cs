@@ -21,8 +21,11 @@ namespace PgWarden.Backup.Repository.Encryption;
 /// data key loses its old wrapping) or after step 3 and the second pass (<see cref="RotationEnd.Switched"/>:
 /// the old wrappings and <c>KEY_FILE.old</c> stay, so hosts still on the old key keep reading, until a run
 /// without it completes step 4) — the procedure of docs/backup-encryption.md, "Several hosts".
+/// With <paramref name="cluster"/>, only that cluster's data keys (objects under <c>&lt;cluster&gt;/</c>) lose their old
+/// wrappings and count as unknown: a repository may hold other clusters, each with a master key of its own (or this
+/// one, shared), which are none of its business. Data keys elsewhere that the old key opens get a wrapping under the new one too.
 /// </summary>
-public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? owner, Action<string> output, RotationEnd end = RotationEnd.Complete)
+public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? owner, Action<string> output, RotationEnd end = RotationEnd.Complete, string? cluster = null)
 {
     /// <param name="Completed">True when the old key's wrappings and <c>KEY_FILE.old</c> are gone (step 4 done).</param>
     public sealed record Outcome(string OldKeyId, string NewKeyId, int Rewrapped, int Removed, int Unknown, bool Completed = true);
@@ -85,15 +88,18 @@ public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? o
         if (unknown > 0)
         {
             throw new PgWardenException(ExitCodes.OperationFailed,
-                $"{unknown} data key(s) in {raw.Description} are wrapped only under master keys that are neither {oldKey.Id} nor {newKey.Id}; they were left as they are, and {oldPath} is kept (were they written with another key file?)");
+                $"{unknown} data key(s){(cluster is null ? "" : $" of cluster {cluster}")} in {raw.Description} are wrapped only under master keys that are neither {oldKey.Id} nor {newKey.Id}; they were left as they are, and {oldPath} is kept (were they written with another key file?)");
         }
         File.Delete(oldPath);
         output($"rotation complete: {rewrapped} data key(s) re-wrapped under {newKey.Id}, {removed} old wrapping(s) deleted, {oldPath} removed; no data file was rewritten");
         return new Outcome(oldKey.Id, newKey.Id, rewrapped, removed, unknown);
     }
 
-    private async Task<List<(string Key, string Object, string DataKeyId, string MasterKeyId)>> WrappingsAsync(CancellationToken ct) =>
-        [.. (await raw.ListAsync(WrappedDataKey.Root, ct))
+    /// <param name="ownOnly">Only the cluster's own data keys (deleting wrappings, counting unknown ones); otherwise the
+    /// whole repository (adding a wrapping under the new key is harmless to another cluster, and keeps a file of this key
+    /// stored under another cluster name — an earlier name, a copy — readable once the old key is gone).</param>
+    private async Task<List<(string Key, string Object, string DataKeyId, string MasterKeyId)>> WrappingsAsync(bool ownOnly, CancellationToken ct) =>
+        [.. (await raw.ListAsync(WrappedDataKey.Root + (cluster is null || !ownOnly ? "" : cluster + "/"), ct))
             .Select(o => (o.Key, Parsed: WrappedDataKey.ParseKey(o.Key)))
             .Where(x => x.Parsed is not null)
             .Select(x => (x.Key, x.Parsed!.Value.Object, x.Parsed.Value.DataKeyId, x.Parsed.Value.MasterKeyId))];
@@ -102,7 +108,7 @@ public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? o
     private async Task<int> RewrapAsync(MasterKey from, MasterKey to, CancellationToken ct)
     {
         var count = 0;
-        foreach (var group in (await WrappingsAsync(ct)).GroupBy(w => (w.Object, w.DataKeyId)))
+        foreach (var group in (await WrappingsAsync(ownOnly: false, ct)).GroupBy(w => (w.Object, w.DataKeyId)))
         {
             if (group.Any(w => w.MasterKeyId == to.Id) || group.FirstOrDefault(w => w.MasterKeyId == from.Id) is not { Key: not null } old)
             {
@@ -146,7 +152,7 @@ public sealed class KeyRotation(IBackupRepository raw, string keyFile, OsUser? o
     {
         var removed = 0;
         var unknown = 0;
-        foreach (var group in (await WrappingsAsync(ct)).GroupBy(w => (w.Object, w.DataKeyId)))
+        foreach (var group in (await WrappingsAsync(ownOnly: true, ct)).GroupBy(w => (w.Object, w.DataKeyId)))
         {
             if (!group.Any(w => w.MasterKeyId == keep.Id))
             {
