@@ -68,6 +68,9 @@ public sealed class NodeAgentService(AgentContext ctx, NodeAgent agent, NodeStat
         }
         finally
         {
+            // STOPPING=1 also when the agent ends itself (a fatal error): systemd then treats the clean
+            // stop below as one, not as a hung service whose watchdog ran out.
+            systemd.Stopping();
             await agent.WhenIdleAsync();
             await agent.ShutdownAsync();
         }

@@ -42,16 +42,17 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
         {
             StaleOwnFiles.Remove(Path.GetTempPath(), LegacyPassfilePattern, TimeSpan.FromMinutes(10), DateTime.UtcNow);
         }
+        var (host, tlsEnvironment) = Endpoint(cluster, pooler);
         var result = await tools.RunAsync(new ToolCommand(Psql,
         [
-            "-h", pooler.Address, "-p", pooler.Port.ToString(), "-U", cluster.Database.PoolerAdminUser, "-d", "pgbouncer",
+            "-h", host, "-p", pooler.Port.ToString(), "-U", cluster.Database.PoolerAdminUser, "-d", "pgbouncer",
             "-X", "-q", "-A", header ? "--pset=footer=off" : "-t", "-v", "ON_ERROR_STOP=1",
             .. commands.SelectMany(c => new[] { "-c", c }),
         ])
         {
             AsServerUser = false,
             Timeout = timeout,
-            Environment = new Dictionary<string, string>(Postgres.Tls.ClientTls.LibpqEnvironment(cluster, clientCertificate: cluster.Tls.PoolerClientMode != PoolerClientTlsMode.Require))
+            Environment = new Dictionary<string, string>(tlsEnvironment)
             {
                 ["PGPASSWORD"] = secrets.PoolerAdminPassword, ["PGCONNECT_TIMEOUT"] = "3",
             },
@@ -62,6 +63,29 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
         }
         return result.StandardOutput;
     }
+
+    /// <summary>
+    /// The PgBouncer's Unix socket directory when that PgBouncer runs on this host (its socket
+    /// <c>.s.PGSQL.{port}</c> exists in the pooler's run directory, <c>unix_socket_dir</c>), else null (TCP).
+    /// A PgBouncer host has no admin client certificate (`secrets export --role pooler` must not hand out
+    /// what opens the agents' API), and PgBouncer requires TLS only on TCP connections (client_tls_sslmode;
+    /// its client.c: "require SSL except on unix socket"): over the socket its own pooler pauses, reloads
+    /// and resumes it also with <c>pooler_client_sslmode: verify-ca/verify-full</c> (hostile review 17).
+    /// </summary>
+    public static string? LocalSocketDir(ClusterConfig cluster, PoolerConfig pooler)
+    {
+        var dir = Path.Combine(pooler.HomeDir(cluster), "run");
+        return File.Exists(Path.Combine(dir, $".s.PGSQL.{pooler.Port}")) ? dir : null;
+    }
+
+    /// <summary>
+    /// Where psql reaches the admin console: the <see cref="LocalSocketDir"/> without TLS settings, else the
+    /// pooler's address with libpq's TLS environment (the admin certificate when PgBouncer verifies clients).
+    /// </summary>
+    public static (string Host, IReadOnlyDictionary<string, string> TlsEnvironment) Endpoint(ClusterConfig cluster, PoolerConfig pooler) =>
+        LocalSocketDir(cluster, pooler) is { } socketDir
+            ? (socketDir, new Dictionary<string, string>())
+            : (pooler.Address, Postgres.Tls.ClientTls.LibpqEnvironment(cluster, clientCertificate: cluster.Tls.PoolerClientMode != PoolerClientTlsMode.Require));
 
     /// <summary>
     /// Whether <paramref name="database"/> is paused in the PgBouncer (SHOW DATABASES, its "paused"

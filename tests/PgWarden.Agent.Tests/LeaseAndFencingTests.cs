@@ -109,6 +109,49 @@ public sealed class LeaseAndFencingTests
     }
 
     [Fact]
+    public async Task AStopThatOutlastsTheLeaseKeepsItRenewedSoTheFenceDoesNotKillTheShutdown()
+    {
+        // Hostile review 17: a fast shutdown writing a long checkpoint outlived the fence deadline (ttl 10 s,
+        // fence at 9 s) and was SIGKILLed before the WAL senders had sent the last WAL.
+        var h = await AgentHarness.RunningLeaderAsync();
+        var gate = new TaskCompletionSource();
+        h.Node.Gates["stop"] = gate;
+        var shutdown = h.Agent.ShutdownAsync();
+        for (var second = 0; second < 30; second++)
+        {
+            h.Clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+            Assert.True(h.Watchdog.Deadline > h.Now, $"the fence deadline passed {second + 1} s into the stop");
+            Assert.Equal("pg1", h.Dcs.Leader);
+        }
+        gate.SetResult();
+        await shutdown.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(h.Dcs.Leader);
+        Assert.Null(h.Watchdog.Deadline);
+    }
+
+    [Fact]
+    public async Task AStopCutOffFromTheDcsIsStillFencedBeforeTheLeaseCanExpire()
+    {
+        var h = await AgentHarness.RunningLeaderAsync();
+        var gate = new TaskCompletionSource();
+        h.Node.Gates["stop"] = gate;
+        var deadline = h.Watchdog.Deadline;
+        h.Dcs.Unreachable = true;
+        var shutdown = h.Agent.ShutdownAsync();
+        for (var second = 0; second < 15; second++)
+        {
+            h.Clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+        Assert.Equal(deadline, h.Watchdog.Deadline);
+        Assert.True(h.Watchdog.Deadline <= h.Now);
+        gate.SetResult();
+        await shutdown.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(h.Watchdog.Deadline);
+    }
+
+    [Fact]
     public async Task AChangedTtlMovesTheLeaseAndTheFenceFollowsTheTtlTheLeaseReallyHas()
     {
         // A lease keeps the TTL it was granted with: deadlines computed from a changed ttl would outlive it.

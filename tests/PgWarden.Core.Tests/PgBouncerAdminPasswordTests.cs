@@ -1,3 +1,4 @@
+using PgWarden.Core.Config;
 using PgWarden.Core.Processes;
 using PgWarden.Core.Security;
 using PgWarden.Pooler;
@@ -58,6 +59,26 @@ public sealed class PgBouncerAdminPasswordTests : IDisposable
         {
             File.Delete(stale);
         }
+    }
+
+    [Fact]
+    public void APgBouncerOnThisHostIsReachedOverItsUnixSocketWithoutTheAdminCertificate()
+    {
+        // Hostile review 17: a PgBouncer host has no admin certificate, so with pooler_client_sslmode
+        // verify-ca its own pooler could not pause, reload or resume it over TCP.
+        var cluster = ConfigLoader.Parse(TestClusters.ThreeNodes + "\ntls: { pooler_client_sslmode: verify-ca }\n", "test.yaml", _dir.FullName);
+        var pooler = cluster.Poolers[0];
+
+        var (remote, remoteTls) = PgBouncerAdmin.Endpoint(cluster, pooler);
+        Assert.Equal(pooler.Address, remote);
+        Assert.True(remoteTls.ContainsKey("PGSSLCERT"), "a PgBouncer on another host is reached over TCP with the admin certificate");
+
+        var run = Directory.CreateDirectory(Path.Combine(pooler.HomeDir(cluster), "run"));
+        File.WriteAllText(Path.Combine(run.FullName, $".s.PGSQL.{pooler.Port}"), "");
+        var (local, localTls) = PgBouncerAdmin.Endpoint(cluster, pooler);
+        Assert.Equal(run.FullName, local);
+        Assert.Empty(localTls);
+        Assert.Equal(pooler.Address, PgBouncerAdmin.Endpoint(cluster, cluster.Poolers[1]).Host);
     }
 
     private string Make(string name, TimeSpan age)

@@ -192,10 +192,28 @@ public sealed class NodeAgent
         await _leaderProbe.WhenDoneAsync();
     }
 
-    /// <summary>A clean stop of the agent: PostgreSQL stopped (fast shutdown), then the lease given up so a replica takes over at once.</summary>
+    /// <summary>
+    /// A clean stop of the agent: PostgreSQL stopped (fast shutdown), then the lease given up so a replica
+    /// takes over at once. While the stop runs (the shutdown checkpoint, the WAL senders sending what is
+    /// left), a held lease is renewed every loop_wait (<see cref="KeepLeaseWhileStoppingAsync"/>): otherwise
+    /// the fence killed a primary whose shutdown took longer than the lease's fence deadline, before its
+    /// replicas had the last WAL (hostile review 17).
+    /// </summary>
     public async Task ShutdownAsync()
     {
-        await Postmaster.StopAsync(ShutdownMode.Fast);
+        using (var stopped = new CancellationTokenSource())
+        {
+            var renewing = Lease.Held ? KeepLeaseWhileStoppingAsync(stopped.Token) : Task.CompletedTask;
+            try
+            {
+                await Postmaster.StopAsync(ShutdownMode.Fast);
+            }
+            finally
+            {
+                await stopped.CancelAsync();
+                await renewing;
+            }
+        }
         _watchdog.Disarm();
         // The limit is an instruction of a running agent; a restore of this node must not inherit it.
         _pg.SetTimelineLimit(0);
@@ -208,6 +226,35 @@ public sealed class NodeAgent
             }
             catch (Exception e) when (e is DcsUnavailableException or OperationCanceledException)
             {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Renews the held lease every loop_wait until <paramref name="stopped"/> (PostgreSQL is down) or the
+    /// lease is lost: a renewal the DCS refuses or does not answer in time leaves the fence deadline where
+    /// it was, so a primary cut off from the DCS is still fenced before its lease can expire.
+    /// </summary>
+    private async Task KeepLeaseWhileStoppingAsync(CancellationToken stopped)
+    {
+        while (Lease.Held && !stopped.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(LoopWait, _clock, stopped);
+                if (!await Lease.RenewAsync(Ttl, stopped))
+                {
+                    _events.Failed("the leader lease was lost while PostgreSQL was stopping");
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (stopped.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (DcsUnavailableException e)
+            {
+                _events.Info($"could not renew the lease while PostgreSQL was stopping: {e.Message}");
             }
         }
     }

@@ -160,11 +160,18 @@ public static class UpCommand
         return started;
     }
 
+    /// <summary>
+    /// Waits up to <see cref="EtcdStartTimeout"/> until the embedded etcd just started answers a read of the
+    /// cluster with this cluster's credentials, each attempt given 5 s: a restarted etcd is slow on a loaded
+    /// machine (every client logs in again — bcrypt — while it replays its log), and 1 s attempts under a 30 s
+    /// limit gave up on one that answered a few seconds later (CI: `up` after an etcd outage, exit 8).
+    /// Throws <see cref="PgWardenException"/> when etcd exits meanwhile, and the DCS error after the limit.
+    /// </summary>
     private static async Task WaitForEtcdAsync(ClusterConfig cluster, Daemons.Daemon daemon, int pid, CancellationToken ct)
     {
-        await using var dcs = new Dcs.EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, TimeSpan.FromSeconds(1),
+        await using var dcs = new Dcs.EtcdDcs(cluster.Name, cluster.Dcs.Endpoints, TimeSpan.FromSeconds(5),
             credentials: DcsCredentialsSource.Resolve(cluster, ClusterSecrets.Load(cluster.SecretsFile), readOnly: false), tls: cluster.Dcs.ClientTls(null));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow + EtcdStartTimeout;
         while (true)
         {
             if (!Libc.IsAlive(pid))
@@ -182,6 +189,9 @@ public static class UpCommand
             }
         }
     }
+
+    /// <summary>How long `up` waits for the embedded etcd it started to answer (seconds).</summary>
+    public static readonly TimeSpan EtcdStartTimeout = TimeSpan.FromSeconds(90);
 
     /// <summary>The PID of a postmaster left running on this node's data directory (its agent will take it over).</summary>
     private static int? OwnPostmasterPid(NodeConfig node) => PostmasterPidFile.LivePostmaster(node.DataDir);
