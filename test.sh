@@ -40,7 +40,7 @@ suites=(
   "tests/PgWarden.Core.Tests 784 10m"
   "tests/PgWarden.Agent.Tests 94 10m"
   "tests/PgWarden.Dcs.Tests 29 10m"
-  "tests/PgWarden.IntegrationTests 131 60m"
+  "tests/PgWarden.IntegrationTests 132 60m"
 )
 results="$here/TestResults"
 rm -rf "$results"
