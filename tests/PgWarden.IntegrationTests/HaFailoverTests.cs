@@ -56,12 +56,13 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
         await Task.Delay(300);
         var unavailable = probe.LongestGapAfter(at);
         output.WriteLine($"postgres crash: longest gap between acknowledged writes {unavailable.TotalSeconds:0.00} s, {probe.Failures.Count} failed writes");
-        // The restart must answer within PrimaryRestartBudget (5 s); the write gap adds the probe's retry
-        // (2 s connect timeout) and PgBouncer's reconnect, which a loaded CI machine stretches (CI: 6.12 s).
+        // The restart must answer within the agent's restart budget (10 s); the write gap adds the probe's
+        // retry (2 s connect timeout) and PgBouncer's reconnect, which a loaded CI machine stretches (CI: 6.12 s).
         // That the lease stayed with pg1 (no failover) is asserted below.
-        Assert.True(unavailable < TimeSpan.FromSeconds(8), $"writes unavailable for {unavailable.TotalSeconds:0.0} s");
+        Assert.True(unavailable < TimeSpan.FromSeconds(13), $"writes unavailable for {unavailable.TotalSeconds:0.0} s");
         Assert.NotEqual(postmaster, cluster.PostmasterPid(1));
-        Assert.Equal("pg1", await ReportedLeaderAsync(cluster));
+        var leaderAfterCrash = await ReportedLeaderAsync(cluster);
+        Assert.True(leaderAfterCrash == "pg1", $"{leaderAfterCrash} leads after one crash of pg1\n{cluster.Logs(40)}");
         Assert.Equal(["pg1"], await ClusterFacts.WritableNodesAsync(cluster));
 
         // A second crash within the minute: the lease goes to another node; the agent itself lives on.
