@@ -372,16 +372,24 @@ public sealed class HaFailoverTests(ITestOutputHelper output)
             {
                 await Iptables("-I", rule);
             }
-            // pg1 demotes itself before its lease could expire; another node takes over.
+            // pg1 stops writing before its lease could expire: its agent demotes it to read-only, or — when
+            // the agent's cycle is still waiting on DCS calls the cut black-holes (up to 2 s each) — the fence
+            // watchdog kills it at the deadline, and it stays down until the DCS is back (CI). Another node
+            // takes over either way.
             string leader;
             try
             {
-                await TestCluster.WaitForAsync(async () =>
+                var stopped = (string)await TestCluster.WaitForAsync<object>(async () =>
                 {
+                    if (cluster.PostmasterPid(1) is not { } pid || !TestCluster.IsRunning(pid))
+                    {
+                        return "down (fenced)";
+                    }
                     await using var local = new Npgsql.NpgsqlConnection($"Host={Path.Combine(cluster.Dir, "nodes", "pg1", "run")};Port={TestCluster.PgPort};Username=postgres;Database=postgres;Timeout=3;Pooling=false");
                     await local.OpenAsync();
-                    return await Scalar<bool>(local, "SELECT pg_is_in_recovery()") ? (object)true : null;
+                    return await Scalar<bool>(local, "SELECT pg_is_in_recovery()") ? "read-only" : null;
                 }, TimeSpan.FromSeconds(20), "the partitioned pg1 to stop accepting writes");
+                output.WriteLine($"partition: pg1 {stopped}");
                 leader = (string)await TestCluster.WaitForAsync<object>(async () => await LeaderAsync(cluster) is "pg2" or "pg3" ? await LeaderAsync(cluster) : null,
                     TimeSpan.FromSeconds(40), "another node to take the lease from the partitioned pg1");
             }
