@@ -74,7 +74,7 @@ public sealed class PgBouncerAdmin(ClusterConfig cluster, ClusterSecrets secrets
     /// </summary>
     public static string? LocalSocketDir(ClusterConfig cluster, PoolerConfig pooler)
     {
-        var dir = Path.Combine(pooler.HomeDir(cluster), "run");
+        var dir = pooler.SocketDir(cluster);
         return File.Exists(Path.Combine(dir, $".s.PGSQL.{pooler.Port}")) ? dir : null;
     }
 

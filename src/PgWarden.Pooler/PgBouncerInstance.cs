@@ -40,7 +40,7 @@ public sealed class PgBouncerInstance(ClusterConfig cluster, PoolerConfig pooler
     {
         DirectoryAccess.EnsureTraversable(HomeDir, launcher.ServerUser);
         DirectoryAccess.CreatePrivate(HomeDir, launcher.ServerUser);
-        DirectoryAccess.CreatePrivate(Path.Combine(HomeDir, "run"), launcher.ServerUser);
+        DirectoryAccess.CreatePrivate(pooler.SocketDir(cluster), launcher.ServerUser);
         var db = cluster.Database;
         var users = new[]
         {

@@ -92,6 +92,9 @@ public sealed record PoolerConfig(
     ImmutableArray<KeyValuePair<string, string>> Settings)
 {
     public string HomeDir(ClusterConfig cluster) => Path.Combine(cluster.BaseDir, "poolers", Name);
+
+    /// <summary>PgBouncer's <c>unix_socket_dir</c> (also where its PID file lives).</summary>
+    public string SocketDir(ClusterConfig cluster) => Path.Combine(HomeDir(cluster), "run");
 }
 
 /// <summary>

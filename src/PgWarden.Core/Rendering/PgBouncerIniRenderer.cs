@@ -51,8 +51,8 @@ public static class PgBouncerIniRenderer
         {
             new("listen_addr", pooler.Address),
             new("listen_port", pooler.Port.ToString()),
-            new("unix_socket_dir", Path.Combine(home, "run")),
-            new("pidfile", Path.Combine(home, "run", "pgbouncer.pid")),
+            new("unix_socket_dir", pooler.SocketDir(cluster)),
+            new("pidfile", Path.Combine(pooler.SocketDir(cluster), "pgbouncer.pid")),
             new("auth_type", "scram-sha-256"),
             new("auth_file", Path.Combine(home, "userlist.txt")),
             new("admin_users", db.PoolerAdminUser),
