@@ -83,6 +83,32 @@ public sealed class SupervisionTests
     }
 
     [Fact]
+    public async Task ACrashRestartIsNotRetriedOnceTheLeaseIsPastItsFenceDeadline()
+    {
+        // The DCS is cut off while crash recovery runs; the fence kills the recovering postmaster at the
+        // lease's deadline. A retry then would be a writable primary without a lease or a fence.
+        var h = await AgentHarness.RunningLeaderAsync();
+        h.Node.NeverConsistent = true;
+        h.Node.Crash();
+        await h.CycleAsync(waitForAction: false);
+        var started = new List<string>();
+        for (var i = 0; i < 100 && !started.Contains("start primary"); i++)
+        {
+            await Task.Delay(20);
+            started.AddRange(h.Node.TakeActions());
+        }
+        Assert.Equal(["start primary"], started);
+        h.Dcs.Unreachable = true;
+        h.Clock.Advance(TimeSpan.FromSeconds(10));
+        h.Node.Crash();
+        await Task.Delay(1000);
+        Assert.DoesNotContain("start primary", h.Node.TakeActions());
+        h.Node.NeverConsistent = false;
+        await h.Agent.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(h.Node.Running);
+    }
+
+    [Fact]
     public async Task AHandOverAfterCrashesThatFindsNoReplicaWithinAMinuteIsDropped()
     {
         var h = await AgentHarness.RunningLeaderAsync();

@@ -105,6 +105,14 @@ public sealed class RoleTransitions(
         // Backends of the killed postmaster may hold its shared memory for a moment: retry until the budget is spent.
         while (!budget.IsCancellationRequested)
         {
+            // Only while the lease is renewed: once its fence deadline has passed (the DCS cut off while crash
+            // recovery ran, the fence killed that postmaster), a retry would start a writable primary that no
+            // fence watches while another node may already lead (hostile review of the 10 s budget).
+            if (lease.Remaining is not { } left || left <= LeaseKeeper.FenceMargin(lease.GrantedTtl ?? left))
+            {
+                lastError = "the leader lease was not renewed meanwhile";
+                break;
+            }
             try
             {
                 await postmaster.StartAsync(null, false, null, PostmasterSupervisor.PrimaryRestartBudget, budget.Token);
